@@ -1,0 +1,80 @@
+"""Plain records that cross the database boundary (no SQLAlchemy objects leak out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# How a program was made.
+ORIGINS = ("seed", "diff", "rewrite", "offline", "migrant", "import")
+
+
+@dataclass
+class ProgramView:
+    """A stored program as the driver and the browsers see it."""
+
+    id: int
+    run_id: int
+    parent_id: int | None
+    island: int
+    generation: int
+    code: str
+    code_hash: str
+    origin: str
+    status: str
+    score: float | None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, str] = field(default_factory=dict)
+    model: str | None = None
+    feature_cell: tuple[int, ...] | None = None
+    created_at: float = 0.0
+
+
+@dataclass
+class NewProgram:
+    """Everything the engine knows about an attempt when it records it.
+
+    Failed attempts (LLM error, edit that did not apply, duplicate, evaluation failure)
+    are recorded too, with ``code`` possibly empty and ``error`` saying why.
+    """
+
+    parent_id: int | None
+    island: int
+    generation: int
+    code: str
+    origin: str
+    status: str
+    score: float | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, str] = field(default_factory=dict)
+    diff: str = ""
+    model: str | None = None
+    error: str | None = None
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    llm_call_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class LLMCallRecord:
+    model: str
+    prompt: str
+    response: str | None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    error: str | None = None
+    kind: str = "mutation"  # mutation | repair
+    parsed_edit: str | None = None
+
+
+@dataclass
+class Sample:
+    """What the archive offers for the next mutation."""
+
+    island: int
+    parent: ProgramView
+    inspirations: list[ProgramView]
+    generation: int
+    failures: list[str] = field(default_factory=list)  # recent failure reasons on this island

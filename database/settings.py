@@ -1,0 +1,41 @@
+"""Settings of the program archive: islands, MAP-Elites grid and parent selection."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class FeatureDimension(BaseModel):
+    """One axis of the MAP-Elites grid.
+
+    ``name`` is either a metric the evaluator returns or a built-in code feature:
+    ``length`` (characters), ``complexity`` (AST nodes) or ``edit_distance`` (from the
+    seed). With ``range`` the axis is cut into ``bins`` equal bins (values outside are
+    clamped); without it the bins adapt to the values seen so far (min..max).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    bins: int = Field(10, ge=1, le=1000)
+    range: tuple[float, float] | None = None
+
+
+class ArchiveSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    num_islands: int = Field(4, ge=1)
+    migration_interval: int = Field(10, ge=1, description="generations between ring migrations")
+    migration_rate: float = Field(0.1, ge=0.0, le=1.0, description="fraction of an island's elites sent")
+    exploit_ratio: float = Field(0.7, ge=0.0, le=1.0)
+    explore_ratio: float = Field(0.2, ge=0.0, le=1.0)
+    num_inspirations: int = Field(3, ge=0)
+    num_top_programs: int = Field(2, ge=0, description="of the inspirations, how many are the island's best")
+    features: list[FeatureDimension] = Field(
+        default_factory=lambda: [FeatureDimension(name="complexity"), FeatureDimension(name="edit_distance")]
+    )
+
+    @model_validator(mode="after")
+    def _ratios(self) -> "ArchiveSettings":
+        if self.exploit_ratio + self.explore_ratio > 1.0 + 1e-9:
+            raise ValueError("exploit_ratio + explore_ratio must be at most 1 (the rest is random)")
+        return self

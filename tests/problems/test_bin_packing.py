@@ -1,0 +1,129 @@
+import importlib.util
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evaluators.contract import InvalidProgram
+
+ROOT = Path(__file__).resolve().parents[2] / "problems" / "bin_packing"
+
+
+def _load_evaluator():
+    sys.path.insert(0, str(ROOT))
+    spec = importlib.util.spec_from_file_location("bin_packing_evaluate", ROOT / "evaluate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+evaluator = _load_evaluator()
+packing = sys.modules["online_packing"]
+
+
+def _program(tmp_path: Path, body: str) -> str:
+    path = tmp_path / "candidate.py"
+    path.write_text("import numpy as np\nimport time\n\n" + textwrap.dedent(body))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("baseline", "or3_bins", "or3_pct", "weibull_bins", "weibull_pct"),
+    [("first_fit", 212.75, 5.74, 2071.8, 4.23), ("best_fit", 212.0, 5.37, 2067.0, 3.98)],
+)
+def test_published_first_and_best_fit_are_reproduced_exactly(
+    baseline, or3_bins, or3_pct, weibull_bins, weibull_pct
+):
+    result = evaluator.evaluate(str(ROOT / "baselines" / f"{baseline}.py"), "test")
+    assert result["or3_mean_bins"] == or3_bins
+    assert result["weibull_5k_mean_bins"] == weibull_bins
+    assert round(result["or3_excess_pct"], 2) == or3_pct
+    assert round(result["weibull_5k_excess_pct"], 2) == weibull_pct
+    assert result["score"] == pytest.approx(-(result["or3_excess_pct"] + result["weibull_5k_excess_pct"]) / 2)
+
+
+def test_funsearch_weibull_heuristic_reaches_its_published_bin_count():
+    module = evaluator.load_program(ROOT / "baselines" / "funsearch_weibull.py", "fs_weibull")
+    instances = packing.load_dataset(ROOT / "data" / "weibull_5k.json")
+    packings = [packing.pack(instance, module.priority) for instance in instances]
+    assert np.mean([p.bins_used for p in packings]) == 2001.4
+    assert round(packing.dataset_excess_pct(packings), 2) == 0.68
+
+
+def test_seed_is_best_fit_and_beats_first_fit_on_train():
+    seed = evaluator.evaluate(str(ROOT / "seed.py"))
+    best_fit = evaluator.evaluate(str(ROOT / "baselines" / "best_fit.py"))
+    first_fit = evaluator.evaluate(str(ROOT / "baselines" / "first_fit.py"))
+    assert seed["score"] == best_fit["score"]
+    assert first_fit["score"] < best_fit["score"] < 0
+    assert np.isfinite(seed["worst_instance_excess_pct"])
+
+
+def test_train_and_test_instances_differ():
+    train = evaluator.train_instances()
+    test = [i for instances in evaluator.test_datasets().values() for i in instances]
+    assert {i.name for i in train}.isdisjoint({i.name for i in test})
+    train_items = {tuple(i.items[:50]) for i in train}
+    assert train_items.isdisjoint({tuple(i.items[:50]) for i in test})
+    assert len(train_items) == len(train)
+
+
+def test_weibull_generator_is_deterministic_and_in_range():
+    first = packing.weibull_instance("a", 7, 2000)
+    again = packing.weibull_instance("b", 7, 2000)
+    other = packing.weibull_instance("c", 8, 2000)
+    np.testing.assert_array_equal(first.items, again.items)
+    assert not np.array_equal(first.items, other.items)
+    assert first.items.min() >= 1 and first.items.max() <= 100
+    assert np.array_equal(first.items, np.round(first.items))
+    assert 38 < first.items.mean() < 42  # 45 * Gamma(4/3) = 40.2
+
+
+def test_artifacts_name_instances_and_compare_with_best_fit(tmp_path):
+    path = _program(tmp_path, "def priority(item, bins):\n    return -np.arange(bins.size) * 1.0\n")
+    artifacts = evaluator.evaluate(path)["artifacts"]
+    assert "best fit" in artifacts["train"]
+    for instance in evaluator.train_instances():
+        assert instance.name in artifacts["train"]
+    assert artifacts["worst_instances"].count("%") == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("def priority(item, bins):\n    return 1.0\n", "shape"),
+        ("def priority(item, bins):\n    return bins[:1] - item\n", "shape"),
+        ("def priority(item, bins):\n    return np.append(-bins, 1e9)\n", "shape"),
+        ("def priority(item, bins):\n    return np.full(bins.shape, np.nan)\n", "non-finite"),
+        ("def priority(item, bins):\n    return -bins / 0.0\n", "non-finite"),
+        ("def priority(item, bins):\n    return bins.astype(complex)\n", "non-real"),
+        ("def priority(item, bins):\n    return np.array(['a'] * bins.size)\n", "non-real"),
+        ("score = 3\n", "must define priority"),
+    ],
+)
+def test_invalid_answers_are_rejected_with_a_reason(tmp_path, body, reason):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        with pytest.raises(InvalidProgram, match=reason):
+            evaluator.evaluate(_program(tmp_path, body))
+
+
+def test_slow_priority_is_rejected(tmp_path, monkeypatch):
+    monkeypatch.setitem(evaluator.TIME_BUDGET_S, "train", 0.05)
+    path = _program(tmp_path, "def priority(item, bins):\n    time.sleep(0.001)\n    return -bins\n")
+    with pytest.raises(packing.PackingTimeout, match="too slow"):
+        evaluator.evaluate(path)
+
+
+def test_quick_stage_scores_a_subset():
+    quick = evaluator.evaluate_quick(str(ROOT / "seed.py"))
+    assert quick["artifacts"]["train"].count("weibull1k_seed") == evaluator.QUICK_INSTANCES
+    assert np.isfinite(quick["score"])
+
+
+def test_candidate_cannot_change_the_bins_it_is_shown(tmp_path):
+    path = _program(tmp_path, "def priority(item, bins):\n    bins[:] = 1e9\n    return -(bins * 0)\n")
+    result = evaluator.evaluate(path)
+    first_fit = evaluator.evaluate(str(ROOT / "baselines" / "first_fit.py"))
+    assert result["score"] == first_fit["score"]

@@ -1,0 +1,157 @@
+"""The messages a mutation sends, rendered from the Jinja2 templates in prompts/.
+
+Templates: ``system.j2``, ``diff.j2``, ``rewrite.j2``, ``repair.j2`` (and the shared
+``_context.j2``). A problem overrides any of them by putting a file of the same name in
+its folder (or in a ``prompts/`` folder inside it). Rendering is a pure function of the
+request, so ``evolve prompt`` can show exactly what a parent would send.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from database.records import ProgramView
+from evolve.mutation import MutationRequest
+from evolve.regions import RegionError, split_regions
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+MODES = ("diff", "rewrite")
+
+ARTIFACT_CHARS = 1500  # per artifact: the model needs the gist, not a full log
+MAX_FAILURES = 5
+FAILURE_CHARS = 200
+_TAIL_KEYS = ("stderr", "stdout", "traceback", "log", "error")
+
+
+class PromptError(ValueError):
+    """A template is missing or cannot be rendered."""
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return f"{value:.6g}"
+
+
+def _bounded(name: str, text: str, limit: int = ARTIFACT_CHARS) -> str:
+    """Keep the end of logs (where errors are) and the start of everything else."""
+    text = str(text).rstrip()
+    if len(text) <= limit:
+        return text
+    if any(key in name.lower() for key in _TAIL_KEYS):
+        return f"[... {len(text) - limit} characters cut ...]\n" + text[-limit:]
+    return text[:limit] + f"\n[... {len(text) - limit} characters cut ...]"
+
+
+def _metric_text(value: Any) -> str:
+    if isinstance(value, (list, tuple, dict)):
+        text = repr(value)
+        return text if len(text) <= 120 else text[:117] + "..."
+    return _num(value)
+
+
+def _program(view: ProgramView, with_feedback: bool) -> dict[str, Any]:
+    code = view.code if view.code.endswith("\n") else view.code + "\n"
+    out: dict[str, Any] = {
+        "code": code,
+        "score": view.score,
+        "generation": view.generation,
+        "metrics": {},
+        "artifacts": {},
+    }
+    if with_feedback:
+        out["metrics"] = {k: _metric_text(v) for k, v in view.metrics.items() if k != "score"}
+        out["artifacts"] = {k: _bounded(k, v) for k, v in view.artifacts.items() if str(v).strip()}
+    return out
+
+
+def _environment(templates_dir: str | Path | None) -> jinja2.Environment:
+    paths: list[str] = []
+    if templates_dir is not None:
+        folder = Path(templates_dir)
+        paths += [str(folder / "prompts"), str(folder)]
+    paths.append(str(PROMPTS_DIR))
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(paths),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=False,
+        trim_blocks=False,
+    )
+    env.filters["num"] = _num
+    return env
+
+
+def _render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+    try:
+        return env.get_template(name).render(**context).strip() + "\n"
+    except jinja2.TemplateNotFound as exc:
+        raise PromptError(f"prompt template {exc.name} not found in {env.loader.searchpath}") from None
+    except jinja2.TemplateError as exc:
+        raise PromptError(f"prompt template {name} failed to render: {exc}") from None
+
+
+def _num_regions(code: str) -> int:
+    try:
+        return len(split_regions(code).regions)
+    except RegionError:
+        return 1
+
+
+def prompt_context(request: MutationRequest, mode: str, system_message: str | None = None) -> dict[str, Any]:
+    """Everything the templates may use."""
+    if mode not in MODES:
+        raise PromptError(f"unknown edit mode {mode!r}; one of {', '.join(MODES)}")
+    failures = [
+        " ".join(str(f).split())[:FAILURE_CHARS] for f in request.failures[-MAX_FAILURES:] if str(f).strip()
+    ]
+    return {
+        "problem_name": request.problem_name,
+        "description": (system_message or request.description).strip(),
+        "parent": _program(request.parent, with_feedback=True),
+        "inspirations": [_program(view, with_feedback=False) for view in request.inspirations],
+        "failures": failures,
+        "island": request.island,
+        "generation": request.generation,
+        "mode": mode,
+        "num_regions": _num_regions(request.parent.code),
+    }
+
+
+def render_messages(
+    request: MutationRequest,
+    mode: str,
+    templates_dir: str | Path | None = None,
+    system_message: str | None = None,
+) -> list[dict[str, str]]:
+    """The system and user messages for one mutation; ``templates_dir`` defaults to the request's."""
+    env = _environment(templates_dir if templates_dir is not None else request.templates_dir)
+    context = prompt_context(request, mode, system_message)
+    return [
+        {"role": "system", "content": _render(env, "system.j2", context)},
+        {"role": "user", "content": _render(env, f"{mode}.j2", context)},
+    ]
+
+
+def repair_messages(
+    request: MutationRequest,
+    mode: str,
+    messages: list[dict[str, str]],
+    reply: str,
+    reason: str,
+    templates_dir: str | Path | None = None,
+) -> list[dict[str, str]]:
+    """The conversation continued by the failed reply and a turn saying why it failed."""
+    env = _environment(templates_dir if templates_dir is not None else request.templates_dir)
+    context = {**prompt_context(request, mode), "reason": reason}
+    return [
+        *messages,
+        {"role": "assistant", "content": reply},
+        {"role": "user", "content": _render(env, "repair.j2", context)},
+    ]

@@ -1,0 +1,253 @@
+"""Model calls through litellm: retries with backoff, a per-call timeout, and cost.
+
+litellm's own retries are switched off so that one place decides what is retried
+(rate limits, 5xx, timeouts, dropped connections), how long to wait (exponential
+backoff with full jitter, or the server's Retry-After), and what a call finally costs.
+A call that fails after its retries is returned as a record with its error, never
+raised: the engine stores it and spends no evaluation on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch the price map from the web
+
+import litellm  # noqa: E402  (the environment above must be set before the import)
+
+from database.records import LLMCallRecord  # noqa: E402
+from evolve.config import LLMSettings, ModelSettings  # noqa: E402
+
+litellm.telemetry = False
+litellm.suppress_debug_info = True
+litellm.set_verbose = False
+for _name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+LOCAL_API_KEY = "sk-local-no-key"
+_RETRIED = (
+    litellm.RateLimitError,
+    litellm.InternalServerError,
+    litellm.ServiceUnavailableError,
+    litellm.BadGatewayError,
+    litellm.Timeout,
+    litellm.APIConnectionError,
+    asyncio.TimeoutError,
+)
+
+
+class LLMConfigError(ValueError):
+    """A model's settings cannot work (for example its key variable is not set)."""
+
+
+def api_key_for(model: ModelSettings) -> str | None:
+    """The key from the variable the settings name; a dummy for a local server without one."""
+    if model.api_key_env:
+        key = os.environ.get(model.api_key_env)
+        if not key:
+            raise LLMConfigError(
+                f"model {model.name}: environment variable {model.api_key_env} (api_key_env) is not set; "
+                "export it or remove api_key_env to use the provider's default variable"
+            )
+        return key
+    if model.api_base:
+        return LOCAL_API_KEY
+    return None
+
+
+def token_prices(model: ModelSettings) -> tuple[float, float]:
+    """USD per token (prompt, completion): the settings' override, else litellm's table, else 0.
+
+    A model missing from litellm's table (a local model) costs nothing unless priced in
+    the settings; an override given for only one side keeps the table's other side.
+    """
+    table_in = table_out = 0.0
+    try:
+        table_in, table_out = litellm.cost_per_token(model=model.name, prompt_tokens=1, completion_tokens=1)
+    except Exception:  # litellm raises bare Exceptions for unknown models
+        table_in = table_out = 0.0
+    price_in = model.price_in_per_mtok / 1e6 if model.price_in_per_mtok is not None else table_in
+    price_out = model.price_out_per_mtok / 1e6 if model.price_out_per_mtok is not None else table_out
+    return float(price_in), float(price_out)
+
+
+def call_cost_usd(model: ModelSettings, tokens_in: int, tokens_out: int) -> float:
+    price_in, price_out = token_prices(model)
+    return tokens_in * price_in + tokens_out * price_out
+
+
+def estimate_tokens(messages: list[dict[str, str]]) -> int:
+    """A generous prompt-size estimate (about 3 characters per token) for budget checks."""
+    return sum(len(m.get("content") or "") for m in messages) // 3 + 8 * len(messages)
+
+
+def retry_after_s(error: BaseException) -> float | None:
+    """The Retry-After header of a rate-limit answer, in seconds, when it has one."""
+    for headers in (
+        getattr(error, "litellm_response_headers", None),
+        getattr(error, "headers", None),
+        getattr(getattr(error, "response", None), "headers", None),
+    ):
+        if not headers:
+            continue
+        value = headers.get("retry-after") or headers.get("Retry-After")
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value))
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+def render_transcript(messages: list[dict[str, str]]) -> str:
+    """The prompt as stored with the call: every message, with its role."""
+    return "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages)
+
+
+@dataclass
+class ModelUsage:
+    calls: int = 0
+    failed: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+
+
+@dataclass
+class CostLedger:
+    """Tokens and dollars summed per model over a run."""
+
+    models: dict[str, ModelUsage] = field(default_factory=dict)
+
+    def add(self, record: LLMCallRecord) -> None:
+        usage = self.models.setdefault(record.model, ModelUsage())
+        usage.calls += 1
+        usage.failed += record.error is not None
+        usage.tokens_in += record.tokens_in
+        usage.tokens_out += record.tokens_out
+        usage.cost_usd += record.cost_usd
+
+    @property
+    def total_usd(self) -> float:
+        return sum(u.cost_usd for u in self.models.values())
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        return {name: dict(vars(usage)) for name, usage in sorted(self.models.items())}
+
+
+@dataclass
+class CallOutcome:
+    record: LLMCallRecord
+    text: str | None  # None when the call failed
+    attempts: int
+
+
+class LLMClient:
+    """Asynchronous chat calls with retries, a concurrency cap and cost accounting."""
+
+    def __init__(self, settings: LLMSettings, rng: random.Random | None = None) -> None:
+        self.settings = settings
+        self.ledger = CostLedger()
+        self._rng = rng or random.Random(0)
+        self._semaphore: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        for model in settings.models:
+            api_key_for(model)
+
+    def backoff_s(self, attempt: int, error: BaseException) -> float:
+        """Full jitter on an exponential ceiling; a Retry-After from the server is honoured."""
+        ceiling = min(self.settings.backoff_max_s, self.settings.backoff_base_s * (2**attempt))
+        delay = self._rng.uniform(0.0, ceiling)
+        hinted = retry_after_s(error)
+        if hinted is not None:
+            delay = max(delay, min(hinted, self.settings.backoff_max_s))
+        return delay
+
+    def _arguments(self, model: ModelSettings, messages: list[dict[str, str]]) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "model": model.name,
+            "messages": messages,
+            "temperature": model.temperature,
+            "max_tokens": model.max_tokens,
+            "timeout": self.settings.timeout_s,
+            "num_retries": 0,
+            "max_retries": 0,
+            "drop_params": True,
+        }
+        if model.reasoning_effort is not None:
+            kwargs["reasoning_effort"] = model.reasoning_effort
+        if model.api_base:
+            kwargs["api_base"] = model.api_base
+        key = api_key_for(model)
+        if key is not None:
+            kwargs["api_key"] = key
+        return kwargs
+
+    def _cap(self) -> asyncio.Semaphore:
+        """The concurrency cap of the running event loop (a semaphore cannot span loops)."""
+        loop = asyncio.get_running_loop()
+        if self._semaphore is None or self._loop is not loop:
+            self._semaphore = asyncio.Semaphore(self.settings.max_concurrency)
+            self._loop = loop
+        return self._semaphore
+
+    async def _attempt(self, kwargs: dict[str, Any]) -> Any:
+        # The outer guard catches a transport that ignores litellm's own timeout.
+        async with self._cap():
+            return await asyncio.wait_for(litellm.acompletion(**kwargs), self.settings.timeout_s + 1.0)
+
+    async def complete(self, model: ModelSettings, messages: list[dict[str, str]], kind: str = "mutation") -> CallOutcome:
+        kwargs = self._arguments(model, messages)
+        started = time.monotonic()
+        attempts = 0
+        error: BaseException | None = None
+        response: Any = None
+        while True:
+            attempts += 1
+            try:
+                response = await self._attempt(kwargs)
+                error = None
+                break
+            except _RETRIED as exc:
+                error = exc
+                if attempts > self.settings.retries:
+                    break
+                await asyncio.sleep(self.backoff_s(attempts - 1, exc))
+            except Exception as exc:  # auth, bad request, unknown model: retrying cannot help
+                error = exc
+                break
+        latency = time.monotonic() - started
+        prompt = render_transcript(messages)
+        if error is not None:
+            reason = f"{type(error).__name__} after {attempts} attempt(s): {_short(error)}"
+            record = LLMCallRecord(model.name, prompt, None, latency_s=latency, error=reason, kind=kind)
+            self.ledger.add(record)
+            return CallOutcome(record, None, attempts)
+        text = response.choices[0].message.content or ""
+        usage = getattr(response, "usage", None)
+        tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
+        tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
+        record = LLMCallRecord(
+            model.name,
+            prompt,
+            text,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            cost_usd=call_cost_usd(model, tokens_in, tokens_out),
+            latency_s=latency,
+            kind=kind,
+        )
+        self.ledger.add(record)
+        return CallOutcome(record, text, attempts)
+
+
+def _short(error: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."

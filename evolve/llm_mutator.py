@@ -1,0 +1,128 @@
+"""The mutator that asks a model of the ensemble for an edit and applies it strictly.
+
+One proposal is one model call, plus up to ``repair_turns`` calls that show the model
+why its edit could not be applied. Every call, failed ones included, travels back in
+``Proposal.llm_calls`` so the engine records its tokens and dollars.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+from database.records import LLMCallRecord
+from evolve.config import LLMSettings
+from evolve.edits import EditError, EditResult, apply_diff, apply_rewrite
+from evolve.ensemble import ModelEnsemble
+from evolve.llm_client import CallOutcome, LLMClient, estimate_tokens, token_prices
+from evolve.mutation import MutationRequest, Proposal
+from evolve.prompts import render_messages, repair_messages
+
+# Prompt size assumed for the budget check before any prompt has been seen.
+DEFAULT_PROMPT_TOKENS = 4000
+REPAIR_TURN_TOKENS = 200  # the repair message itself, on top of the echoed reply
+
+
+def apply_edit(mode: str, code: str, reply: str) -> EditResult:
+    return apply_diff(code, reply) if mode == "diff" else apply_rewrite(code, reply)
+
+
+class LLMMutator:
+    """``propose`` is safe to run concurrently; ``observe`` feeds the bandit."""
+
+    name = "llm"
+
+    def __init__(
+        self,
+        settings: LLMSettings,
+        rng_seed: int,
+        on_call: Callable[[LLMCallRecord], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.rng_seed = rng_seed
+        self.ensemble = ModelEnsemble(settings.models, bandit=settings.bandit)
+        self.client = LLMClient(settings, random.Random(f"backoff:{rng_seed}"))
+        self.on_call = on_call
+        self._largest_prompt_tokens = 0
+
+    def _rng(self, request: MutationRequest) -> random.Random:
+        return random.Random(f"{self.rng_seed}:{request.seed}")
+
+    async def _call(
+        self, model_name: str, messages: list[dict[str, str]], kind: str, calls: list[LLMCallRecord]
+    ) -> CallOutcome:
+        model = self.ensemble.by_name(model_name)
+        self._largest_prompt_tokens = max(self._largest_prompt_tokens, estimate_tokens(messages))
+        outcome = await self.client.complete(model, messages, kind)
+        self._largest_prompt_tokens = max(self._largest_prompt_tokens, outcome.record.tokens_in)
+        calls.append(outcome.record)
+        if self.on_call is not None:
+            self.on_call(outcome.record)
+        return outcome
+
+    async def propose(self, request: MutationRequest) -> Proposal:
+        rng = self._rng(request)
+        mode = "diff" if rng.random() < self.settings.diff_ratio else "rewrite"
+        model = self.ensemble.choose(rng).name
+        messages = render_messages(request, mode, system_message=self.settings.system_message)
+        calls: list[LLMCallRecord] = []
+        outcome = await self._call(model, messages, "mutation", calls)
+        turn = 0
+        while True:
+            if outcome.text is None:
+                return Proposal(None, mode, model=model, error=f"LLM call failed: {outcome.record.error}", llm_calls=calls)
+            try:
+                result = apply_edit(mode, request.parent.code, outcome.text)
+            except EditError as exc:
+                reason = str(exc)
+                if turn >= self.settings.repair_turns:
+                    suffix = f" (after {turn} repair turn(s))" if turn else ""
+                    return Proposal(None, mode, model=model, error=f"edit not applied{suffix}: {reason}", llm_calls=calls)
+                turn += 1
+                messages = repair_messages(request, mode, messages, outcome.text, reason)
+                outcome = await self._call(model, messages, "repair", calls)
+                continue
+            outcome.record.parsed_edit = result.parsed_edit
+            return Proposal(result.code, mode, diff=result.diff, model=model, llm_calls=calls)
+
+    def observe(self, model: str, improvement: float, cost_usd: float) -> None:
+        self.ensemble.observe(model, improvement, cost_usd)
+
+    def max_call_cost_usd(self, request: MutationRequest | None = None) -> float:
+        """The most the next ``propose`` can cost, repair turns included.
+
+        Assumes every reply uses all of ``max_tokens``. The prompt size is estimated
+        from ``request`` when given, else from the largest prompt seen so far. With K
+        proposals in flight the engine should reserve K times this amount.
+        """
+        if request is not None:
+            prompt = max(
+                estimate_tokens(render_messages(request, mode, system_message=self.settings.system_message))
+                for mode in ("diff", "rewrite")
+            )
+        else:
+            prompt = self._largest_prompt_tokens or DEFAULT_PROMPT_TOKENS
+        worst = 0.0
+        for model in self.ensemble.models:
+            price_in, price_out = token_prices(model)
+            cost = 0.0
+            for turn in range(self.settings.repair_turns + 1):
+                tokens_in = prompt + turn * (model.max_tokens + REPAIR_TURN_TOKENS)
+                cost += tokens_in * price_in + model.max_tokens * price_out
+            worst = max(worst, cost)
+        return worst
+
+    @property
+    def spent_usd(self) -> float:
+        return self.client.ledger.total_usd
+
+    def usage(self) -> dict[str, dict[str, float]]:
+        """Calls, failures, tokens and dollars per model so far in this process."""
+        return self.client.ledger.summary()
+
+    def state(self) -> dict[str, Any]:
+        return self.ensemble.state()
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.ensemble.load_state(state)

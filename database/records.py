@@ -28,6 +28,10 @@ class ProgramView:
     model: str | None = None
     feature_cell: tuple[int, ...] | None = None
     created_at: float = 0.0
+    diff: str = ""
+    error: str | None = None
+    test_score: float | None = None
+    test_metrics: dict[str, Any] | None = None
 
 
 @dataclass
@@ -78,3 +82,20 @@ class Sample:
     inspirations: list[ProgramView]
     generation: int
     failures: list[str] = field(default_factory=list)  # recent failure reasons on this island
+
+
+RUN_STATUSES = ("running", "stopped", "finished", "failed", "interrupted")
+
+
+@dataclass
+class RunInfo:
+    """A run's identity and configuration, as stored in the ``runs`` table."""
+
+    id: int
+    name: str
+    problem: str
+    status: str
+    config: dict[str, Any]
+    seed: int
+    created_at: float
+    updated_at: float

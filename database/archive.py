@@ -1,0 +1,352 @@
+"""One run's archive: islands of MAP-Elites grids over every program of the run.
+
+The database rows are the truth; the in-memory index (ids, scores, features, hashes,
+never code) is rebuilt from them on resume by replaying the rows in id order through
+the same placement code the live archive uses, so a resumed run holds exactly the grids
+it had. Migrants are rows too (written in the transaction of the candidate whose
+arrival triggered the migration), so replay never has to decide a migration again. What
+rows cannot tell, how many samples were drawn, lives in ``archive_state``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections import Counter
+from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from database.errors import ArchiveError, NoParentAvailable
+from database.features import code_hash, feature_values
+from database.grid import Binner, Elite, Island
+from database.models import ArchiveState, EvaluationStage, LLMCall, Program
+from database.records import ORIGINS, LLMCallRecord, NewProgram, ProgramView, RunInfo, Sample
+from database.selection import choose_inspirations, choose_parent
+from database.settings import ArchiveSettings
+from database.views import ViewCache
+
+if TYPE_CHECKING:
+    from database.store import ProgramDatabase
+
+PROGRAMS = Program.__table__
+STAGES = EvaluationStage.__table__
+CALLS = LLMCall.__table__
+STATE = ArchiveState.__table__
+NOT_CANDIDATES = ("seed", "migrant")
+FAILURE_TEXT = 300
+
+
+def _placeable(status: str, score: float | None) -> bool:
+    return status == "ok" and score is not None and math.isfinite(score)
+
+
+def failure_reason(status: str, error: str | None, artifacts: dict[str, Any] | None) -> str:
+    """One line of feedback about a failed attempt: its error, else its first artifact."""
+    detail = error or next((str(v) for v in (artifacts or {}).values() if v), "")
+    return f"{status}: {detail}"[:FAILURE_TEXT] if detail else status
+
+
+class RunArchive:
+    def __init__(self, db: "ProgramDatabase", run: RunInfo, settings: ArchiveSettings, seed: int) -> None:
+        self.db = db
+        self.run = run
+        self.settings = settings
+        self.seed = seed
+        self._engine = db.engine
+        self._names = [d.name for d in settings.features]
+        self._binner = Binner(list(settings.features))
+        self._islands = [Island(i) for i in range(settings.num_islands)]
+        self._hashes: set[bytes] = set()
+        self._statuses: Counter[str] = Counter()
+        self._candidates = 0
+        self._migrations = 0
+        self._sample_count = 0
+        self._best: Elite | None = None
+        self._seed_id: int | None = None
+        self._seed_code: str | None = None
+        self._spent = 0.0
+        self._broken: str | None = None
+        self._views = ViewCache()
+        self._replay()
+
+    # ---- rebuilding -------------------------------------------------------------
+    def _replay(self) -> None:
+        columns = [PROGRAMS.c[n] for n in ("id", "origin", "status", "island", "score", "features", "code_hash")]
+        with self._engine.connect() as conn:
+            state = conn.execute(select(STATE).where(STATE.c.run_id == self.run.id)).first()
+            if state is not None:
+                self._sample_count = state.sample_count
+            self._spent = float(
+                conn.execute(select(func.coalesce(func.sum(CALLS.c.cost_usd), 0.0)).where(CALLS.c.run_id == self.run.id))
+                .scalar_one()
+            )
+            rows = conn.execute(select(*columns).where(PROGRAMS.c.run_id == self.run.id).order_by(PROGRAMS.c.id))
+            for row in rows:
+                if row.origin == "seed" and self._seed_id is None:
+                    self._seed_id = row.id
+                values = tuple(row.features[n] for n in self._names) if row.features else None
+                self._place(row.id, row.origin, row.status, row.island, row.score, values, row.code_hash)
+            if self._seed_id is not None:
+                self._seed_code = conn.execute(select(PROGRAMS.c.code).where(PROGRAMS.c.id == self._seed_id)).scalar()
+            failed = [i for island in self._islands for i in island.failures]
+            if failed:
+                self._failure_text = {
+                    row.id: failure_reason(row.status, row.error, row.artifacts)
+                    for row in conn.execute(
+                        select(PROGRAMS.c.id, PROGRAMS.c.status, PROGRAMS.c.error, PROGRAMS.c.artifacts).where(
+                            PROGRAMS.c.id.in_(failed)
+                        )
+                    )
+                }
+                return
+        self._failure_text = {}
+
+    def _place(
+        self,
+        program_id: int,
+        origin: str,
+        status: str,
+        island: int,
+        score: float | None,
+        values: tuple[float, ...] | None,
+        hash_hex: str,
+    ) -> tuple[int, ...] | None:
+        """Add one row to the index; the single code path of live recording and replay."""
+        digest = bytes.fromhex(hash_hex)
+        self._hashes.add(digest)
+        home = self._islands[island % len(self._islands)]
+        if origin not in NOT_CANDIDATES:
+            self._candidates += 1
+            self._statuses[status] += 1
+        if not _placeable(status, score) or values is None:
+            if origin not in NOT_CANDIDATES:
+                home.failures.append(program_id)
+            return None
+        assert score is not None
+        elite = Elite(program_id, score, values, digest)
+        if self._binner.observe(values):
+            for each in self._islands:
+                each.rebin(self._binner)
+        cell = self._binner.cell(values)
+        targets = self._islands if origin == "seed" else [home]
+        for target in targets:
+            target.ok_ids.append(program_id)
+            target.place(elite, cell)
+        if origin != "migrant" and (self._best is None or elite.beats(self._best)):
+            self._best = elite
+        if origin not in NOT_CANDIDATES and self._candidates % self._migration_period() == 0:
+            self._migrations += 1
+        return cell
+
+    def _migration_period(self) -> int:
+        """Candidates between migrations: ``migration_interval`` rounds of the island ring."""
+        return self.settings.migration_interval * len(self._islands)
+
+    # ---- recording --------------------------------------------------------------
+    def record(self, program: NewProgram) -> ProgramView:
+        """Write the attempt durably, then index it (and migrate when due)."""
+        self._check_usable()
+        if program.origin not in ORIGINS:
+            raise ArchiveError(f"unknown origin {program.origin!r}; use one of {', '.join(ORIGINS)}")
+        if program.island < 0 or program.island >= len(self._islands):
+            raise ArchiveError(f"island {program.island} does not exist (the run has {len(self._islands)})")
+        seed_code = self._seed_code if program.origin != "seed" or self._seed_code is not None else program.code
+        values = None
+        if _placeable(program.status, program.score):
+            measured = feature_values(self._names, program.code, program.metrics, seed_code)
+            values = tuple(measured[n] for n in self._names)
+        hash_hex = code_hash(program.code)
+        now = time.time()
+        row = {
+            "run_id": self.run.id, "parent_id": program.parent_id, "island": program.island,
+            "generation": program.generation, "code": program.code, "code_hash": hash_hex,
+            "diff": program.diff, "origin": program.origin, "model": program.model,
+            "status": program.status, "error": program.error, "score": program.score,
+            "metrics": program.metrics, "artifacts": program.artifacts,
+            "features": dict(zip(self._names, values)) if values is not None else None,
+            "timings": program.timings, "created_at": now,
+        }
+        try:
+            with self._engine.begin() as conn:
+                migrations_before = self._migrations
+                if values is not None and self._binner.observe(values):
+                    for each in self._islands:
+                        each.rebin(self._binner)
+                row["feature_cell"] = list(self._binner.cell(values)) if values is not None else None
+                program_id = conn.execute(insert(PROGRAMS).values(**row)).inserted_primary_key[0]
+                self._write_details(conn, program_id, program)
+                self._place(program_id, program.origin, program.status, program.island,
+                            program.score, values, hash_hex)
+                if program.origin == "seed" and self._seed_id is None:
+                    self._seed_id, self._seed_code = program_id, program.code
+                if self._migrations != migrations_before:
+                    self._migrate(conn)
+                conn.execute(
+                    update(STATE).where(STATE.c.run_id == self.run.id).values(
+                        sample_count=self._sample_count, migrations=self._migrations, updated_at=now
+                    )
+                )
+        except Exception as exc:
+            self._broken = f"{type(exc).__name__}: {exc}"
+            raise
+        if program.origin not in NOT_CANDIDATES and not _placeable(program.status, program.score):
+            self._failure_text[program_id] = failure_reason(program.status, program.error, program.artifacts)
+            kept = {i for island in self._islands for i in island.failures}
+            self._failure_text = {i: text for i, text in self._failure_text.items() if i in kept}
+        view = ProgramView(
+            id=program_id, run_id=self.run.id, parent_id=program.parent_id, island=program.island,
+            generation=program.generation, code=program.code, code_hash=hash_hex, origin=program.origin,
+            status=program.status, score=program.score, metrics=program.metrics,
+            artifacts=program.artifacts, model=program.model,
+            feature_cell=tuple(row["feature_cell"]) if row["feature_cell"] is not None else None,
+            created_at=now, diff=program.diff, error=program.error,
+        )
+        self._views.put(view)
+        return view
+
+    def _write_details(self, conn: Connection, program_id: int, program: NewProgram) -> None:
+        if program.stages:
+            conn.execute(
+                insert(STAGES),
+                [
+                    {
+                        "program_id": program_id, "position": position,
+                        "stage": stage.get("name") or stage.get("stage") or f"stage{position}",
+                        "status": stage.get("status", "ok"), "wall_s": float(stage.get("wall_s", 0.0)),
+                        "cpu_s": float(stage.get("cpu_s", 0.0)), "error": stage.get("error"),
+                    }
+                    for position, stage in enumerate(program.stages)
+                ],
+            )
+        if program.llm_call_ids:
+            conn.execute(
+                update(CALLS).where(CALLS.c.id.in_(program.llm_call_ids)).values(program_id=program_id)
+            )
+
+    def _migrate(self, conn: Connection) -> None:
+        """Ring migration: each island sends its best ``migration_rate`` share of elites to
+        the next island, where a migrant stays only if it takes a cell (empty or beaten)
+        and its code is not already an elite there."""
+        if self.settings.migration_rate <= 0 or len(self._islands) < 2:
+            return
+        outgoing = []
+        for island in self._islands:
+            ranked = island.ranked()
+            outgoing.append(ranked[: math.ceil(self.settings.migration_rate * len(ranked))])
+        originals = self._views.fetch(lambda: nullcontext(conn), [e.id for group in outgoing for e in group])
+        now = time.time()
+        for source, group in enumerate(outgoing):
+            target = self._islands[(source + 1) % len(self._islands)]
+            for elite in group:
+                present = {e.code_hash for e in target.cells.values()}
+                cell = self._binner.cell(elite.features)
+                if elite.code_hash in present or not target.would_take(elite, cell):
+                    continue
+                original = originals[elite.id]
+                migrant_id = conn.execute(
+                    insert(PROGRAMS).values(
+                        run_id=self.run.id, parent_id=original.id, island=target.index,
+                        generation=original.generation, code=original.code, code_hash=original.code_hash,
+                        diff="", origin="migrant", model=original.model, status="ok", error=None,
+                        score=original.score, metrics=original.metrics, artifacts=original.artifacts,
+                        features=dict(zip(self._names, elite.features)), feature_cell=list(cell),
+                        timings={}, created_at=now,
+                    )
+                ).inserted_primary_key[0]
+                self._place(migrant_id, "migrant", "ok", target.index, elite.score, elite.features,
+                            original.code_hash)
+
+    def _check_usable(self) -> None:
+        if self._broken is not None:
+            raise ArchiveError(
+                f"an earlier write failed ({self._broken}); reopen the run with ProgramDatabase.archive to resume"
+            )
+
+    def record_llm_call(self, call: LLMCallRecord, program_id: int | None = None) -> int:
+        with self._engine.begin() as conn:
+            call_id = conn.execute(
+                insert(CALLS).values(
+                    run_id=self.run.id, program_id=program_id, model=call.model, kind=call.kind,
+                    prompt=call.prompt, response=call.response, parsed_edit=call.parsed_edit,
+                    tokens_in=call.tokens_in, tokens_out=call.tokens_out, cost_usd=call.cost_usd,
+                    latency_s=call.latency_s, error=call.error, created_at=time.time(),
+                )
+            ).inserted_primary_key[0]
+        self._spent += call.cost_usd
+        return call_id
+
+    def attach_llm_calls(self, program_id: int, call_ids: list[int]) -> None:
+        if not call_ids:
+            return
+        with self._engine.begin() as conn:
+            conn.execute(update(CALLS).where(CALLS.c.id.in_(call_ids)).values(program_id=program_id))
+
+    def set_test_metrics(self, program_id: int, score: float | None, metrics: dict[str, Any]) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(PROGRAMS)
+                .where(PROGRAMS.c.id == program_id, PROGRAMS.c.run_id == self.run.id)
+                .values(test_score=score, test_metrics=metrics)
+            )
+        self._views.forget(program_id)
+
+    # ---- choosing ---------------------------------------------------------------
+    def sample(self) -> Sample:
+        """Deterministic given the run seed and how many samples came before."""
+        rng = random.Random(f"{self.seed}:{self._sample_count}")
+        island = self._islands[self._sample_count % len(self._islands)]
+        if not island.cells:
+            raise NoParentAvailable(
+                f"island {island.index} of run {self.run.name!r} has no successfully evaluated program; "
+                "record an ok seed first (a failing seed means the problem's seed program or evaluator is broken)"
+            )
+        self._sample_count += 1
+        parent_id = choose_parent(island, self.settings, rng)
+        inspiration_ids = choose_inspirations(island, parent_id, self.settings, rng)
+        views = self._views.fetch(self._engine.connect, [parent_id, *inspiration_ids])
+        parent = views[parent_id]
+        return Sample(
+            island=island.index,
+            parent=parent,
+            inspirations=[views[i] for i in inspiration_ids],
+            generation=parent.generation + 1,
+            failures=[self._failure_text[i] for i in island.failures if i in self._failure_text],
+        )
+
+    def is_duplicate(self, code: str) -> bool:
+        return bytes.fromhex(code_hash(code)) in self._hashes
+
+    # ---- reading ----------------------------------------------------------------
+    def best(self) -> ProgramView | None:
+        if self._best is None:
+            return None
+        return self._views.fetch(self._engine.connect, [self._best.id])[self._best.id]
+
+    def seed_program(self) -> ProgramView | None:
+        if self._seed_id is None:
+            return None
+        return self._views.fetch(self._engine.connect, [self._seed_id])[self._seed_id]
+
+    def counts(self) -> dict[str, int]:
+        """Attempts (seeds and migrants excluded): total, ok, failed, and one key per status."""
+        ok = self._statuses.get("ok", 0)
+        return {**self._statuses, "total": self._candidates, "ok": ok, "failed": self._candidates - ok}
+
+    def spent_usd(self) -> float:
+        return self._spent
+
+    def state(self) -> dict[str, Any]:
+        """JSON-able snapshot of bins and grids (the web UI's heat map; resume checks)."""
+        return {
+            "run_id": self.run.id,
+            "features": self._binner.describe(),
+            "islands": [island.snapshot() for island in self._islands],
+            "best_id": self._best.id if self._best else None,
+            "candidates": self._candidates,
+            "migrations": self._migrations,
+            "sample_count": self._sample_count,
+        }
+

@@ -1,0 +1,1 @@
+"""Alembic migrations of the program database schema, applied when a database opens."""

@@ -1,0 +1,116 @@
+"""The SQL schema of the program database.
+
+Timestamps are Unix seconds (floats) so that both back ends order and compare them the
+same way and the driver never pays for timezone conversions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    problem: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    seed: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class Program(Base):
+    """Every attempt, failed ones included (their ``error`` is the evaluator's feedback)."""
+
+    __tablename__ = "programs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id"))
+    island: Mapped[int] = mapped_column(Integer)
+    generation: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(Text)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    diff: Mapped[str] = mapped_column(Text, default="")
+    origin: Mapped[str] = mapped_column(String(20))
+    model: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+    score: Mapped[float | None] = mapped_column(Float)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    artifacts: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    features: Mapped[dict[str, float] | None] = mapped_column(JSONType)
+    feature_cell: Mapped[list[int] | None] = mapped_column(JSONType)
+    timings: Mapped[dict[str, float]] = mapped_column(JSONType)
+    test_score: Mapped[float | None] = mapped_column(Float)
+    test_metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class EvaluationStage(Base):
+    __tablename__ = "evaluation_stages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))
+    wall_s: Mapped[float] = mapped_column(Float)
+    cpu_s: Mapped[float] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class LLMCall(Base):
+    """One request to a model; ``program_id`` stays empty when no program came of it."""
+
+    __tablename__ = "llm_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    program_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id"))
+    model: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    prompt: Mapped[str] = mapped_column(Text)
+    response: Mapped[str | None] = mapped_column(Text)
+    parsed_edit: Mapped[str | None] = mapped_column(Text)
+    tokens_in: Mapped[int] = mapped_column(Integer)
+    tokens_out: Mapped[int] = mapped_column(Integer)
+    cost_usd: Mapped[float] = mapped_column(Float)
+    latency_s: Mapped[float] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class ArchiveState(Base):
+    """What cannot be derived from the program rows: how far sampling got, and the
+    model bandit's learnt state."""
+
+    __tablename__ = "archive_state"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    sample_count: Mapped[int] = mapped_column(Integer, default=0)
+    migrations: Mapped[int] = mapped_column(Integer, default=0)
+    bandit_state: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+Index("ix_programs_run_id_id", Program.run_id, Program.id)
+Index("ix_programs_run_hash", Program.run_id, Program.code_hash)
+Index("ix_programs_parent", Program.parent_id)
+Index("ix_programs_run_score", Program.run_id, Program.score)
+Index("ix_llm_calls_run", LLMCall.run_id)
+Index("ix_llm_calls_program", LLMCall.program_id)
+Index("ix_stages_program", EvaluationStage.program_id)

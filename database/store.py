@@ -1,0 +1,128 @@
+"""The program database: one catalogue of runs (SQLite file or PostgreSQL server)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+
+from database.archive import RunArchive
+from database.connection import make_engine, normalise_url, upgrade_schema
+from database.errors import DatabaseError, RunNotFound
+from database.models import ArchiveState, Run
+from database.records import RUN_STATUSES, RunInfo
+from database.settings import ArchiveSettings
+
+DEFAULT_URL = "sqlite:///runs/evolve.db"
+RUNS = Run.__table__
+STATE = ArchiveState.__table__
+
+
+def _run_info(row: Any) -> RunInfo:
+    return RunInfo(
+        id=row.id,
+        name=row.name,
+        problem=row.problem,
+        status=row.status,
+        config=row.config,
+        seed=row.seed,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class ProgramDatabase:
+    """Opening one brings its schema to the current version, so a database written by
+    an older evolve opens as if it were new."""
+
+    def __init__(self, url: str = DEFAULT_URL) -> None:
+        self.url = normalise_url(url)
+        self.engine: Engine = make_engine(self.url)
+        upgrade_schema(self.engine)
+
+    @property
+    def display_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def create_run(self, name: str | None, problem: str, config: dict[str, Any], seed: int) -> RunInfo:
+        now = time.time()
+        with self.engine.begin() as conn:
+            if name is not None and conn.execute(select(RUNS.c.id).where(RUNS.c.name == name)).first():
+                raise DatabaseError(f"a run named {name!r} already exists in {self.display_url}; pick another name")
+            run_id = conn.execute(
+                insert(RUNS).values(
+                    name=name or f"{problem}-pending-{now}",
+                    problem=problem,
+                    status="running",
+                    config=config,
+                    seed=seed,
+                    created_at=now,
+                    updated_at=now,
+                )
+            ).inserted_primary_key[0]
+            if name is None:
+                conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(name=f"{problem}-{run_id}"))
+            conn.execute(insert(STATE).values(run_id=run_id, sample_count=0, migrations=0, updated_at=now))
+        return self.run(run_id)
+
+    def run(self, run_id: int) -> RunInfo:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(RUNS).where(RUNS.c.id == run_id)).first()
+        if row is None:
+            raise self._not_found(str(run_id))
+        return _run_info(row)
+
+    def runs(self) -> list[RunInfo]:
+        with self.engine.connect() as conn:
+            return [_run_info(row) for row in conn.execute(select(RUNS).order_by(RUNS.c.id))]
+
+    def open_run(self, ref: str | int) -> RunInfo:
+        """``ref`` is a run id, a run name or ``latest``."""
+        ref = str(ref)
+        with self.engine.connect() as conn:
+            if ref == "latest":
+                query = select(RUNS).order_by(RUNS.c.id.desc()).limit(1)
+            elif ref.isdigit():
+                query = select(RUNS).where(RUNS.c.id == int(ref))
+            else:
+                query = select(RUNS).where(RUNS.c.name == ref)
+            row = conn.execute(query).first()
+            if row is None and ref.isdigit():
+                row = conn.execute(select(RUNS).where(RUNS.c.name == ref)).first()
+        if row is None:
+            raise self._not_found(ref)
+        return _run_info(row)
+
+    def _not_found(self, ref: str) -> RunNotFound:
+        with self.engine.connect() as conn:
+            names = list(conn.execute(select(RUNS.c.name).order_by(RUNS.c.id.desc()).limit(10)).scalars())
+        listing = ", ".join(names) if names else "none"
+        return RunNotFound(f"no run {ref!r} in {self.display_url}; runs there: {listing}")
+
+    def set_run_status(self, run_id: int, status: str) -> None:
+        if status not in RUN_STATUSES:
+            raise DatabaseError(f"unknown run status {status!r}; use one of {', '.join(RUN_STATUSES)}")
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(RUNS).where(RUNS.c.id == run_id).values(status=status, updated_at=time.time())
+            ).rowcount
+        if not changed:
+            raise self._not_found(str(run_id))
+
+    def archive(self, run_id: int, settings: ArchiveSettings, seed: int) -> RunArchive:
+        """The run's archive; a run with programs is rebuilt from its rows (resume)."""
+        return RunArchive(self, self.run(run_id), settings, seed)
+
+    def store_bandit_state(self, run_id: int, state: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(STATE).where(STATE.c.run_id == run_id).values(bandit_state=state, updated_at=time.time())
+            )
+
+    def load_bandit_state(self, run_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(STATE.c.bandit_state).where(STATE.c.run_id == run_id)).scalar()

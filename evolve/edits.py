@@ -139,15 +139,26 @@ def _rebuild(code: str, program: RegionedProgram, bodies: list[str]) -> str:
     return "".join(child.splitlines(keepends=True)[1:-1])
 
 
+def _line_matches(text: str, search: str) -> list[int]:
+    """Offsets where ``search`` occurs starting at the beginning of a line."""
+    found: list[int] = []
+    at = text.find(search)
+    while at != -1:
+        if at == 0 or text[at - 1] == "\n":
+            found.append(at)
+        at = text.find(search, at + 1)
+    return found
+
+
 def apply_blocks(code: str, blocks: list[DiffBlock]) -> EditResult:
-    """Apply blocks in order; each SEARCH must occur exactly once inside the regions."""
+    """Apply blocks in order; each SEARCH must match whole lines exactly once inside the regions."""
     program = _regions_of(code)
     bodies = [region.body for region in program.regions]
     for number, block in enumerate(blocks, start=1):
-        hits = [(k, body.count(block.search)) for k, body in enumerate(bodies)]
-        total = sum(count for _, count in hits)
+        hits = [(k, _line_matches(body, block.search)) for k, body in enumerate(bodies)]
+        total = sum(len(found) for _, found in hits)
         if total == 0:
-            if block.search in code:
+            if _line_matches(code, block.search):
                 raise EditError(
                     f"block {number}: the SEARCH text lies (partly) outside the EVOLVE-BLOCK regions; "
                     "only code between EVOLVE-BLOCK-START and EVOLVE-BLOCK-END may change"
@@ -161,8 +172,8 @@ def apply_blocks(code: str, blocks: list[DiffBlock]) -> EditResult:
                 f"block {number}: the SEARCH text occurs {total} times; add surrounding lines so it "
                 f"matches exactly once. SEARCH was:\n{block.search}"
             )
-        k = next(k for k, count in hits if count)
-        bodies[k] = bodies[k].replace(block.search, block.replace, 1)
+        k, (at,) = next((k, found) for k, found in hits if found)
+        bodies[k] = bodies[k][:at] + block.replace + bodies[k][at + len(block.search) :]
     parsed = "".join(block.render() for block in blocks)
     return _finish(code, _rebuild(code, program, bodies), parsed)
 

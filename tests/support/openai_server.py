@@ -43,7 +43,7 @@ class Reply:
 class LoggedRequest:
     path: str
     body: dict[str, Any]
-    headers: dict[str, str]
+    headers: dict[str, str]  # names lower-cased
     at: float
     answered_status: int = 0
 
@@ -209,7 +209,7 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
             except json.JSONDecodeError:
                 self._send(400, {"error": {"message": "body is not JSON", "type": "invalid_request_error"}})
                 return
-            entry = LoggedRequest(self.path, body, dict(self.headers.items()), time.time())
+            entry = LoggedRequest(self.path, body, {k.lower(): v for k, v in self.headers.items()}, time.time())
             with state.lock:
                 state.log.append(entry)
             if not self.path.rstrip("/").endswith("/chat/completions"):
@@ -265,7 +265,7 @@ class ScriptedOpenAIServer:
         self.state = ServerState(mode=mode, latency_s=latency_s)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(self.state))
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def port(self) -> int:

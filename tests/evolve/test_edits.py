@@ -1,0 +1,141 @@
+import pytest
+
+from evolve.edits import EditError, apply_diff, apply_rewrite, parse_diff_blocks
+from evolve.regions import frozen_text, split_regions
+
+
+def block(search: str, replace: str) -> str:
+    return f"<<<<<<< SEARCH\n{search}=======\n{replace}>>>>>>> REPLACE\n"
+
+
+def test_parse_reads_several_blocks_and_ignores_prose():
+    reply = "Idea: tweak.\n" + block("a = 1\n", "a = 2\n") + "and also\n" + block("b = 1\n", "")
+    blocks = parse_diff_blocks(reply)
+    assert [(b.search, b.replace) for b in blocks] == [("a = 1\n", "a = 2\n"), ("b = 1\n", "")]
+
+
+@pytest.mark.parametrize(
+    "reply, reason",
+    [
+        ("no edits here", "no SEARCH/REPLACE block"),
+        ("<<<<<<< SEARCH\na = 1\n>>>>>>> REPLACE\n", "before the '=======' line"),
+        ("<<<<<<< SEARCH\na = 1\n", "missing the '======='"),
+        ("<<<<<<< SEARCH\na = 1\n=======\na = 2\n", "missing the closing"),
+        ("=======\na = 2\n>>>>>>> REPLACE\n", "without a preceding"),
+        ("<<<<<<< SEARCH\n\n=======\na = 2\n>>>>>>> REPLACE\n", "SEARCH text is empty"),
+        ("<<<<<<< SEARCH\na\n=======\nb\n<<<<<<< SEARCH\n", "before the '>>>>>>> REPLACE'"),
+    ],
+)
+def test_parse_rejects_malformed_blocks(reply, reason):
+    with pytest.raises(EditError, match=reason.replace("(", r"\(")):
+        parse_diff_blocks(reply)
+
+
+def test_diff_edits_two_regions_and_keeps_frozen_text(program_code):
+    reply = block("    return -slack * 1.0\n", "    return -slack * 2.0\n") + block("THRESHOLD = 5\n", "THRESHOLD = 9\n")
+    result = apply_diff(program_code, reply)
+    assert "return -slack * 2.0" in result.code and "THRESHOLD = 9" in result.code
+    assert "return -slack * 1.0" not in result.code
+    assert frozen_text(result.code) == frozen_text(program_code)
+    assert "-    return -slack * 1.0" in result.diff and "+THRESHOLD = 9" in result.diff
+    assert result.parsed_edit.count("<<<<<<< SEARCH") == 2
+
+
+def test_blocks_apply_in_order_on_the_edited_text(program_code):
+    reply = block("THRESHOLD = 5\n", "THRESHOLD = 6\n") + block("THRESHOLD = 6\n", "THRESHOLD = 7\n")
+    assert "THRESHOLD = 7" in apply_diff(program_code, reply).code
+
+
+def test_search_missing_is_a_failure(program_code):
+    with pytest.raises(EditError, match="does not occur"):
+        apply_diff(program_code, block("    return slack\n", "    return 0\n"))
+
+
+def test_search_with_wrong_indentation_does_not_match(program_code):
+    with pytest.raises(EditError, match="does not occur"):
+        apply_diff(program_code, block("return -slack * 1.0\n", "return 0\n").replace("SEARCH\nreturn", "SEARCH\n  return"))
+
+
+def test_search_occurring_twice_is_a_failure():
+    code = "# EVOLVE-BLOCK-START\nx = 1\ny = 2\nx = 1\n# EVOLVE-BLOCK-END\n"
+    with pytest.raises(EditError, match="occurs 2 times"):
+        apply_diff(code, block("x = 1\n", "x = 3\n"))
+
+
+def test_search_occurring_once_in_each_of_two_regions_is_ambiguous():
+    code = "# EVOLVE-BLOCK-START\nx = 1\n# EVOLVE-BLOCK-END\ny = 0\n# EVOLVE-BLOCK-START\nx = 1\n# EVOLVE-BLOCK-END\n"
+    with pytest.raises(EditError, match="occurs 2 times"):
+        apply_diff(code, block("x = 1\n", "x = 3\n"))
+
+
+def test_edit_of_frozen_code_is_a_failure(program_code):
+    with pytest.raises(EditError, match="outside the EVOLVE-BLOCK regions"):
+        apply_diff(program_code, block("    scores = priority(item, bins)\n", "    scores = 0\n"))
+
+
+def test_edit_spanning_a_marker_is_a_failure(program_code):
+    search = "    return -slack * 1.0\n# EVOLVE-BLOCK-END\n"
+    with pytest.raises(EditError, match="outside the EVOLVE-BLOCK regions"):
+        apply_diff(program_code, block(search, "    return 0\n# EVOLVE-BLOCK-END\n"))
+
+
+def test_edit_adding_a_marker_is_a_failure(program_code):
+    with pytest.raises(EditError, match="adds an EVOLVE-BLOCK marker"):
+        apply_diff(program_code, block("THRESHOLD = 5\n", "THRESHOLD = 5\n# EVOLVE-BLOCK-END\n"))
+
+
+def test_result_that_does_not_parse_is_a_failure(program_code):
+    with pytest.raises(EditError, match="does not parse"):
+        apply_diff(program_code, block("THRESHOLD = 5\n", "THRESHOLD = (5\n"))
+
+
+def test_edit_that_changes_nothing_is_a_failure(program_code):
+    with pytest.raises(EditError, match="unchanged"):
+        apply_diff(program_code, block("THRESHOLD = 5\n", "THRESHOLD = 5\n"))
+
+
+def test_unmarked_program_is_one_region_and_stays_unmarked():
+    code = "def f(x):\n    return x + 1\n"
+    result = apply_diff(code, block("    return x + 1\n", "    return x + 2\n"))
+    assert result.code == "def f(x):\n    return x + 2\n"
+
+
+def test_rewrite_replaces_each_region_in_order(program_code):
+    reply = "New idea.\n```python\ndef priority(item, bins):\n    return bins\n```\nThen:\n```python\nTHRESHOLD = 2\n```\n"
+    result = apply_rewrite(program_code, reply)
+    bodies = [r.body for r in split_regions(result.code).regions]
+    assert bodies == ["def priority(item, bins):\n    return bins\n", "THRESHOLD = 2\n"]
+    assert frozen_text(result.code) == frozen_text(program_code)
+
+
+def test_rewrite_with_wrong_number_of_blocks_is_a_failure(program_code):
+    with pytest.raises(EditError, match="expected 2 code block"):
+        apply_rewrite(program_code, "```python\nTHRESHOLD = 2\n```\n")
+
+
+def test_rewrite_without_code_block_is_a_failure(program_code):
+    with pytest.raises(EditError, match="no fenced code block"):
+        apply_rewrite(program_code, "THRESHOLD = 2")
+
+
+def test_rewrite_as_whole_program_is_accepted_when_frozen_text_is_kept(program_code):
+    child = program_code.replace("THRESHOLD = 5", "THRESHOLD = 8")
+    result = apply_rewrite(program_code, f"```python\n{child}```")
+    assert result.code == child
+
+
+def test_rewrite_as_whole_program_changing_frozen_text_is_a_failure(program_code):
+    child = program_code.replace("import math", "import os")
+    with pytest.raises(EditError, match="outside the EVOLVE-BLOCK regions"):
+        apply_rewrite(program_code, f"```python\n{child}```")
+
+
+def test_rewrite_blocks_carrying_markers_are_a_failure(program_code):
+    reply = "```python\n# EVOLVE-BLOCK-START\nx = 1\n# EVOLVE-BLOCK-END\n```\n```python\nTHRESHOLD = 1\n```\n"
+    with pytest.raises(EditError, match="contains EVOLVE-BLOCK markers"):
+        apply_rewrite(program_code, reply)
+
+
+def test_rewrite_that_does_not_parse_is_a_failure(program_code):
+    with pytest.raises(EditError, match="does not parse"):
+        apply_rewrite(program_code, "```python\ndef priority(:\n```\n```python\nTHRESHOLD = 1\n```\n")

@@ -1,0 +1,179 @@
+"""Scores a transaction scheduler by the total makespan of its schedules.
+
+Train: the three published workloads. Test: six fresh workloads drawn with
+`txn_generator` to the same three shapes (seeds below), so a scheduler that memorised the
+published orderings does not look better than it is. The makespan is always recomputed
+here from the returned order; the program's own figure is only reported.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from evaluators.contract import InvalidProgram, load_program
+from txn_generator import GENERATORS
+from txn_workload import Workload, load_workloads
+
+DATA = Path(__file__).parent / "data"
+NUM_SEQS = 10
+TEST_SEEDS = {"hot_keys": (2001, 2002), "warehouse": (2003, 2004), "read_then_write": (2005, 2006)}
+TIME_BUDGET_S = {"train": 10.0, "test": 20.0}
+LEADERBOARD_SHIFT = 0.10
+
+
+class ScheduleTimeout(InvalidProgram):
+    """The scheduler used up the split's wall-time budget."""
+
+
+class WorkloadResult(NamedTuple):
+    workload: Workload
+    makespan: int
+    identity: int
+    claimed: object
+    wall_s: float
+    blocking: Counter
+
+
+def split_workloads(split: str) -> list[Workload]:
+    if split == "train":
+        return load_workloads(DATA / "workloads.json")
+    if split == "test":
+        return [
+            Workload(GENERATORS[shape](seed), f"{shape}_seed{seed}")
+            for shape, seeds in TEST_SEEDS.items()
+            for seed in seeds
+        ]
+    raise ValueError(f"unknown split {split!r}; use 'train' or 'test'")
+
+
+@contextmanager
+def wall_time_limit(seconds: float, what: str) -> Iterator[None]:
+    """Interrupts the call when the budget runs out (main thread only; elsewhere the
+    overrun is caught when the call returns)."""
+    started = time.perf_counter()
+    armed = threading.current_thread() is threading.main_thread()
+    if armed:
+        def expire(signum, frame):
+            raise ScheduleTimeout(f"{what} exceeded its {seconds:.1f} s wall-time budget")
+
+        previous = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-3))
+    try:
+        yield
+    finally:
+        if armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    if time.perf_counter() - started > seconds:
+        raise ScheduleTimeout(f"{what} exceeded its {seconds:.1f} s wall-time budget")
+
+
+def validated_schedule(answer: object, workload: Workload) -> tuple[object, list[int]]:
+    """A (makespan, schedule) pair whose schedule is a permutation of all ids, or InvalidProgram."""
+    if not isinstance(answer, tuple | list) or len(answer) != 2:
+        raise InvalidProgram(f"{workload.name}: get_best_schedule must return (makespan, schedule)")
+    claimed, schedule = answer
+    try:
+        order = list(schedule)
+    except TypeError:
+        raise InvalidProgram(f"{workload.name}: the schedule is not a sequence") from None
+    if not all(isinstance(t, int | np.integer) and not isinstance(t, bool) for t in order):
+        raise InvalidProgram(f"{workload.name}: schedule entries must be integer transaction ids")
+    order = [int(t) for t in order]
+    if sorted(order) != list(range(workload.num_txns)):
+        missing = sorted(set(range(workload.num_txns)) - set(order))[:5]
+        raise InvalidProgram(
+            f"{workload.name}: the schedule must be a permutation of 0..{workload.num_txns - 1} "
+            f"(got {len(order)} ids, {len(order) - len(set(order))} repeated, missing e.g. {missing})"
+        )
+    return claimed, order
+
+
+def replay(workload: Workload, order: list[int]) -> tuple[int, Counter]:
+    """Trusted makespan, and which keys delayed how many transactions."""
+    schedule = workload.start()
+    blocking: Counter = Counter()
+    for txn in order:
+        key = schedule.binding_key(txn)
+        if key is not None:
+            blocking[key] += 1
+        schedule.append(txn)
+    return schedule.makespan, blocking
+
+
+def leaderboard_scale(makespan: int, identity: int, bound: int) -> float:
+    """The published 0-100 scale: 0 at the identity order, 100 at bound + 10 % of the gap."""
+    target = bound + LEADERBOARD_SHIFT * (identity - bound)
+    return float(min(100.0, max(0.0, 100.0 * (identity - makespan) / (identity - target))))
+
+
+def _run(program_path: str, workloads: list[Workload], budget_s: float) -> list[WorkloadResult]:
+    module = load_program(program_path)
+    scheduler = getattr(module, "get_best_schedule", None)
+    if not callable(scheduler):
+        raise InvalidProgram("the program must define get_best_schedule(workload, num_seqs)")
+    deadline = time.perf_counter() + budget_s
+    results = []
+    for index, workload in enumerate(workloads):
+        shown = Workload([[*_texts(workload, t)] for t in range(workload.num_txns)], workload.name)
+        random.seed(index)
+        np.random.seed(index)
+        started = time.perf_counter()
+        with wall_time_limit(deadline - started, f"get_best_schedule on {workload.name}"):
+            answer = scheduler(shown, NUM_SEQS)
+        wall_s = time.perf_counter() - started
+        claimed, order = validated_schedule(answer, workload)
+        makespan, blocking = replay(workload, order)
+        identity = workload.get_opt_seq_cost(range(workload.num_txns))
+        results.append(WorkloadResult(workload, makespan, identity, claimed, wall_s, blocking))
+    return results
+
+
+def _texts(workload: Workload, txn: int) -> list[str]:
+    """Rebuilds a transaction's op strings so the program gets its own copy to touch."""
+    ops = ["*"] * workload.lengths[txn]
+    for kind, key, position, _ in workload.txns[txn]:
+        ops[position - 1] = f"{kind}-{key}"
+    return ops
+
+
+def _artifacts(results: list[WorkloadResult]) -> dict[str, str]:
+    lines = ["workload: makespan (identity order, lower bound), seconds, most-delaying keys"]
+    for r in sorted(results, key=lambda r: -(r.makespan / r.workload.lower_bound)):
+        keys = ", ".join(f"key {k} x{n}" for k, n in r.blocking.most_common(3)) or "none"
+        note = "" if r.claimed == r.makespan else f"; the program claimed {r.claimed!r}"
+        lines.append(
+            f"  {r.workload.name}: {r.makespan} ({r.identity}, {r.workload.lower_bound}), "
+            f"{r.wall_s:.2f} s, {keys}{note}"
+        )
+    return {"workloads": "\n".join(lines)}
+
+
+def evaluate(program_path: str, split: str = "train") -> dict:
+    """score = -(total makespan over the split's workloads)."""
+    results = _run(program_path, split_workloads(split), TIME_BUDGET_S[split])
+    total = sum(r.makespan for r in results)
+    identity = sum(r.identity for r in results)
+    bound = sum(r.workload.lower_bound for r in results)
+    metrics = {
+        "score": -float(total),
+        "total_makespan": float(total),
+        "identity_makespan": float(identity),
+        "lower_bound": float(bound),
+        "leaderboard_scale": leaderboard_scale(total, identity, bound),
+        "wall_s": float(sum(r.wall_s for r in results)),
+    }
+    for r in results:
+        metrics[f"makespan_{r.workload.name}"] = float(r.makespan)
+    metrics["artifacts"] = _artifacts(results)
+    return metrics

@@ -1,0 +1,195 @@
+import importlib.util
+import random
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from evaluators.contract import InvalidProgram
+
+ROOT = Path(__file__).resolve().parents[2] / "problems" / "txn_scheduling"
+
+
+def _load_evaluator():
+    sys.path.insert(0, str(ROOT))
+    spec = importlib.util.spec_from_file_location("txn_scheduling_evaluate", ROOT / "evaluate.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+evaluator = _load_evaluator()
+txn_workload = sys.modules["txn_workload"]
+
+
+def _program(tmp_path: Path, body: str) -> str:
+    path = tmp_path / "candidate.py"
+    path.write_text("import random\nimport time\n\n" + textwrap.dedent(body))
+    return str(path)
+
+
+def test_identity_order_and_bound_reproduce_the_published_numbers():
+    result = evaluator.evaluate(str(ROOT / "baselines" / "identity.py"))
+    assert [result[f"makespan_workloads_{i}"] for i in (1, 2, 3)] == [452, 38, 47]
+    assert result["total_makespan"] == 537
+    assert result["lower_bound"] == 46
+    assert result["score"] == -537
+    assert result["leaderboard_scale"] == 0
+
+
+def test_sampled_greedy_is_near_the_published_total():
+    result = evaluator.evaluate(str(ROOT / "baselines" / "greedy.py"))
+    assert 320 <= result["total_makespan"] <= 370  # published: about 352
+    expected_scale = 100 * (537 - result["total_makespan"]) / (537 - (46 + 0.1 * 491))
+    assert result["leaderboard_scale"] == pytest.approx(expected_scale)
+
+
+def test_seed_improves_on_identity():
+    assert evaluator.evaluate(str(ROOT / "seed.py"))["score"] > -537
+
+
+def _literal_makespan(workload, order):
+    """Direct event-by-event model: every access on a key as (time, kind)."""
+    accesses: dict[int, list[tuple[int, str]]] = {}
+    makespan = 0
+    for txn in order:
+        start = 1
+        for kind, key, position, _ in workload.txns[txn]:
+            for time, other in accesses.get(key, []):
+                if kind == "w" or other == "w":
+                    start = max(start, time + 2 - position)
+        for kind, key, position, _ in workload.txns[txn]:
+            accesses.setdefault(key, []).append((start + position - 1, kind))
+        makespan = max(makespan, start + workload.lengths[txn] - 1)
+    return makespan
+
+
+def test_incremental_cost_model_matches_the_pairwise_definition():
+    rng = random.Random(5)
+    workloads = evaluator.split_workloads("train") + evaluator.split_workloads("test")[::2]
+    for workload in workloads:
+        for _ in range(5):
+            order = list(range(workload.num_txns))
+            rng.shuffle(order)
+            assert workload.get_opt_seq_cost(order) == _literal_makespan(workload, order)
+
+
+def test_partial_schedule_prices_exactly_what_append_does():
+    workload = evaluator.split_workloads("train")[0]
+    schedule = workload.start()
+    for txn in [5, 17, 3, 99, 42]:
+        predicted = schedule.cost_with(txn)
+        twin = schedule.copy()
+        schedule.append(txn)
+        assert schedule.makespan == predicted
+        assert twin.seq != schedule.seq
+    assert schedule.makespan == workload.get_opt_seq_cost([5, 17, 3, 99, 42])
+
+
+def test_cost_model_on_a_hand_built_workload():
+    workload = txn_workload.Workload([["r-1", "*", "w-2"], ["r-1", "*"], ["w-1", "*", "*"], ["*", "r-2"]])
+    assert workload.get_opt_seq_cost([0, 1]) == 3  # reads share
+    assert workload.get_opt_seq_cost([0, 2]) == 4  # write waits for the read at t=1
+    assert workload.get_opt_seq_cost([0, 3]) == 4  # read of key 2 waits for the write at t=3
+    assert workload.get_opt_seq_cost([3, 0]) == 3  # write at t=3 after read at t=2
+
+
+def test_train_and_test_workloads_differ():
+    train = evaluator.split_workloads("train")
+    test = evaluator.split_workloads("test")
+    assert len(test) == 6
+    train_txns = {tuple(map(tuple, w.txns)) for w in train}
+    assert train_txns.isdisjoint({tuple(map(tuple, w.txns)) for w in test})
+    assert {w.name for w in train}.isdisjoint({w.name for w in test})
+
+
+def test_generated_workloads_have_the_published_shapes():
+    train = evaluator.split_workloads("train")
+    test = evaluator.split_workloads("test")
+    for published, drawn in zip(train, test[::2]):
+        assert sorted(set(drawn.lengths)) == sorted(set(published.lengths))
+        assert drawn.lower_bound == published.lower_bound
+        identity = drawn.get_opt_seq_cost(range(drawn.num_txns))
+        published_identity = published.get_opt_seq_cost(range(published.num_txns))
+        assert 0.7 * published_identity <= identity <= 1.3 * published_identity
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("def get_best_schedule(workload, num_seqs):\n    return 0, list(range(99))\n", "permutation"),
+        ("def get_best_schedule(workload, num_seqs):\n    return 0, [0] * workload.num_txns\n", "permutation"),
+        ("def get_best_schedule(workload, num_seqs):\n    return 0, list(range(1, 101))\n", "permutation"),
+        ("def get_best_schedule(workload, num_seqs):\n    return 0, [float(i) for i in range(100)]\n", "integer"),
+        ("def get_best_schedule(workload, num_seqs):\n    return list(range(100))\n", "makespan, schedule"),
+        ("def get_best_schedule(workload, num_seqs):\n    return 0, 7\n", "not a sequence"),
+        ("def schedule():\n    return 0\n", "must define get_best_schedule"),
+    ],
+)
+def test_invalid_schedules_are_rejected_with_a_reason(tmp_path, body, reason):
+    with pytest.raises(InvalidProgram, match=reason):
+        evaluator.evaluate(_program(tmp_path, body))
+
+
+def test_claimed_makespan_is_never_trusted(tmp_path):
+    body = "def get_best_schedule(workload, num_seqs):\n    return 1, list(range(workload.num_txns))\n"
+    result = evaluator.evaluate(_program(tmp_path, body))
+    assert result["score"] == -537
+    assert "claimed 1" in result["artifacts"]["workloads"]
+
+
+def test_tampering_with_the_shown_workload_does_not_change_the_score(tmp_path):
+    body = """
+    def get_best_schedule(workload, num_seqs):
+        for txn in workload.txns:
+            txn.clear()
+        workload.lengths[:] = [1] * workload.num_txns
+        return 0, list(range(workload.num_txns))
+    """
+    assert evaluator.evaluate(_program(tmp_path, body))["score"] == -537
+
+
+def test_overrunning_the_time_budget_is_rejected(tmp_path, monkeypatch):
+    monkeypatch.setitem(evaluator.TIME_BUDGET_S, "train", 0.2)
+    body = "def get_best_schedule(workload, num_seqs):\n    while True:\n        time.sleep(0.01)\n"
+    with pytest.raises(evaluator.ScheduleTimeout, match="wall-time budget"):
+        evaluator.evaluate(_program(tmp_path, body))
+
+
+def test_swallowed_interrupt_is_still_caught_on_return(tmp_path, monkeypatch):
+    monkeypatch.setitem(evaluator.TIME_BUDGET_S, "train", 0.1)
+    body = """
+    def get_best_schedule(workload, num_seqs):
+        end = time.time() + 0.3
+        while time.time() < end:
+            try:
+                time.sleep(0.01)
+            except Exception:
+                pass
+        return 0, list(range(workload.num_txns))
+    """
+    with pytest.raises(evaluator.ScheduleTimeout):
+        evaluator.evaluate(_program(tmp_path, body))
+
+
+def test_artifacts_name_every_workload_and_the_delaying_keys():
+    text = evaluator.evaluate(str(ROOT / "seed.py"))["artifacts"]["workloads"]
+    for name in ("workloads_1", "workloads_2", "workloads_3"):
+        assert name in text
+    assert "key 4 x" in text
+
+
+def test_malformed_operation_is_a_workload_error():
+    with pytest.raises(txn_workload.WorkloadError, match="x-3"):
+        txn_workload.Workload([["r-1", "x-3"]])
+    with pytest.raises(txn_workload.WorkloadError, match="touches no key"):
+        txn_workload.Workload([["*", "*"]])
+
+
+def test_evaluation_is_deterministic():
+    first = evaluator.evaluate(str(ROOT / "seed.py"))
+    second = evaluator.evaluate(str(ROOT / "seed.py"))
+    makespans = {k: v for k, v in first.items() if k.startswith("makespan_")}
+    assert makespans == {k: v for k, v in second.items() if k.startswith("makespan_")}

@@ -26,3 +26,10 @@ def load_program(program_path: str | Path, module_name: str = "candidate") -> Mo
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
     return module
+
+
+class StageUnavailable(Exception):
+    """Raised by an evaluator when a stage cannot run on this machine (no GPU, no driver).
+
+    The candidate is stored with status "unavailable": neither its fault nor a score.
+    """

@@ -1,0 +1,185 @@
+"""A problem folder and its problem.yaml, validated so mistakes surface before a run starts.
+
+A problem is a folder: problem.yaml, a seed program with EVOLVE-BLOCK markers, and an
+evaluator module. Everything the framework knows about a problem comes from here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+PROBLEMS_DIR = Path(os.environ.get("EVOLVE_PROBLEMS_DIR") or Path(__file__).resolve().parent.parent / "problems")
+
+START_MARKER = "EVOLVE-BLOCK-START"
+END_MARKER = "EVOLVE-BLOCK-END"
+
+
+class ProblemError(ValueError):
+    """A problem folder is missing or its problem.yaml is wrong; the message says where."""
+
+
+class Limits(BaseModel):
+    """What one evaluation of a candidate may use; the sandbox enforces each of these."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    timeout_s: float = Field(60.0, gt=0, description="wall clock per stage; the process group is killed after it")
+    memory_mb: int = Field(2048, ge=64, description="address-space limit of the candidate process")
+    cpus: float = Field(1.0, gt=0, description="CPUs a Ray evaluation slot requests")
+    gpus: float = Field(0.0, ge=0, description="GPUs a Ray evaluation slot requests")
+    max_output_kb: int = Field(256, ge=1, description="stdout/stderr kept per stream (the tail)")
+    max_file_mb: int = Field(64, ge=1, description="largest file the candidate may write")
+    max_procs: int = Field(64, ge=1, description="processes and threads the candidate may have at once")
+    max_open_files: int = Field(256, ge=16, description="open file descriptors")
+
+
+class ProblemSpec(BaseModel):
+    """problem.yaml as written; see docs/architecture.md for the meaning of each key."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = None
+    description: str = ""
+    program: str = "seed.py"
+    evaluator: str = "evaluate.py"
+    limits: Limits = Field(default_factory=Limits)
+    features: list[dict[str, Any]] = Field(default_factory=list)
+    cascade_threshold: float | None = None
+    splits: dict[str, str] = Field(default_factory=lambda: {"train": "", "test": ""})
+    evolve: dict[str, Any] = Field(default_factory=dict)
+
+
+_SECTIONS: dict[str, type[BaseModel]] = {"limits": Limits}
+
+
+class Problem(BaseModel):
+    """A loaded, checked problem. Paths are absolute; ``seed_code`` is read once at load."""
+
+    model_config = ConfigDict(frozen=True)
+    name: str
+    root: Path
+    description: str
+    program_path: Path
+    evaluator_path: Path
+    seed_code: str
+    limits: Limits
+    features: list[dict[str, Any]]
+    cascade_threshold: float | None
+    splits: dict[str, str]
+    evolve: dict[str, Any]
+
+    @property
+    def summary(self) -> str:
+        """The first non-empty line of the description, for listings."""
+        return next((line.strip() for line in self.description.splitlines() if line.strip()), "")
+
+    @property
+    def test_split(self) -> str | None:
+        """The held-out split's name, when the problem declares one."""
+        return "test" if "test" in self.splits else None
+
+
+def _describe(error: ValidationError, source: Path) -> str:
+    lines = [f"invalid problem file {source}:"]
+    for err in error.errors():
+        loc = tuple(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            owner = _SECTIONS.get(loc[0], ProblemSpec) if len(loc) > 1 else ProblemSpec
+            place = ".".join(loc[:-1]) or "the top level"
+            valid = ", ".join(owner.model_fields)
+            lines.append(f"  unknown key '{loc[-1]}' at {place}; valid keys there: {valid}")
+        else:
+            where = ".".join(loc) or "(top level)"
+            lines.append(f"  {where}: {err['msg']} (got {err.get('input')!r})")
+    return "\n".join(lines)
+
+
+def _check_features(features: list[dict[str, Any]], source: Path) -> None:
+    """Features go to the program database as FeatureDimension; check them here so the error names problem.yaml."""
+    from database.settings import FeatureDimension
+
+    for index, feature in enumerate(features):
+        try:
+            FeatureDimension.model_validate(feature)
+        except ValidationError as exc:
+            details = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
+            valid = ", ".join(FeatureDimension.model_fields)
+            raise ProblemError(f"invalid problem file {source}: features[{index}]: {details} (valid keys: {valid})") from None
+
+
+def _resolve(ref: str | Path) -> Path:
+    candidate = Path(ref)
+    if candidate.is_dir():
+        return candidate.resolve()
+    if isinstance(ref, str) and "/" not in ref and (PROBLEMS_DIR / ref).is_dir():
+        return (PROBLEMS_DIR / ref).resolve()
+    known = ", ".join(sorted(p.name for p in PROBLEMS_DIR.iterdir() if (p / "problem.yaml").is_file())) if PROBLEMS_DIR.is_dir() else ""
+    raise ProblemError(f"no problem folder '{ref}' (neither a directory nor a name under {PROBLEMS_DIR}; known: {known or 'none'})")
+
+
+def _inside(root: Path, relative: str, key: str, source: Path) -> Path:
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root):
+        raise ProblemError(f"invalid problem file {source}: {key} '{relative}' lies outside the problem folder")
+    if not path.is_file():
+        raise ProblemError(f"invalid problem file {source}: {key} '{relative}' does not exist in {root}")
+    return path
+
+
+def load_problem(ref: str | Path) -> Problem:
+    """Load a problem by name (a folder under PROBLEMS_DIR) or by path to its folder."""
+    root = _resolve(ref)
+    source = root / "problem.yaml"
+    if not source.is_file():
+        raise ProblemError(f"{root} has no problem.yaml")
+    try:
+        raw = yaml.safe_load(source.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ProblemError(f"{source} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ProblemError(f"{source} must hold a mapping at the top level, not {type(raw).__name__}")
+    try:
+        spec = ProblemSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise ProblemError(_describe(exc, source)) from None
+    _check_features(spec.features, source)
+    program_path = _inside(root, spec.program, "program", source)
+    evaluator_path = _inside(root, spec.evaluator, "evaluator", source)
+    seed_code = program_path.read_text()
+    if START_MARKER not in seed_code or END_MARKER not in seed_code:
+        raise ProblemError(
+            f"invalid problem file {source}: program {spec.program} must mark what may evolve with "
+            f"'# {START_MARKER}' and '# {END_MARKER}' lines"
+        )
+    if "train" not in spec.splits:
+        raise ProblemError(f"invalid problem file {source}: splits must name a 'train' split (got {sorted(spec.splits)})")
+    return Problem(
+        name=spec.name or root.name,
+        root=root,
+        description=spec.description,
+        program_path=program_path,
+        evaluator_path=evaluator_path,
+        seed_code=seed_code,
+        limits=spec.limits,
+        features=spec.features,
+        cascade_threshold=spec.cascade_threshold,
+        splits=spec.splits,
+        evolve=spec.evolve,
+    )
+
+
+def list_problems(directory: Path | None = None) -> list[Problem]:
+    """Every loadable problem under ``directory`` (default PROBLEMS_DIR), sorted by name.
+
+    A broken folder raises rather than being skipped, so a typo in problem.yaml is seen.
+    """
+    base = directory or PROBLEMS_DIR
+    if not base.is_dir():
+        return []
+    return sorted(
+        (load_problem(child) for child in base.iterdir() if (child / "problem.yaml").is_file()),
+        key=lambda p: p.name,
+    )

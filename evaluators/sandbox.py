@@ -1,0 +1,292 @@
+"""The harness side of the sandbox: owns a fork server, hands it one stage at a time.
+
+Everything a candidate produces comes back through pipes this process created for that
+one evaluation: the result (checked against a fresh nonce), stdout and stderr (kept to
+their tails; a flood beyond the cap is cut off). The fork server enforces the wall clock;
+this side keeps a backstop in case the server itself is stuck or killed, and then
+replaces it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import secrets
+import selectors
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evaluators.confinement import PidsCgroup, bwrap_command, probe_bwrap, scrubbed_env, warn_once
+from evaluators.problem import Limits
+
+MAX_RESULT_BYTES = 16 * 1024 * 1024
+STARTUP_TIMEOUT_S = 300.0
+BACKSTOP_S = 5.0
+FLOOD_FACTOR = 8
+SIGNAL_REASONS = {
+    signal.SIGXCPU: "CPU time limit exceeded",
+    signal.SIGXFSZ: "file size limit exceeded",
+    signal.SIGKILL: "killed by SIGKILL (out of memory or too many processes)",
+}
+
+
+class SandboxError(RuntimeError):
+    """The fork server could not start, usually because the problem's evaluator failed to import."""
+
+
+@dataclass
+class StageOutcome:
+    """One sandboxed run of one stage (quick or full) of the evaluator."""
+
+    stage: str
+    status: str
+    score: float | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, str] = field(default_factory=dict)
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    error: str | None = None
+
+
+@functools.cache
+def _use_bwrap() -> bool:
+    return probe_bwrap()
+
+
+class _Capture:
+    """The tail of one output stream, and whether it overflowed the flood cap."""
+
+    def __init__(self, keep: int, flood: int) -> None:
+        self.keep, self.flood, self.total, self.data = keep, flood, 0, bytearray()
+
+    def add(self, chunk: bytes) -> bool:
+        """Store a chunk; False once the stream has exceeded the flood cap."""
+        self.total += len(chunk)
+        self.data += chunk
+        if len(self.data) > 2 * self.keep:
+            del self.data[: len(self.data) - self.keep]
+        return self.total <= self.flood
+
+    def text(self) -> str:
+        return bytes(self.data[-self.keep:]).decode("utf-8", "replace")
+
+
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_or_none(v) for v in value]
+    return value
+
+
+class Sandbox:
+    """One fork server for one problem; ``run`` evaluates one stage of one candidate."""
+
+    def __init__(self, problem_dir: Path, evaluator: str, program_name: str, limits: Limits) -> None:
+        self.problem_dir = Path(problem_dir)
+        self.evaluator = evaluator
+        self.program_name = program_name
+        self.limits = limits
+        self.root = Path(tempfile.mkdtemp(prefix="evolve-sandbox-"))
+        self.runs = self.root / "runs"
+        self.runs.mkdir()
+        self.has_quick = False
+        self.bwrap = _use_bwrap()
+        self._env = scrubbed_env(limits.cpus)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._sock: socket.socket | None = None
+        self._cgroup: PidsCgroup | None = None
+        self._count = 0
+
+    def __enter__(self) -> "Sandbox":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Start the fork server and wait until it has imported the evaluator."""
+        self._stop_server()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        command = [sys.executable, "-m", "evaluators.forkserver", str(theirs.fileno()), str(self.problem_dir),
+                   self.evaluator, "0" if self.bwrap else "1"]
+        if self.bwrap:
+            command = bwrap_command([self.problem_dir], [self.runs], self.limits.gpus) + ["--chdir", str(self.problem_dir), "--", *command]
+        self._cgroup = PidsCgroup.create(self.limits.max_procs + 16)
+        with (self.root / "server.log").open("ab") as log:
+            self._proc = subprocess.Popen(
+                command, pass_fds=[theirs.fileno()], env=self._env, cwd=self.problem_dir,
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                preexec_fn=self._cgroup.join if self._cgroup else None,
+            )
+        theirs.close()
+        self._sock = ours
+        ours.settimeout(STARTUP_TIMEOUT_S)
+        try:
+            hello = json.loads(ours.recv(1 << 16) or b"{}")
+        except (TimeoutError, json.JSONDecodeError) as exc:
+            hello = {"ready": False, "error": repr(exc)}
+        ours.settimeout(None)
+        if not hello.get("ready"):
+            detail = hello.get("error") or (self.root / "server.log").read_text(errors="replace")[-4000:]
+            self._stop_server()
+            raise SandboxError(f"the evaluator {self.evaluator} of {self.problem_dir} could not be loaded:\n{detail}")
+        self.has_quick = hello["has_quick"]
+        if not hello["network_isolated"]:
+            warn_once("netns", "cannot create a network namespace here: candidates can reach the network")
+
+    def run(self, stage: str, code: str, split: str) -> StageOutcome:
+        """Evaluate ``code`` with the evaluator's quick or full stage, confined and timed."""
+        if self._proc is None or self._proc.poll() is not None:
+            self.start()
+        self._count += 1
+        workdir = self.runs / str(self._count)
+        workdir.mkdir()
+        program = workdir / self.program_name
+        program.write_text(code)
+        nonce = secrets.token_hex(16)
+        request = {
+            "stage": stage, "split": split, "program_path": str(program), "workdir": str(workdir), "nonce": nonce,
+            "env": {**self._env, "HOME": str(workdir), "TMPDIR": str(workdir)},
+            "limits": self.limits.model_dump(),
+        }
+        pipes = [os.pipe() for _ in range(3)]
+        try:
+            assert self._sock is not None
+            socket.send_fds(self._sock, [json.dumps(request).encode()], [w for _, w in pipes])
+            for _, w in pipes:
+                os.close(w)
+            return self._collect(stage, nonce, [r for r, _ in pipes])
+        finally:
+            for r, w in pipes:
+                for fd in (r, w):
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def _collect(self, stage: str, nonce: str, reads: list[int]) -> StageOutcome:
+        keep = self.limits.max_output_kb * 1024
+        result = _Capture(MAX_RESULT_BYTES, MAX_RESULT_BYTES)
+        out, err = _Capture(keep, FLOOD_FACTOR * keep), _Capture(keep, FLOOD_FACTOR * keep)
+        captures = dict(zip(reads, (result, out, err)))
+        flooded: list[str] = []
+        reply: dict[str, Any] | None = None
+        deadline = time.monotonic() + self.limits.timeout_s + BACKSTOP_S
+        selector = selectors.DefaultSelector()
+        for fd in reads:
+            os.set_blocking(fd, False)
+            selector.register(fd, selectors.EVENT_READ)
+        assert self._sock is not None
+        selector.register(self._sock, selectors.EVENT_READ)
+        open_streams = set(reads)
+        while (reply is None or open_streams) and time.monotonic() < deadline:
+            for key, _ in selector.select(timeout=max(0.0, deadline - time.monotonic())):
+                if key.fileobj is self._sock:
+                    raw = self._sock.recv(1 << 16)
+                    selector.unregister(self._sock)
+                    reply = json.loads(raw) if raw else {"server_died": True}
+                    continue
+                fd = int(key.fd)
+                try:
+                    chunk = os.read(fd, 1 << 16)
+                except BlockingIOError:
+                    continue
+                if chunk and captures[fd].add(chunk):
+                    continue
+                if chunk:
+                    flooded.append({reads[1]: "stdout", reads[2]: "stderr"}.get(fd, "result"))
+                selector.unregister(fd)
+                os.close(fd)
+                open_streams.discard(fd)
+        selector.close()
+        if reply is None or reply.get("server_died"):
+            self._stop_server()
+            reply = {"timed_out": reply is None, "server_died": reply is not None, "exit_code": None,
+                     "signal": None, "wall_s": self.limits.timeout_s, "cpu_s": 0.0, "escaped": 0}
+        outcome = self._interpret(stage, nonce, reply, bytes(result.data), flooded)
+        for name, capture in (("stdout", out), ("stderr", err)):
+            if capture.total:
+                outcome.artifacts[name] = capture.text()
+        if reply.get("escaped"):
+            outcome.artifacts["sandbox"] = f"{reply['escaped']} processes outlived the evaluation and were killed"
+        if outcome.error:
+            outcome.artifacts.setdefault("error", outcome.error)
+        return outcome
+
+    def _interpret(self, stage: str, nonce: str, reply: dict[str, Any], raw: bytes, flooded: list[str]) -> StageOutcome:
+        timing = {"wall_s": reply["wall_s"], "cpu_s": reply["cpu_s"]}
+        if reply["timed_out"]:
+            return StageOutcome(stage, "timeout", error=f"wall-clock timeout after {self.limits.timeout_s:g} s", **timing)
+        if reply.get("server_died"):
+            return StageOutcome(stage, "error", error="the sandbox's fork server died during the evaluation", **timing)
+        if flooded:
+            what = ", ".join(flooded)
+            return StageOutcome(stage, "killed", error=f"output limit exceeded on {what} "
+                                f"(more than {FLOOD_FACTOR * self.limits.max_output_kb} KB)", **timing)
+        if reply["signal"] is not None:
+            number = reply["signal"]
+            reason = SIGNAL_REASONS.get(number, f"killed by signal {signal.Signals(number).name}")
+            return StageOutcome(stage, "killed", error=reason, **timing)
+        if not raw:
+            return StageOutcome(stage, "error", error=f"the evaluation exited (code {reply['exit_code']}) without a result", **timing)
+        try:
+            message = json.loads(raw)
+        except json.JSONDecodeError:
+            return StageOutcome(stage, "error", error="the result channel held something other than one result "
+                                "(tampered with by the candidate?)", **timing)
+        if not isinstance(message, dict) or not secrets.compare_digest(str(message.get("nonce")), nonce):
+            return StageOutcome(stage, "error", error="the result did not carry this evaluation's nonce (forged)", **timing)
+        if message["status"] != "ok":
+            return StageOutcome(stage, message["status"], error=message.get("error"), **timing)
+        return self._scored(stage, message["output"], timing)
+
+    @staticmethod
+    def _scored(stage: str, output: dict[str, Any], timing: dict[str, float]) -> StageOutcome:
+        score = output.get("score")
+        artifacts = output.get("artifacts") or {}
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+            return StageOutcome(stage, "error", error=f"the evaluator returned no finite 'score' (got {score!r})", **timing)
+        if not isinstance(artifacts, dict):
+            return StageOutcome(stage, "error", error=f"'artifacts' must be a dict, not {type(artifacts).__name__}", **timing)
+        metrics = _finite_or_none({k: v for k, v in output.items() if k not in ("score", "artifacts")})
+        return StageOutcome(stage, "ok", score=float(score), metrics=metrics,
+                            artifacts={str(k): str(v) for k, v in artifacts.items()}, **timing)
+
+    def _stop_server(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        if self._proc is not None:
+            try:
+                self._proc.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self._proc.wait()
+            self._proc = None
+        if self._cgroup is not None:
+            self._cgroup.kill_all()
+            self._cgroup.remove()
+            self._cgroup = None
+
+    def close(self) -> None:
+        self._stop_server()
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -61,9 +61,17 @@ class LLMMutator:
             self.on_call(outcome.record)
         return outcome
 
+    def _mode(self, rng: random.Random) -> str:
+        return "diff" if rng.random() < self.settings.diff_ratio else "rewrite"
+
+    def prompt_for(self, request: MutationRequest) -> tuple[str, list[dict[str, str]]]:
+        """The edit mode and the exact first messages ``propose`` would send for ``request``."""
+        mode = self._mode(self._rng(request))
+        return mode, render_messages(request, mode, system_message=self.settings.system_message)
+
     async def propose(self, request: MutationRequest) -> Proposal:
         rng = self._rng(request)
-        mode = "diff" if rng.random() < self.settings.diff_ratio else "rewrite"
+        mode = self._mode(rng)
         model = self.ensemble.choose(rng).name
         messages = render_messages(request, mode, system_message=self.settings.system_message)
         calls: list[LLMCallRecord] = []

@@ -141,3 +141,14 @@ def test_bandit_feedback_steers_choice_and_survives_a_restart(openai_server, mak
     resumed.load_state(state)
     assert resumed.state() == state
     assert propose(resumed, make_request(seed=99)).model == propose(mutator, make_request(seed=99)).model
+
+
+def test_prompt_for_shows_exactly_what_propose_sends(openai_server, make_request):
+    mutator = LLMMutator(llm_settings(openai_server, diff_ratio=0.5), rng_seed=4)
+    for seed in range(4):
+        request = make_request(seed=seed)
+        mode, messages = mutator.prompt_for(request)
+        before = len(openai_server.requests)
+        proposal = propose(mutator, request)
+        assert proposal.origin == mode
+        assert openai_server.requests[before].messages == messages

@@ -1,0 +1,176 @@
+"""Scores a Can't Be Late strategy by its mean cost over the split's runs.
+
+score = 100 * (146.88 - mean_cost) / (146.88 - 46.7088): the ADRS leaderboard's 0-100
+scale (all on-demand = 0, all spot = 100) left unclipped, so that even a policy worse than
+all on-demand still gets a gradient. `leaderboard_score` is the clipped, rounded value the
+leaderboard prints.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from pathlib import Path
+from types import ModuleType
+
+_HERE = Path(__file__).resolve().parent
+
+
+def _own_sky_spot() -> dict[str, ModuleType]:
+    """Import this folder's `sky_spot` package, evicting another problem's of that name.
+
+    The multi-region problem ships a package with the same published import path; both
+    may be loaded in one process, so each evaluate() call rebinds the name to its own.
+    """
+    for name in [n for n in sys.modules if n == "sky_spot" or n.startswith("sky_spot.")]:
+        origin = getattr(sys.modules[name], "__file__", None) or ""
+        if not Path(origin).resolve().is_relative_to(_HERE):
+            del sys.modules[name]
+    if str(_HERE) in sys.path:
+        sys.path.remove(str(_HERE))
+    sys.path.insert(0, str(_HERE))
+    import sky_spot.env  # noqa: F401
+    import sky_spot.scenarios  # noqa: F401
+    import sky_spot.simulation  # noqa: F401
+    import sky_spot.strategies.strategy  # noqa: F401
+    import sky_spot.task  # noqa: F401
+    import sky_spot.utils  # noqa: F401
+
+    return {n: m for n, m in sys.modules.items() if n == "sky_spot" or n.startswith("sky_spot.")}
+
+
+_SKY_SPOT = _own_sky_spot()
+
+from evaluators.contract import InvalidProgram, load_program  # noqa: E402
+from sky_spot.scenarios import TASK_HOURS, Scenario, load_traces, scenarios  # noqa: E402
+from sky_spot.simulation import RunResult, SimulationError, run_strategy  # noqa: E402
+from sky_spot.strategies.strategy import Strategy  # noqa: E402
+from sky_spot.utils import ON_DEMAND_PRICE_PER_HOUR, SPOT_PRICE_PER_HOUR  # noqa: E402
+
+ON_DEMAND_ANCHOR = ON_DEMAND_PRICE_PER_HOUR * TASK_HOURS
+SPOT_ANCHOR = SPOT_PRICE_PER_HOUR * TASK_HOURS
+PUBLISHED_TRAIN_COSTS = {"greedy": 119.035, "uniform_progress": 99.230}
+
+
+def _bind_sky_spot() -> None:
+    for name in [n for n in sys.modules if n == "sky_spot" or n.startswith("sky_spot.")]:
+        if sys.modules[name] is not _SKY_SPOT.get(name):
+            del sys.modules[name]
+    sys.modules.update(_SKY_SPOT)
+
+
+def find_strategy(module: ModuleType) -> type[Strategy]:
+    """The one concrete Strategy subclass the candidate defines."""
+    defined = [
+        obj for obj in vars(module).values()
+        if isinstance(obj, type) and issubclass(obj, Strategy) and obj is not Strategy
+        and obj.__module__ == module.__name__
+    ]
+    leaves = [c for c in defined if not any(o is not c and issubclass(o, c) for o in defined)]
+    if not leaves:
+        raise InvalidProgram(
+            "the program defines no subclass of sky_spot.strategies.strategy.Strategy "
+            "with a _step(self, last_cluster_type, has_spot) method"
+        )
+    if len(leaves) > 1:
+        names = ", ".join(sorted(c.__name__ for c in leaves))
+        raise InvalidProgram(f"the program defines several strategies ({names}); keep exactly one")
+    if "_step" not in {k for c in leaves[0].__mro__ if c is not Strategy for k in vars(c)}:
+        raise InvalidProgram(f"{leaves[0].__name__} does not define _step(last_cluster_type, has_spot)")
+    return leaves[0]
+
+
+def leaderboard_score(mean_cost: float) -> float:
+    return 100.0 * (ON_DEMAND_ANCHOR - mean_cost) / (ON_DEMAND_ANCHOR - SPOT_ANCHOR)
+
+
+def simulate_split(strategy_cls: type[Strategy], split: str) -> list[tuple[Scenario, RunResult]]:
+    traces = load_traces()
+    runs = []
+    rows: dict[tuple[str, int], list[int]] = {}
+    for sc in scenarios(split):
+        key = (sc.env, sc.window)
+        if key not in rows:
+            rows[key] = traces.trace(sc.env, sc.window)
+        try:
+            result = run_strategy(
+                strategy_cls, rows[key], traces.gap_seconds, TASK_HOURS, sc.deadline_hours, sc.overhead_hours
+            )
+        except SimulationError as exc:
+            raise InvalidProgram(
+                f"{sc.env} window {sc.window}, deadline {sc.deadline_hours:g} h, "
+                f"overhead {sc.overhead_hours:g} h: {exc}"
+            ) from exc
+        runs.append((sc, result))
+    return runs
+
+
+def _artifacts(runs: list[tuple[Scenario, RunResult]], mean_cost: float) -> dict[str, str]:
+    groups: dict[tuple[str, float, float], list[RunResult]] = defaultdict(list)
+    for sc, r in runs:
+        groups[(sc.env, sc.deadline_hours, sc.overhead_hours)].append(r)
+    rows = []
+    for (env, deadline, overhead), rs in groups.items():
+        cost = sum(r.cost for r in rs) / len(rs)
+        od = sum(r.on_demand_ticks for r in rs) / max(1, sum(r.on_demand_ticks + r.spot_ticks for r in rs))
+        misses = sum(r.missed_deadline for r in rs)
+        rows.append((cost, env, deadline, overhead, od, misses, len(rs)))
+    rows.sort(reverse=True)
+    table = ["env | deadline h | overhead h | mean cost $ | on-demand share | deadline misses | runs"]
+    table += [f"{e} | {d:g} | {o:.2f} | {c:.2f} | {od:.2f} | {m} | {n}" for c, e, d, o, od, m, n in rows]
+    worst = sorted(runs, key=lambda item: item[1].cost, reverse=True)[:8]
+    worst_lines = [
+        f"{sc.env} window {sc.window} deadline {sc.deadline_hours:g} h overhead {sc.overhead_hours:.2f} h: "
+        f"${r.cost:.2f} (spot ticks {r.spot_ticks}, on-demand ticks {r.on_demand_ticks}, "
+        f"preemptions {r.preemptions}, finished at {r.finish_seconds / 3600:.2f} h)"
+        for sc, r in worst
+    ]
+    late = [(sc, r) for sc, r in runs if r.missed_deadline]
+    late_lines = [
+        f"{sc.env} window {sc.window} deadline {sc.deadline_hours:g} h overhead {sc.overhead_hours:.2f} h: "
+        f"finished {r.finish_seconds / 3600 - sc.deadline_hours:.3f} h late"
+        for sc, r in late[:10]
+    ]
+    summary = (
+        f"mean cost ${mean_cost:.3f} over {len(runs)} runs (all on-demand ${ON_DEMAND_ANCHOR:.2f}, "
+        f"all spot ${SPOT_ANCHOR:.4f}); on the leaderboard set the greedy baseline costs "
+        f"${PUBLISHED_TRAIN_COSTS['greedy']} and Uniform Progress ${PUBLISHED_TRAIN_COSTS['uniform_progress']}. "
+        f"Deadline misses: {len(late)} (the safety net lets a running spot instance take one more "
+        f"tick, so a preemption then can make a job late)."
+    )
+    return {
+        "summary": summary,
+        "per_scenario": "\n".join(table),
+        "worst_runs": "\n".join(worst_lines),
+        "deadline_misses": "\n".join(late_lines) if late_lines else "none",
+    }
+
+
+def _evaluate(program_path: str, split: str) -> dict:
+    _bind_sky_spot()
+    strategy_cls = find_strategy(load_program(program_path))
+    runs = simulate_split(strategy_cls, split)
+    costs = [r.cost for _, r in runs]
+    mean_cost = sum(costs) / len(costs)
+    billed = sum(r.spot_ticks + r.on_demand_ticks for _, r in runs)
+    score = leaderboard_score(mean_cost)
+    return {
+        "score": score,
+        "mean_cost": mean_cost,
+        "leaderboard_score": float(round(min(100.0, max(0.0, score)))),
+        "on_demand_share": sum(r.on_demand_ticks for _, r in runs) / max(1, billed),
+        "preemptions_per_run": sum(r.preemptions for _, r in runs) / len(runs),
+        "deadline_misses": float(sum(r.missed_deadline for _, r in runs)),
+        "max_cost": max(costs),
+        "runs": float(len(runs)),
+        "artifacts": _artifacts(runs, mean_cost),
+    }
+
+
+def evaluate(program_path: str, split: str = "train") -> dict:
+    return _evaluate(program_path, split)
+
+
+def evaluate_quick(program_path: str, split: str = "train") -> dict:
+    """A fifth of the leaderboard windows, whatever the split asked for."""
+    return _evaluate(program_path, "quick")

@@ -1,0 +1,21 @@
+"""Instance types a policy can ask for, and what each costs per hour."""
+
+from __future__ import annotations
+
+import enum
+
+
+class ClusterType(enum.Enum):
+    ON_DEMAND = "on-demand"
+    SPOT = "spot"
+    NONE = "none"
+
+
+ON_DEMAND_PRICE_PER_HOUR = 3.06
+SPOT_PRICE_PER_HOUR = 0.9731
+
+COSTS = {
+    ClusterType.ON_DEMAND: ON_DEMAND_PRICE_PER_HOUR,
+    ClusterType.SPOT: SPOT_PRICE_PER_HOUR,
+    ClusterType.NONE: 0.0,
+}

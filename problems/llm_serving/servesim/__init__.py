@@ -1,0 +1,1 @@
+"""Discrete-event simulator of an LLM serving cluster (the llm_serving problem's model)."""

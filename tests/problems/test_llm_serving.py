@@ -1,0 +1,198 @@
+"""llm_serving: simulator fidelity (queueing limits, conservation laws), baselines, rejection of bad schedulers."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evaluators.contract import InvalidProgram
+
+ROOT = Path(__file__).resolve().parents[2] / "problems" / "llm_serving"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from servesim.latency import InstanceConfig, LatencyModel, llama2_7b_a100  # noqa: E402
+from servesim.simulator import SchedulerError, Simulator  # noqa: E402
+from servesim.views import RequestView  # noqa: E402
+from servesim.workload import Scenario, Tenant, Turn, generate  # noqa: E402
+
+
+def _load_evaluator():
+    spec = importlib.util.spec_from_file_location("llm_serving_evaluate", ROOT / "evaluate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+EV = _load_evaluator()
+BASELINES = ["fcfs_round_robin", "least_load", "prefix_affinity", "sjf_predicted", "sjf_oracle", "vtc", "dlpm"]
+
+
+class FirstInstanceFCFS:
+    def route(self, request, cluster):
+        return 0
+
+    def priority(self, request, instance, now):
+        return request.arrival_time
+
+
+class OracleSJF(FirstInstanceFCFS):
+    def priority(self, request, instance, now):
+        return request.predicted_output_len - request.generated
+
+
+def _tenant(name="t", rate=1.0, cv=1.0, system=0, turns=1.0, user=200.0, out=250.0, think=1.0):
+    return Tenant(name, rate, cv, system, turns, user, out, 1.0, think, 1.0, 0.1)
+
+
+@pytest.fixture(scope="module")
+def train_results():
+    return {
+        name: EV.evaluate(str(ROOT / "baselines" / f"{name}.py"), "train", oracle_lengths=name == "sjf_oracle")
+        for name in BASELINES
+    }
+
+
+def test_batch_one_with_exponential_service_matches_mm1_waiting_time():
+    # One request at a time, service = one prefill iteration of exponential length:
+    # c_p * Exp(1000 tokens) = Exp(mean 1 s). M/M/1 at rho = 0.5: Wq = rho / (mu - lambda) = 1 s.
+    rng = np.random.default_rng(2)
+    n, lam = 60_000, 0.5
+    arrivals = np.cumsum(rng.exponential(1 / lam, n))
+    prompts = np.maximum(1, np.ceil(rng.exponential(1000.0, n))).astype(int)
+    conversations = [[Turn(0, i, 0, float(a), int(p), 0, 1, 1, 0.0)] for i, (a, p) in enumerate(zip(arrivals, prompts))]
+    latency = LatencyModel(c0=0.0, c_p=1e-3, c_d=0.0, c_a=0.0)
+    config = InstanceConfig(kv_capacity_tokens=10**9, token_budget=10**9, max_running=1)
+    result = Simulator(conversations, (_tenant(),), 1, FirstInstanceFCFS(), latency, config).run()
+    waits = np.array([r.admit_time - r.arrival for r in result.requests])
+    mean_service = 1.0005  # E[ceil(Exp(1000))] ms: the rounding adds half a token
+    rho = lam * mean_service
+    expected = rho * mean_service / (1 - rho)
+    assert abs(waits.mean() - expected) / expected < 0.05
+
+
+def test_littles_law_holds_on_a_bursty_multi_tenant_run():
+    scenario = EV.load_scenarios("train")[0]
+    result = Simulator(
+        generate(scenario, 4096), scenario.tenants, scenario.num_instances, FirstInstanceFCFS(),
+        llama2_7b_a100(), InstanceConfig(),
+    ).run()
+    in_system = result.area_in_system / result.makespan
+    rate = len(result.requests) / result.makespan
+    mean_time = np.mean([r.finish_time - r.arrival for r in result.requests])
+    assert in_system > 5  # a loaded system, so the identity is not trivially 0 = 0
+    assert in_system == pytest.approx(rate * mean_time, rel=1e-9)
+
+
+def test_every_token_is_accounted_for_through_preemption_and_prefix_hits():
+    tenants = (_tenant("a", rate=6.0, cv=2.0, system=512, turns=3.0, think=0.5), _tenant("b", rate=3.0, system=256))
+    scenario = Scenario("tight", 3, 30.0, 2, 0.6, tenants)
+    config = InstanceConfig(kv_capacity_tokens=12_000)
+    result = Simulator(
+        generate(scenario, config.max_context), tenants, 2, FirstInstanceFCFS(), llama2_7b_a100(), config
+    ).run()
+    reqs = result.requests
+    assert result.preemptions > 0
+    assert sum(r.prefix_hits for r in reqs) > 0
+    assert all(r.finish_time >= r.first_token_time >= r.admit_time >= r.arrival for r in reqs)
+    assert all(r.generated == r.turn.output_len for r in reqs)
+    expected_prefill = sum(r.prompt_tokens + r.recomputed - r.prefix_hits - r.abandoned for r in reqs)
+    assert result.prefill_tokens == expected_prefill
+    assert result.decode_tokens + sum(r.prefill_emits for r in reqs) == sum(r.turn.output_len for r in reqs)
+
+
+def test_oracle_sjf_removes_head_of_line_blocking_under_overload():
+    scenario = Scenario("overload", 7, 60.0, 1, 0.6, (_tenant(rate=24.0),))
+    conversations = generate(scenario, 4096)
+    runs = {}
+    for name, scheduler in (("fcfs", FirstInstanceFCFS()), ("sjf", OracleSJF())):
+        result = Simulator(
+            conversations, scenario.tenants, 1, scheduler, llama2_7b_a100(), InstanceConfig(), oracle_lengths=True
+        ).run()
+        runs[name] = (
+            np.mean([r.first_token_time - r.arrival for r in result.requests]),
+            np.mean([r.finish_time - r.arrival for r in result.requests]),
+        )
+    assert runs["sjf"][0] < 0.6 * runs["fcfs"][0]
+    assert runs["sjf"][1] < 0.85 * runs["fcfs"][1]
+
+
+def test_baselines_score_and_rank_as_their_designs_predict(train_results):
+    for name, result in train_results.items():
+        assert 0.0 < result["score"] <= 1.0, name
+        assert 0.0 < result["jain_fairness"] <= 1.0, name
+    r = train_results
+    assert r["sjf_oracle"]["score"] > r["fcfs_round_robin"]["score"]
+    assert r["sjf_predicted"]["score"] > r["fcfs_round_robin"]["score"]
+    assert r["prefix_affinity"]["prefix_hit_rate"] > r["least_load"]["prefix_hit_rate"] + 0.05
+    assert r["dlpm"]["prefix_hit_rate"] > r["least_load"]["prefix_hit_rate"] + 0.05
+    assert r["vtc"]["jain_fairness"] > r["least_load"]["jain_fairness"]
+
+
+def test_seed_is_valid_with_informative_artifacts():
+    result = EV.evaluate(str(ROOT / "seed.py"), "train")
+    assert np.isfinite(result["score"]) and 0.0 < result["score"] < 1.0
+    text = result["artifacts"]["per_scenario"]
+    for scenario in EV.load_scenarios("train"):
+        assert scenario.name in text
+        for tenant in scenario.tenants:
+            assert tenant.name in text
+    assert "TTFT > target" in result["artifacts"]["slo_misses"]
+    quick = EV.evaluate_quick(str(ROOT / "seed.py"))
+    assert quick["score"] != result["score"]
+
+
+def test_true_output_length_is_hidden_and_views_are_immutable():
+    assert "output_len" not in RequestView._fields
+    view = RequestView(*range(len(RequestView._fields)))
+    with pytest.raises(AttributeError):
+        view.predicted_output_len = 0
+
+
+BAD_SCHEDULERS = {
+    "out_of_range": "class Scheduler:\n    def route(self, r, c): return len(c.instances)\n"
+    "    def priority(self, r, i, now): return 0.0\n",
+    "float_index": "class Scheduler:\n    def route(self, r, c): return 0.5\n"
+    "    def priority(self, r, i, now): return 0.0\n",
+    "bool_index": "class Scheduler:\n    def route(self, r, c): return True\n"
+    "    def priority(self, r, i, now): return 0.0\n",
+    "nan_priority": "class Scheduler:\n    def route(self, r, c): return 0\n"
+    "    def priority(self, r, i, now): return float('nan')\n",
+    "string_priority": "class Scheduler:\n    def route(self, r, c): return 0\n"
+    "    def priority(self, r, i, now): return 'first'\n",
+    "mutates_state": "class Scheduler:\n    def route(self, r, c):\n        c.instances[0].kv_used = 0\n        return 0\n"
+    "    def priority(self, r, i, now): return 0.0\n",
+    "no_scheduler": "def route(r, c): return 0\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SCHEDULERS))
+def test_invalid_schedulers_are_rejected_with_a_reason(case, tmp_path):
+    path = tmp_path / f"{case}.py"
+    path.write_text(BAD_SCHEDULERS[case])
+    with pytest.raises(InvalidProgram) as info:
+        EV.evaluate_quick(str(path))
+    assert len(str(info.value)) > 10
+
+
+def test_scheduler_errors_name_the_fault():
+    class Wrong(FirstInstanceFCFS):
+        def route(self, request, cluster):
+            return 7
+
+    scenario = Scenario("small", 1, 5.0, 2, 0.6, (_tenant(rate=2.0),))
+    sim = Simulator(generate(scenario, 4096), scenario.tenants, 2, Wrong(), llama2_7b_a100(), InstanceConfig())
+    with pytest.raises(SchedulerError, match="valid indices are 0..1"):
+        sim.run()
+
+
+def test_train_and_test_splits_differ():
+    train, test = EV.load_scenarios("train"), EV.load_scenarios("test")
+    assert {s.seed for s in train}.isdisjoint({s.seed for s in test})
+    assert {s.num_instances for s in test} != {s.num_instances for s in train}
+    train_load = sum(t.conversation_rate for t in train[0].tenants)
+    assert any(sum(t.conversation_rate for t in s.tenants) > train_load for s in test)

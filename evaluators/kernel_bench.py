@@ -108,9 +108,12 @@ class TritonImportedTooEarly(RuntimeError):
 
 
 def _choose_backend() -> str:
-    if torch.cuda.is_available() and not interpreting():
+    # Ask NVML, not the CUDA runtime: a process that initialised CUDA cannot fork children
+    # that use it, and evaluation servers import this module and then fork.
+    os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
+    if torch.cuda.is_available() and not _interpreting():
         return "cuda"
-    if "triton" in sys.modules and not interpreting():
+    if "triton" in sys.modules and not _interpreting():
         raise TritonImportedTooEarly(
             "no CUDA GPU, and Triton was imported before evaluators.kernel_bench: import "
             "kernel_bench first (or set TRITON_INTERPRET=1) so kernels run in the interpreter")
@@ -119,11 +122,17 @@ def _choose_backend() -> str:
 
 
 def backend() -> str:
-    """Where kernels run: "cuda", or "interpreter" (Triton's, on CPU tensors) without a GPU."""
+    """Where kernels run: "cuda", or "interpreter" (Triton's, on CPU tensors) without a GPU.
+
+    Call it before loading a program that defines kernels: a sandboxed child may start
+    from a scrubbed environment, so the interpreter switch is set again on every call.
+    """
+    if _BACKEND == "interpreter":
+        os.environ["TRITON_INTERPRET"] = "1"
     return _BACKEND
 
 
-def interpreting() -> bool:
+def _interpreting() -> bool:
     return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
 
 

@@ -110,6 +110,7 @@ def _result(report: kb.CorrectnessReport, configs: list, score: float) -> dict:
 
 def evaluate_quick(program_path: str, split: str = "train") -> dict:
     """Validation and correctness on the small shapes only: cheap enough for the interpreter."""
+    kb.backend()
     cases = _split_cases("interpreter", split)
     configs = choose_configs(load_program(program_path), cases)
     report = check_correctness(configs, cases)

@@ -126,6 +126,6 @@ def matmul(a: torch.Tensor, b: torch.Tensor, config: TileConfig) -> torch.Tensor
     matmul_kernel[grid](a, b, c, m, n, k, a.stride(0), a.stride(1), b.stride(0), b.stride(1),
                         c.stride(0), c.stride(1), BLOCK_M=config.block_m, BLOCK_N=config.block_n,
                         BLOCK_K=config.block_k, GROUP_M=config.group_m,
-                        UPCAST_DOT=kb.interpreting(),
+                        UPCAST_DOT=kb.backend() == "interpreter",
                         num_warps=config.num_warps, num_stages=config.num_stages)
     return c

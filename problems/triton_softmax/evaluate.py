@@ -13,8 +13,11 @@ from typing import NamedTuple
 
 import torch
 
-from evaluators import kernel_bench as kb
+from evaluators import kernel_bench as kb  # before Triton: it decides CUDA or interpreter
 from evaluators.contract import InvalidProgram, load_program
+
+# Imported once here, in the evaluation server, rather than in every forked candidate.
+import triton  # noqa: F401, I001
 
 HERE = Path(__file__).parent
 
@@ -105,6 +108,7 @@ def _result(report: kb.CorrectnessReport, score: float) -> dict:
 
 def evaluate_quick(program_path: str, split: str = "train") -> dict:
     """Correctness on the small shapes only: cheap enough for the interpreter and CI."""
+    kb.backend()
     program = _launcher(load_program(program_path))
     report = check_correctness(program, _split_cases("interpreter", split))
     return _result(report, 1.0 if report.passed else 0.0)

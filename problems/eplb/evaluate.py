@@ -1,0 +1,92 @@
+"""Scores an expert placement policy by next-window GPU balance and its own speed.
+
+The placement computed from window i is scored on window i + 1 of a synthetic load
+history (`load_history`), as in the published evaluator, so a policy is rewarded for
+placements that stay balanced as the load drifts, not for fitting the window it saw.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from evaluators.contract import InvalidProgram, load_program
+from expert_placement import balancedness, gpu_loads, require_coverage, validated_placement
+from load_history import NUM_EXPERTS, NUM_GROUPS, NUM_LAYERS, load_history
+
+NUM_REPLICAS = 288
+NUM_NODES = 4
+NUM_GPUS = 32
+HISTORIES = {"train": (11, 8), "test": (29, 24)}  # split: (generator seed, windows)
+TIME_BUDGET_S = {"train": 20.0, "test": 60.0}
+WORST_SHOWN = 5
+
+
+def split_history(split: str) -> np.ndarray:
+    if split not in HISTORIES:
+        raise ValueError(f"unknown split {split!r}; use 'train' or 'test'")
+    seed, windows = HISTORIES[split]
+    return load_history(seed, windows)
+
+
+def published_score(gpu_balancedness: float, seconds_per_call: float) -> dict[str, float]:
+    """The published 0-100 scale: 90 x balancedness + up to 10 for speed - a slowness penalty."""
+    speed = min(0.002 / seconds_per_call, 2.0) * 5.0 if seconds_per_call > 0 else 10.0
+    penalty = min(seconds_per_call * 20.0, 20.0) if seconds_per_call > 0.01 else 0.0
+    return {
+        "score": 90.0 * gpu_balancedness + speed - penalty,
+        "speed_score": speed,
+        "slow_penalty": penalty,
+    }
+
+
+def evaluate(program_path: str, split: str = "train") -> dict:
+    """score = 90 x mean GPU balancedness + min(0.002 / t, 2) x 5 - (min(20 t, 20) if t > 10 ms),
+    t = mean seconds per rebalance_experts call."""
+    history = split_history(split)
+    module = load_program(program_path)
+    policy = getattr(module, "rebalance_experts", None)
+    if not callable(policy):
+        raise InvalidProgram(
+            "the program must define rebalance_experts(weight, num_replicas, num_groups, num_nodes, num_gpus)"
+        )
+    budget = TIME_BUDGET_S[split]
+    gpu_scores, slot_scores, seconds, worst = [], [], [], []
+    for step in range(len(history) - 1):
+        started = time.perf_counter()
+        answer = policy(history[step].copy(), NUM_REPLICAS, NUM_GROUPS, NUM_NODES, NUM_GPUS)
+        seconds.append(time.perf_counter() - started)
+        if sum(seconds) > budget:
+            raise InvalidProgram(f"rebalance_experts exceeded the {budget:.0f} s budget after {step + 1} calls")
+        placement = validated_placement(answer, NUM_LAYERS, NUM_EXPERTS, NUM_REPLICAS)
+        require_coverage(placement, history[step], f"window {step}")
+        require_coverage(placement, history[step + 1], f"window {step + 1}")
+        loads = gpu_loads(placement, history[step + 1], NUM_GPUS)
+        gpu_scores.append(balancedness(loads))
+        slot_scores.append(balancedness(gpu_loads(placement, history[step + 1], NUM_REPLICAS)))
+        ratios = loads.max(axis=1) / loads.mean(axis=1)
+        for layer in np.argsort(-ratios)[:WORST_SHOWN]:
+            hottest = int(history[step + 1, layer].argmax())
+            worst.append((float(ratios[layer]), step, int(layer), hottest, int(placement.logcnt[layer, hottest])))
+    gpu_balancedness = float(np.mean(gpu_scores))
+    mean_seconds = float(np.mean(seconds))
+    result = {
+        "balancedness_gpu": gpu_balancedness,
+        "balancedness_slot": float(np.mean(slot_scores)),
+        "seconds_per_call": mean_seconds,
+        **published_score(gpu_balancedness, mean_seconds),
+    }
+    worst.sort(reverse=True)
+    result["artifacts"] = {
+        "steps": "\n".join(
+            f"window {i} -> {i + 1}: GPU balancedness {b:.4f}, {1000 * s:.1f} ms"
+            for i, (b, s) in enumerate(zip(gpu_scores, seconds))
+        ),
+        "worst_layers": "\n".join(
+            f"window {step + 1} layer {layer}: max GPU load {ratio:.2f}x the mean; its hottest "
+            f"expert {expert} had {count} replica(s)"
+            for ratio, step, layer, expert, count in worst[:WORST_SHOWN]
+        ),
+    }
+    return result

@@ -1,0 +1,188 @@
+import importlib.util
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evaluators.contract import InvalidProgram
+
+ROOT = Path(__file__).resolve().parents[2] / "problems" / "eplb"
+
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+sys.path.insert(0, str(ROOT))
+evaluator = _load(ROOT / "evaluate.py", "eplb_evaluate")
+placement = sys.modules["expert_placement"]
+history_module = sys.modules["load_history"]
+deepseek = _load(ROOT / "baselines" / "deepseek_hierarchical.py", "eplb_deepseek")
+
+L, E, R = history_module.NUM_LAYERS, history_module.NUM_EXPERTS, evaluator.NUM_REPLICAS
+
+
+@pytest.fixture(scope="module")
+def window():
+    return evaluator.split_history("train")[0]
+
+
+@pytest.fixture(scope="module")
+def answer(window):
+    return deepseek.rebalance_experts(window, R, 8, 4, 32)
+
+
+def _program(tmp_path: Path, body: str) -> str:
+    path = tmp_path / "candidate.py"
+    path.write_text("import numpy as np\nimport time\n\n" + textwrap.dedent(body))
+    return str(path)
+
+
+def test_hierarchical_policy_is_valid_and_keeps_groups_on_one_node(window, answer):
+    result = placement.validated_placement(answer, L, E, R)
+    assert (result.logcnt >= 1).all()
+    node_of_slot = np.arange(R) // (R // 4)
+    for layer in (0, 17, L - 1):
+        expert_group = result.phy2log[layer] // 32
+        for group in range(8):
+            assert len(set(node_of_slot[expert_group == group])) == 1
+        assert (np.bincount(result.phy2log[layer] // 32, minlength=8) > 0).all()
+
+
+def test_hierarchical_policy_replicates_the_hottest_experts(window, answer):
+    logcnt = answer[2]
+    hottest = window.argmax(axis=1)
+    coldest = window.argmin(axis=1)
+    rows = np.arange(L)
+    assert (logcnt[rows, hottest] >= 2).mean() > 0.9
+    assert (logcnt[rows, coldest] == 1).all()
+
+
+def test_seed_matches_the_deepseek_baseline_and_beats_no_packing():
+    seed = evaluator.evaluate(str(ROOT / "seed.py"))
+    hierarchical = evaluator.evaluate(str(ROOT / "baselines" / "deepseek_hierarchical.py"))
+    flat = evaluator.evaluate(str(ROOT / "baselines" / "replicate_only.py"))
+    assert seed["balancedness_gpu"] == hierarchical["balancedness_gpu"]
+    assert 0.70 < hierarchical["balancedness_gpu"] < 0.85
+    assert flat["balancedness_gpu"] < hierarchical["balancedness_gpu"] - 0.1
+    assert hierarchical["balancedness_gpu"] < 1.0 and hierarchical["balancedness_slot"] < 1.0
+
+
+def test_gpu_loads_split_expert_load_over_replicas():
+    phy2log = np.array([[0, 0, 1, 2]])
+    logcnt = np.array([[2, 1, 1]])
+    log2phy = np.array([[[0, 1], [2, -1], [3, -1]]])
+    result = placement.validated_placement((phy2log, log2phy, logcnt), 1, 3, 4)
+    loads = placement.gpu_loads(result, np.array([[10.0, 4.0, 2.0]]), num_gpus=2)
+    np.testing.assert_allclose(loads, [[10.0, 6.0]])
+    assert placement.balancedness(loads) == pytest.approx(8.0 / 10.0)
+    assert placement.balancedness(np.array([[1.0, 3.0], [2.0, 2.0]])) == pytest.approx(4.0 / 5.0)
+
+
+def test_published_score_formula():
+    fast = evaluator.published_score(0.8, 0.001)
+    assert fast == {"score": pytest.approx(82.0), "speed_score": 10.0, "slow_penalty": 0.0}
+    slow = evaluator.published_score(0.8, 0.02)
+    assert slow["speed_score"] == pytest.approx(0.5)
+    assert slow["slow_penalty"] == pytest.approx(0.4)
+    assert slow["score"] == pytest.approx(72.0 + 0.5 - 0.4)
+
+
+def _tampered(answer, how):
+    phy2log, log2phy, logcnt = (a.copy() for a in answer)
+    if how == "float":
+        return phy2log.astype(float), log2phy, logcnt
+    if how == "short":
+        return phy2log[:, :-1], log2phy, logcnt
+    if how == "count":
+        logcnt[0, 0] += 1
+    if how == "pointer":
+        log2phy[0, 0, 0] = log2phy[0, 1, 0]
+    if how == "swap":
+        a, b = log2phy[0, 0, 0], log2phy[0, 1, 0]
+        phy2log[0, a], phy2log[0, b] = phy2log[0, b], phy2log[0, a]
+    if how == "padding":
+        log2phy[0, 0, -1] = 5
+    if how == "range":
+        phy2log[3, 7] = E
+    return phy2log, log2phy, logcnt
+
+
+@pytest.mark.parametrize(
+    ("how", "reason"),
+    [
+        ("float", "integers"),
+        ("short", "phy2log shape"),
+        ("count", "logcnt disagrees"),
+        ("pointer", "disagree|exactly once"),
+        ("swap", "disagree"),
+        ("padding", "-1"),
+        ("range", "outside"),
+    ],
+)
+def test_inconsistent_placements_are_rejected(answer, how, reason):
+    with pytest.raises(InvalidProgram, match=reason):
+        placement.validated_placement(_tampered(answer, how), L, E, R)
+
+
+def test_dropping_a_loaded_expert_is_rejected(tmp_path):
+    body = """
+    def rebalance_experts(weight, num_replicas, num_groups, num_nodes, num_gpus):
+        layers, experts = weight.shape
+        row = np.concatenate([np.arange(1, experts), np.arange(1, num_replicas - experts + 2)])
+        phy2log = np.repeat(row[None, :], layers, 0)
+        logcnt = np.stack([np.bincount(r, minlength=experts) for r in phy2log])
+        log2phy = np.full((layers, experts, 2), -1)
+        for layer in range(layers):
+            for slot, expert in enumerate(phy2log[layer]):
+                log2phy[layer, expert, int((log2phy[layer, expert] >= 0).sum())] = slot
+        return phy2log, log2phy, logcnt
+    """
+    with pytest.raises(InvalidProgram, match="no replica"):
+        evaluator.evaluate(_program(tmp_path, body))
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("def rebalance_experts(w, r, g, n, p):\n    return None\n", "must return"),
+        ("def rebalance_experts(w, r, g, n, p):\n    return 1, 2\n", "must return"),
+        ("def balance(w):\n    return w\n", "must define rebalance_experts"),
+    ],
+)
+def test_wrong_shaped_programs_are_rejected(tmp_path, body, reason):
+    with pytest.raises(InvalidProgram, match=reason):
+        evaluator.evaluate(_program(tmp_path, body))
+
+
+def test_slow_policy_is_rejected(tmp_path, monkeypatch):
+    monkeypatch.setitem(evaluator.TIME_BUDGET_S, "train", 0.05)
+    body = "def rebalance_experts(w, r, g, n, p):\n    time.sleep(0.1)\n    return None\n"
+    with pytest.raises(InvalidProgram, match="budget"):
+        evaluator.evaluate(_program(tmp_path, body))
+
+
+def test_history_is_deterministic_drifting_and_split():
+    train = evaluator.split_history("train")
+    test = evaluator.split_history("test")
+    assert train.shape == (8, L, E) and test.shape == (24, L, E)
+    np.testing.assert_array_equal(train, evaluator.split_history("train"))
+    assert not np.array_equal(train[0], test[0])
+    assert (train.sum(axis=2) == history_module.TOKENS_PER_WINDOW * history_module.TOP_K).all()
+    near = np.corrcoef(test[0].ravel(), test[1].ravel())[0, 1]
+    far = np.corrcoef(test[0].ravel(), test[20].ravel())[0, 1]
+    assert near > 0.8 and far < near - 0.2
+    assert (train[0].max(axis=1) / train[0].mean(axis=1)).min() > 3
+
+
+def test_artifacts_show_steps_and_worst_layers():
+    artifacts = evaluator.evaluate(str(ROOT / "seed.py"))["artifacts"]
+    assert artifacts["steps"].count("window") == 7
+    assert artifacts["worst_layers"].count("layer") == evaluator.WORST_SHOWN
+    assert "replica" in artifacts["worst_layers"]

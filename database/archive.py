@@ -121,6 +121,8 @@ class RunArchive:
         if origin not in NOT_CANDIDATES:
             self._candidates += 1
             self._statuses[status] += 1
+            if self._candidates % self._migration_period() == 0:
+                self._migrations += 1
         if not _placeable(status, score) or values is None:
             if origin not in NOT_CANDIDATES:
                 home.failures.append(program_id)
@@ -137,8 +139,6 @@ class RunArchive:
             target.place(elite, cell)
         if origin != "migrant" and (self._best is None or elite.beats(self._best)):
             self._best = elite
-        if origin not in NOT_CANDIDATES and self._candidates % self._migration_period() == 0:
-            self._migrations += 1
         return cell
 
     def _migration_period(self) -> int:

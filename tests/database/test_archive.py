@@ -1,0 +1,146 @@
+import pytest
+
+from database import LLMCallRecord, NewProgram, NoParentAvailable, ProgramDatabase
+
+
+def test_seed_is_placed_on_every_island(db, seeded_archive):
+    archive = seeded_archive(db, num_islands=4)
+    seed = archive.seed_program()
+    assert seed is not None and seed.origin == "seed"
+    for island in archive.state()["islands"]:
+        assert [c["id"] for c in island["cells"]] == [seed.id]
+    samples = [archive.sample() for _ in range(4)]
+    assert [s.island for s in samples] == [0, 1, 2, 3]
+    assert all(s.parent.id == seed.id and s.generation == 1 for s in samples)
+
+
+def test_sample_without_an_ok_program_says_why(db):
+    run = db.create_run(None, "toy", {}, 1)
+    archive = db.archive(run.id, archive_settings(), 1)
+    with pytest.raises(NoParentAvailable, match="record an ok seed"):
+        archive.sample()
+    archive.record(NewProgram(None, 0, 0, "broken(", "seed", "error", error="SyntaxError"))
+    with pytest.raises(NoParentAvailable):
+        archive.sample()
+
+
+def archive_settings():
+    from database import ArchiveSettings
+
+    return ArchiveSettings(num_islands=2)
+
+
+def test_failed_programs_never_become_parents_but_give_feedback(db, seeded_archive, grow_archive):
+    archive = seeded_archive(db, num_islands=2, exploit_ratio=0.0, explore_ratio=0.0)
+    grow_archive(archive, 40, fail_every=3)
+    parents = {archive.sample().parent.status for _ in range(50)}
+    assert parents == {"ok"}
+    for _ in range(2):
+        sample = archive.sample()
+        assert len(sample.failures) == 5
+        assert all(f.startswith("error: ZeroDivisionError at step") for f in sample.failures)
+
+
+def test_failure_reason_falls_back_to_artifacts(db, seeded_archive):
+    archive = seeded_archive(db, num_islands=1)
+    seed = archive.seed_program()
+    archive.record(
+        NewProgram(seed.id, 0, 1, "x = 1\n", "diff", "invalid", artifacts={"feedback": "tour misses city 4"})
+    )
+    assert archive.sample().failures == ["invalid: tour misses city 4"]
+
+
+def test_counts_exclude_seed_and_migrants(db, seeded_archive, grow_archive):
+    archive = seeded_archive(db, num_islands=2, migration_interval=1, migration_rate=1.0)
+    grow_archive(archive, 12, fail_every=3)
+    counts = archive.counts()
+    assert counts["total"] == 12
+    assert counts["ok"] == 8 and counts["error"] == 4 and counts["failed"] == 4
+    assert archive.state()["migrations"] == 6
+
+
+def test_duplicates_ignore_whitespace_blank_lines_and_comments(db, seeded_archive):
+    archive = seeded_archive(db)
+    seed = archive.seed_program()
+    variant = "\n# reworded comment\ndef solve(x):   \n\n    return x\n"
+    assert archive.is_duplicate(variant)
+    assert not archive.is_duplicate(seed.code.replace("return x", "return x + 1"))
+    archive.record(NewProgram(seed.id, 0, 1, "def solve(x):\n    return -x\n", "diff", "timeout"))
+    assert archive.is_duplicate("def solve(x):\n    return -x")
+
+
+def test_best_and_record_views(db, seeded_archive):
+    archive = seeded_archive(db, num_islands=1)
+    seed = archive.seed_program()
+    child = archive.record(
+        NewProgram(seed.id, 0, 1, "def solve(x):\n    return 2 * x\n", "rewrite", "ok", score=4.5,
+                   metrics={"gap": 0.1}, artifacts={"log": "fine"}, diff="-x\n+2 * x", model="m1",
+                   timings={"eval_s": 0.2})
+    )
+    assert (child.score, child.origin, child.model, child.parent_id) == (4.5, "rewrite", "m1", seed.id)
+    assert child.feature_cell is not None and len(child.feature_cell) == 2
+    best = archive.best()
+    assert best.id == child.id and best.metrics == {"gap": 0.1} and best.artifacts == {"log": "fine"}
+    archive.record(NewProgram(seed.id, 0, 1, "def solve(x):\n    return 3 * x\n", "diff", "ok", score=2.0))
+    assert archive.best().id == child.id
+
+
+def test_llm_calls_are_counted_and_linked(db, db_url, seeded_archive):
+    archive = seeded_archive(db)
+    seed = archive.seed_program()
+    first = archive.record_llm_call(LLMCallRecord("m1", "prompt", None, 100, 0, 0.25, 1.5, error="rate limited"))
+    second = archive.record_llm_call(LLMCallRecord("m1", "prompt", "resp", 120, 40, 0.5, 2.0))
+    child = archive.record(
+        NewProgram(seed.id, 0, 1, "def solve(x):\n    return 5\n", "diff", "ok", score=2.0, llm_call_ids=[second])
+    )
+    third = archive.record_llm_call(LLMCallRecord("m2", "p", "r", 1, 1, 0.125), program_id=None)
+    archive.attach_llm_calls(child.id, [third])
+    assert archive.spent_usd() == pytest.approx(0.875)
+    from database.queries import program_detail
+
+    detail = program_detail(db, child.id)
+    assert [c["id"] for c in detail["llm_calls"]] == [second, third]
+    assert first not in [c["id"] for c in detail["llm_calls"]]
+    resumed = ProgramDatabase(db_url).archive(archive.run.id, archive.settings, archive.seed)
+    assert resumed.spent_usd() == pytest.approx(0.875)
+
+
+def test_stages_and_test_metrics_are_stored(db, seeded_archive):
+    archive = seeded_archive(db)
+    seed = archive.seed_program()
+    child = archive.record(
+        NewProgram(seed.id, 0, 1, "def solve(x):\n    return 7\n", "diff", "culled", error="below threshold",
+                   stages=[{"name": "quick", "status": "culled", "wall_s": 0.5, "cpu_s": 0.4, "error": None}])
+    )
+    archive.set_test_metrics(seed.id, 0.9, {"gap": 0.2})
+    from database.queries import program_detail
+
+    stages = program_detail(db, child.id)["stages"]
+    assert [(s["stage"], s["status"], s["wall_s"], s["cpu_s"]) for s in stages] == [("quick", "culled", 0.5, 0.4)]
+    assert archive.seed_program().test_score == 0.9
+    assert archive.seed_program().test_metrics == {"gap": 0.2}
+
+
+def test_unknown_origin_and_island_are_refused(db, seeded_archive):
+    from database import ArchiveError
+
+    archive = seeded_archive(db, num_islands=2)
+    with pytest.raises(ArchiveError, match="unknown origin"):
+        archive.record(NewProgram(None, 0, 1, "x", "mutant", "ok", score=1.0))
+    with pytest.raises(ArchiveError, match="island 5 does not exist"):
+        archive.record(NewProgram(None, 5, 1, "x", "diff", "ok", score=1.0))
+
+
+def test_inspirations_are_top_and_diverse_elites_of_the_island(db, seeded_archive, grow_archive):
+    archive = seeded_archive(db, num_islands=1, num_inspirations=3, num_top_programs=1)
+    grow_archive(archive, 30)
+    island = archive.state()["islands"][0]
+    elites = {c["id"] for c in island["cells"]}
+    for _ in range(10):
+        sample = archive.sample()
+        ids = [p.id for p in sample.inspirations]
+        assert sample.parent.id not in ids
+        assert len(ids) == len(set(ids)) == 3
+        assert set(ids) <= elites
+        top = island["best"]["id"]
+        assert ids[0] == top or sample.parent.id == top

@@ -1,0 +1,88 @@
+import pytest
+
+from database import LLMCallRecord, NewProgram, ProgramNotFound
+from database import queries
+
+
+def build_chain(archive):
+    """seed -> a (2.0) -> b (3.5) -> c (failed), and seed -> d (1.5)."""
+    seed = archive.seed_program()
+    a = archive.record(NewProgram(seed.id, 0, 1, "def solve(x):\n    return x + 1\n", "diff", "ok",
+                                  score=2.0, diff="-    return x\n+    return x + 1"))
+    b = archive.record(NewProgram(a.id, 0, 2, "def solve(x):\n    return x + 2\n", "diff", "ok",
+                                  score=3.5, diff="-1\n+2", model="m1"))
+    c = archive.record(NewProgram(b.id, 0, 3, "def solve(x):\n    return x / 0\n", "diff", "error",
+                                  error="ZeroDivisionError: division by zero"))
+    d = archive.record(NewProgram(seed.id, 0, 1, "def solve(x):\n    return x * 1\n", "rewrite", "ok",
+                                  score=1.5))
+    return seed, a, b, c, d
+
+
+def test_ancestors_give_path_with_score_deltas_and_diffs(db, seeded_archive):
+    archive = seeded_archive(db, num_islands=1)
+    seed, a, b, c, _ = build_chain(archive)
+    path = queries.ancestors(db, c.id)
+    assert [step["id"] for step in path] == [seed.id, a.id, b.id, c.id]
+    assert [step["score_delta"] for step in path] == [None, 1.0, 1.5, None]
+    assert path[2]["diff"] == "-1\n+2" and path[2]["model"] == "m1"
+    assert path[3]["error"].startswith("ZeroDivisionError")
+
+
+def test_descendants_with_depth(db, seeded_archive):
+    archive = seeded_archive(db, num_islands=1)
+    seed, a, b, c, d = build_chain(archive)
+    found = {row["id"]: row["depth"] for row in queries.descendants(db, seed.id)}
+    assert found == {a.id: 1, b.id: 2, c.id: 3, d.id: 1}
+    assert queries.descendants(db, c.id) == []
+    with pytest.raises(ProgramNotFound):
+        queries.descendants(db, 10_000)
+    with pytest.raises(ProgramNotFound):
+        queries.ancestors(db, 10_000)
+
+
+def test_list_runs_and_summary(db, seeded_archive):
+    archive = seeded_archive(db, num_islands=2)
+    other = seeded_archive(db, num_islands=1)
+    build_chain(archive)
+    archive.record_llm_call(LLMCallRecord("m1", "p", "r", tokens_in=100, tokens_out=20, cost_usd=0.5))
+    archive.record_llm_call(LLMCallRecord("m2", "p", None, tokens_in=10, cost_usd=0.25, error="timeout"))
+    archive.set_test_metrics(archive.best().id, 3.0, {})
+    runs = queries.list_runs(db)
+    assert [r["id"] for r in runs] == [other.run.id, archive.run.id]
+    row = runs[1]
+    assert (row["candidates"], row["failed"], row["best_score"], row["best_test_score"]) == (4, 1, 3.5, 3.0)
+    assert row["cost_usd"] == pytest.approx(0.75)
+    assert runs[0]["candidates"] == 0 and runs[0]["cost_usd"] == 0.0
+
+    summary = queries.run_summary(db, archive.run)
+    assert summary["counts"] == {"ok": 3, "error": 1, "total": 4, "failed": 1}
+    assert summary["failure_causes"] == [
+        {"status": "error", "error": "ZeroDivisionError: division by zero", "count": 1}
+    ]
+    assert [(t["score"], t["best_so_far"]) for t in summary["score_over_time"]] == [
+        (1.0, 1.0), (2.0, 2.0), (3.5, 3.5), (None, 3.5), (1.5, 3.5)
+    ]
+    assert [(m["model"], m["calls"], m["errors"], m["tokens_in"]) for m in summary["models"]] == [
+        ("m1", 1, 0, 100), ("m2", 1, 1, 10)
+    ]
+    assert summary["islands"][0]["best_score"] == 3.5
+
+
+def test_top_programs_and_export(db, seeded_archive):
+    archive = seeded_archive(db, num_islands=1)
+    seed, a, b, c, d = build_chain(archive)
+    assert [p["id"] for p in queries.top_programs(db, archive.run.id, limit=3)] == [b.id, a.id, d.id]
+    archive.set_test_metrics(d.id, 9.0, {"gap": 0.1})
+    assert [p["id"] for p in queries.top_programs(db, archive.run.id, by="test_score")] == [d.id]
+    exported = list(queries.export_programs(db, archive.run.id, batch=2))
+    assert [p["id"] for p in exported] == [seed.id, a.id, b.id, c.id, d.id]
+    assert exported[3]["status"] == "error" and exported[3]["code"].endswith("x / 0\n")
+
+
+def test_program_detail_and_missing_program(db, seeded_archive):
+    archive = seeded_archive(db, num_islands=1)
+    seed = archive.seed_program()
+    detail = queries.program_detail(db, seed.id)
+    assert detail["origin"] == "seed" and detail["stages"] == [] and detail["llm_calls"] == []
+    with pytest.raises(ProgramNotFound, match="no program with id 4242"):
+        queries.program_detail(db, 4242)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -12,6 +13,9 @@ import pytest
 
 from database.records import ProgramView
 from evolve.mutation import MutationRequest
+
+# Before any test module imports litellm: never fetch its price map from the network.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 SERVER_PATH = Path(__file__).resolve().parents[1] / "support" / "openai_server.py"
 

@@ -15,6 +15,7 @@ the harness side is evaluators.sandbox.
 from __future__ import annotations
 
 import ctypes
+import errno
 import importlib.util
 import json
 import math
@@ -94,6 +95,10 @@ def _evaluate(module: ModuleType, request: dict[str, Any]) -> dict[str, Any]:
         return {"status": "invalid", "error": str(exc) or type(exc).__name__}
     except StageUnavailable as exc:
         return {"status": "unavailable", "error": str(exc) or "this stage cannot run here"}
+    except OSError as exc:
+        if exc.errno != errno.EFBIG:
+            return {"status": "error", "error": traceback.format_exc()[-ERROR_TAIL:]}
+        return {"status": "killed", "error": f"file size limit exceeded ({request['limits']['max_file_mb']} MB)"}
     except MemoryError:
         return {"status": "killed", "error": f"memory limit exceeded ({request['limits']['memory_mb']} MB)"}
     except BaseException:  # the candidate may raise anything, SystemExit included

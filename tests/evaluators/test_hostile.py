@@ -1,0 +1,242 @@
+"""Hostile candidates: each must end as a failed row with a clear status, and the run goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import time
+import uuid
+
+import pytest
+
+from evaluators.bundle import pack_problem
+from evaluators.pool import EvaluationPool, evaluate_file
+from evaluators.sandbox import Sandbox
+
+HOSTILE_EVALUATOR = """\
+import json
+from evaluators.contract import load_program
+
+
+def evaluate(program_path, split="train"):
+    outcome = load_program(program_path).run()
+    return {"score": 1.0, "artifacts": {"outcome": json.dumps(outcome)}}
+"""
+
+LIMITS = {"timeout_s": 1.5, "memory_mb": 256, "max_file_mb": 8, "max_output_kb": 4, "max_procs": 32}
+
+
+def program(body: str) -> str:
+    return f"# EVOLVE-BLOCK-START\n{body}\n# EVOLVE-BLOCK-END\n"
+
+
+HOSTILE = {
+    "infinite_loop": (program("def run():\n    while True:\n        pass"), "timeout", "wall-clock timeout"),
+    "sleep_forever": (program("import time\ndef run():\n    time.sleep(10**6)"), "timeout", "wall-clock timeout"),
+    "fork_bomb": (
+        program("import os\ndef run():\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass"),
+        "timeout", "wall-clock timeout",
+    ),
+    "memory_bomb": (
+        program("def run():\n    hoard = []\n    while True:\n        hoard.append(bytearray(32 * 2**20))"),
+        "killed", "memory limit exceeded",
+    ),
+    "huge_file": (
+        program("def run():\n    with open('big.bin', 'wb') as f:\n        while True:\n            f.write(bytes(2**20))"),
+        "killed", "file size limit exceeded",
+    ),
+    "print_gigabytes": (
+        program("import sys\ndef run():\n    while True:\n        sys.stdout.write('x' * 65536)"),
+        "killed", "output limit exceeded on stdout",
+    ),
+    "os_exit": (program("import os\ndef run():\n    os._exit(0)"), "error", "without a result"),
+    "segfault": (program("import ctypes\ndef run():\n    return ctypes.string_at(0)"), "killed", "SIGSEGV"),
+    "forged_stdout_result": (
+        program(
+            "import json, os, sys\n"
+            "def run():\n"
+            "    print(json.dumps({'nonce': '0' * 32, 'status': 'ok', 'output': {'score': 1e9}}))\n"
+            "    sys.stdout.flush()\n"
+            "    os._exit(0)"
+        ),
+        "error", "without a result",
+    ),
+    "sprayed_result_channel": (
+        program(
+            "import json, os\n"
+            "def run():\n"
+            "    fake = json.dumps({'nonce': 'guess', 'status': 'ok', 'output': {'score': 1e9}}).encode()\n"
+            "    for fd in range(3, 256):\n"
+            "        try:\n"
+            "            os.write(fd, fake)\n"
+            "        except OSError:\n"
+            "            pass\n"
+            "    return 'sprayed'"
+        ),
+        "error", "tampered",
+    ),
+}
+
+GOOD = program("def run():\n    return 'fine'")
+
+
+def daemon_program(marker: str) -> str:
+    return program(
+        "import os, sys, time\n"
+        "def run():\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0:\n"
+        "        os.setsid()\n"
+        "        if os.fork() == 0:\n"
+        f"            os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(600)', {marker!r}])\n"
+        "        os._exit(0)\n"
+        "    os.waitpid(pid, 0)\n"
+        "    time.sleep(0.3)\n"
+        "    return 'spawned'"
+    )
+
+
+def processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    if marker.encode() in handle.read():
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.fixture
+def hostile_problem(tiny_problem):
+    return tiny_problem(evaluator=HOSTILE_EVALUATOR, seed=GOOD, limits=LIMITS)
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_candidate_fails_with_clear_status(hostile_problem, write_program, name):
+    code, status, message = HOSTILE[name]
+    result = evaluate_file(hostile_problem, write_program(code))
+    assert result.status == status, result.artifacts
+    assert message in result.artifacts["error"]
+    assert result.score is None
+    digest, _ = pack_problem(hostile_problem.root)
+    assert processes_with(digest) == [], "a sandboxed process outlived evaluate_file"
+
+
+def test_timed_out_candidate_costs_at_most_its_timeout_plus_one_second(hostile_problem):
+    sandbox = Sandbox(hostile_problem.root, "evaluate.py", "seed.py", hostile_problem.limits)
+    with sandbox:
+        assert sandbox.run("full", GOOD, "train").status == "ok"
+        for name in ("infinite_loop", "sleep_forever", "fork_bomb"):
+            started = time.monotonic()
+            outcome = sandbox.run("full", HOSTILE[name][0], "train")
+            elapsed = time.monotonic() - started
+            assert outcome.status == "timeout"
+            assert elapsed <= LIMITS["timeout_s"] + 1.0, f"{name} cost {elapsed:.2f} s"
+        assert sandbox.run("full", GOOD, "train").status == "ok"
+
+
+def test_daemon_is_killed_when_its_evaluation_ends(hostile_problem):
+    marker = f"evolve-daemon-{uuid.uuid4().hex}"
+    with Sandbox(hostile_problem.root, "evaluate.py", "seed.py", hostile_problem.limits) as sandbox:
+        outcome = sandbox.run("full", daemon_program(marker), "train")
+        assert outcome.status == "ok"
+        assert "outlived the evaluation" in outcome.artifacts["sandbox"]
+        assert processes_with(marker) == []
+        assert sandbox.run("full", GOOD, "train").status == "ok"
+
+
+def test_parent_environment_keys_do_not_reach_the_candidate(hostile_problem, write_program, monkeypatch):
+    secret = f"sk-evolve-{uuid.uuid4().hex}"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    monkeypatch.setenv("PATH_TOKEN_FOR_TESTS", secret)
+    code = program(
+        "import glob, os\n"
+        "def run():\n"
+        "    seen = [repr(dict(os.environ))]\n"
+        "    for path in glob.glob('/proc/*/environ'):\n"
+        "        try:\n"
+        "            seen.append(open(path, 'rb').read().decode(errors='replace'))\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    print('\\n'.join(seen))\n"
+        "    return seen"
+    )
+    result = evaluate_file(hostile_problem, write_program(code))
+    assert result.status == "ok"
+    assert "PATH" in result.artifacts["outcome"]
+    assert secret not in json.dumps(result.to_dict())
+
+
+def test_files_outside_the_sandbox_cannot_be_read_or_written(hostile_problem, write_program, tmp_path):
+    secret_file = tmp_path / "secret.txt"
+    secret_file.write_text(f"TOPSECRET-{uuid.uuid4().hex}")
+    target = tmp_path / "pwned.txt"
+    code = program(
+        "def run():\n"
+        "    seen = {}\n"
+        f"    try:\n        seen['read'] = open({str(secret_file)!r}).read()\n"
+        "    except OSError as exc:\n        seen['read'] = repr(exc)\n"
+        f"    try:\n        open({str(target)!r}, 'w').write('pwned')\n        seen['write'] = 'done'\n"
+        "    except OSError as exc:\n        seen['write'] = repr(exc)\n"
+        "    return seen"
+    )
+    result = evaluate_file(hostile_problem, write_program(code))
+    assert result.status == "ok"
+    outcome = json.loads(result.artifacts["outcome"])
+    assert "Error" in outcome["read"] and "Error" in outcome["write"]
+    assert secret_file.read_text() not in json.dumps(result.to_dict())
+    assert not target.exists()
+
+
+def test_socket_to_loopback_reaches_nothing(hostile_problem, write_program):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    code = program(
+        "import socket\n"
+        "def run():\n"
+        "    try:\n"
+        f"        socket.create_connection(('127.0.0.1', {port}), timeout=0.5).sendall(b'exfiltrated')\n"
+        "        return 'connected'\n"
+        "    except OSError as exc:\n"
+        "        return repr(exc)"
+    )
+    try:
+        result = evaluate_file(hostile_problem, write_program(code))
+        listener.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    finally:
+        listener.close()
+    assert result.status == "ok"
+    assert "connected" not in json.loads(result.artifacts["outcome"])
+
+
+@pytest.mark.slow
+def test_hostile_battery_through_the_pool_leaves_it_working(hostile_problem, ray_local):
+    marker = f"evolve-daemon-{uuid.uuid4().hex}"
+    names = ["infinite_loop", "fork_bomb", "memory_bomb", "print_gigabytes", "segfault", "os_exit",
+             "sprayed_result_channel"]
+    pool = EvaluationPool(hostile_problem, slots=2)
+    try:
+        async def battery():
+            hostile = [pool.evaluate(HOSTILE[name][0]) for name in names]
+            return await asyncio.gather(*hostile, pool.evaluate(daemon_program(marker)),
+                                        *(pool.evaluate(GOOD) for _ in range(3)))
+
+        results = asyncio.run(battery())
+        for name, result in zip(names, results):
+            assert result.status == HOSTILE[name][1], (name, result.artifacts)
+            assert HOSTILE[name][2] in result.artifacts["error"]
+        daemon, good = results[len(names)], results[len(names) + 1:]
+        assert daemon.status == "ok" and processes_with(marker) == []
+        assert [r.status for r in good] == ["ok"] * 3
+        assert len(pool.nodes()) == 2
+    finally:
+        pool.close()

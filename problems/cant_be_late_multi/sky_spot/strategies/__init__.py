@@ -1,0 +1,1 @@
+"""Strategy base classes (`from sky_spot.strategies import strategy` works as upstream)."""

@@ -1,0 +1,17 @@
+"""Instance types a policy can ask for, and the prices the simulator bills."""
+
+from __future__ import annotations
+
+import enum
+
+
+class ClusterType(enum.Enum):
+    ON_DEMAND = "on-demand"
+    SPOT = "spot"
+    NONE = "none"
+
+
+ON_DEMAND_PRICE_PER_HOUR = 3.06
+# The single-region spot price; the multi-region score keeps it as its anchor, while
+# runs bill each zone's own spot price.
+SPOT_PRICE_PER_HOUR = 0.9731

@@ -1,0 +1,162 @@
+import math
+import os
+
+import pytest
+
+torch = pytest.importorskip(
+    "torch", reason="the kernel benchmark needs the [gpu] extra: pip install torch==2.13.0 && pip install -e .[gpu]")
+
+from evaluators import kernel_bench as kb  # noqa: E402
+from evaluators.contract import InvalidProgram, StageUnavailable  # noqa: E402
+
+TOL = kb.Tolerance(atol=1e-3, rtol=1e-3)
+
+
+def test_matching_output_passes_and_reports_its_error():
+    expected = torch.tensor([[0.25, 0.75], [0.5, 0.5]])
+    check = kb.compare("case", expected + 1e-4, expected, TOL)
+    assert check.passed
+    assert check.max_abs_error == pytest.approx(1e-4, rel=1e-3)
+
+
+def test_mismatch_names_the_worst_element_and_both_values():
+    expected = torch.zeros(3, 4)
+    got = expected.clone()
+    got[2, 1] = 0.5
+    got[0, 0] = 0.01
+    check = kb.compare("fp32[3x4]", got, expected, TOL)
+    assert not check.passed
+    assert check.max_abs_error == pytest.approx(0.5)
+    assert "2/12 elements off" in check.detail
+    assert "worst at [2, 1]" in check.detail
+    assert "got 0.5 expected 0" in check.detail
+    assert check.line().startswith("fp32[3x4]: MISMATCH")
+
+
+def test_nan_and_inf_outputs_fail():
+    expected = torch.ones(4)
+    for bad in (float("nan"), float("inf")):
+        got = expected.clone()
+        got[3] = bad
+        check = kb.compare("case", got, expected, TOL)
+        assert not check.passed
+        assert "worst at [3]" in check.detail
+        assert math.isinf(check.max_abs_error)
+
+
+def test_tolerance_is_relative_to_the_expected_value():
+    expected = torch.tensor([100.0])
+    assert kb.compare("c", torch.tensor([100.05]), expected, TOL).passed
+    assert not kb.compare("c", torch.tensor([100.2]), expected, TOL).passed
+
+
+@pytest.mark.parametrize(("got", "reason"), [
+    ([1.0, 2.0], "expected a torch.Tensor"),
+    (torch.ones(2, 3), "output shape (2, 3) != expected (3, 2)"),
+    (torch.ones(3, 2, dtype=torch.float16), "output dtype torch.float16"),
+])
+def test_wrong_kind_of_output_is_invalid_not_a_near_miss(got, reason):
+    with pytest.raises(InvalidProgram, match=reason.replace("(", r"\(").replace(")", r"\)")):
+        kb.compare("case", got, torch.ones(3, 2), TOL)
+
+
+def test_check_cases_reports_a_crash_as_a_failed_case_and_lists_failures_first():
+    expected = torch.ones(2)
+
+    def crash():
+        raise RuntimeError("out of resources: shared memory")
+
+    report = kb.check_cases([
+        ("good", lambda: expected.clone(), expected, TOL),
+        ("crash", crash, expected, TOL),
+        ("off", lambda: expected * 2, expected, TOL),
+    ])
+    assert not report.passed
+    assert [c.case for c in report.failures] == ["crash", "off"]
+    assert "raised RuntimeError: out of resources" in report.artifact().splitlines()[0]
+    assert report.artifact().splitlines()[-1].startswith("good: ok")
+    metrics = report.metrics()
+    assert metrics["cases"] == 3 and metrics["cases_correct"] == 1
+    assert metrics["max_abs_error"] == pytest.approx(1.0)  # finite errors only
+
+
+def test_check_cases_lets_invalid_answers_through():
+    def hack():
+        raise InvalidProgram("reward hack")
+
+    with pytest.raises(InvalidProgram, match="reward hack"):
+        kb.check_cases([("case", hack, torch.ones(1), TOL)])
+
+
+def test_launcher_guard_allows_allocation_and_rejects_torch_math():
+    x = torch.randn(4, 8)
+    with kb.torch_compute_forbidden():
+        out = torch.empty_like(x)
+        out.copy_(x)
+        view = out.view(8, 4)
+    assert view.shape == (8, 4)
+    with pytest.raises(kb.ForbiddenTorchOp, match="aten._softmax"):
+        with kb.torch_compute_forbidden():
+            torch.softmax(x, dim=-1)
+    with pytest.raises(kb.ForbiddenTorchOp, match="aten.exp"):
+        with kb.torch_compute_forbidden():
+            x.exp()
+    assert torch.softmax(x, dim=-1).shape == x.shape  # the guard is gone after the block
+
+
+def test_without_cuda_kernels_are_interpreted_and_timing_is_unavailable():
+    if torch.cuda.is_available():
+        assert kb.backend() == "cuda"
+        kb.require_cuda("timing")
+        return
+    assert kb.backend() == "interpreter"
+    assert os.environ["TRITON_INTERPRET"] == "1"
+    assert kb.device() == torch.device("cpu")
+    with pytest.raises(StageUnavailable, match="needs a CUDA GPU: torch.cuda.is_available"):
+        kb.require_cuda("speed-up")
+    with pytest.raises(StageUnavailable, match="timing not measured"):
+        kb.time_cuda(lambda: None)
+
+
+def test_backend_restores_the_interpreter_switch_in_a_scrubbed_environment(monkeypatch):
+    if kb.backend() == "cuda":
+        monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+        kb.backend()
+        assert "TRITON_INTERPRET" not in os.environ
+        return
+    monkeypatch.delenv("TRITON_INTERPRET")
+    kb.backend()
+    assert os.environ["TRITON_INTERPRET"] == "1"
+
+
+def test_torch_dtype_names():
+    assert kb.torch_dtype("bfloat16") is torch.bfloat16
+    with pytest.raises(ValueError, match="unknown dtype 'fp8'"):
+        kb.torch_dtype("fp8")
+
+
+def test_geometric_mean_balances_gains_and_losses():
+    assert kb.geometric_mean([2.0, 0.5]) == pytest.approx(1.0)
+    assert kb.geometric_mean([4.0, 1.0]) == pytest.approx(2.0)
+    for bad in ([], [1.0, 0.0], [float("nan")]):
+        with pytest.raises(ValueError):
+            kb.geometric_mean(bad)
+
+
+def _timing(ms: float) -> kb.Timing:
+    return kb.Timing(median_ms=ms, min_ms=ms * 0.9, repeats=10)
+
+
+def test_timing_summary_scores_speedup_over_torch_and_names_the_slowest_case():
+    timings = [
+        kb.CaseTiming("fast", reference=_timing(2.0), seed=_timing(4.0), candidate=_timing(1.0)),
+        kb.CaseTiming("slow", reference=_timing(1.0), seed=_timing(2.0), candidate=_timing(2.0)),
+    ]
+    metrics, artifacts = kb.timing_summary(timings)
+    assert metrics["score"] == pytest.approx(1.0)  # sqrt(2 * 0.5)
+    assert metrics["speedup_vs_seed"] == pytest.approx(math.sqrt(4.0 * 1.0))
+    assert metrics["worst_speedup"] == pytest.approx(0.5)
+    assert metrics["candidate_ms_total"] == pytest.approx(3.0)
+    assert artifacts["slowest_vs_torch"].startswith("slow: candidate 2.0000 ms")
+    assert "x0.500 vs torch, x1.000 vs seed" in artifacts["timing"]
+    assert artifacts["device"]

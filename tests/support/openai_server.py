@@ -62,6 +62,7 @@ class ServerState:
     latency_s: float = 0.0
     slow_s: float = 30.0
     retry_after_s: float = 1.0
+    completion_tokens: int | None = None  # usage reported for every answer; None: about 4 characters a token
     script: deque[Reply] = field(default_factory=deque)
     log: list[LoggedRequest] = field(default_factory=list)
     counter: int = 0
@@ -228,8 +229,8 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
             prompt_chars = sum(len(str(m.get("content") or "")) for m in messages)
             content = reply.content or ""
             prompt_tokens = reply.prompt_tokens if reply.prompt_tokens is not None else max(1, prompt_chars // 4)
-            completion_tokens = (
-                reply.completion_tokens if reply.completion_tokens is not None else max(1, len(content) // 4)
+            completion_tokens = next(
+                n for n in (reply.completion_tokens, state.completion_tokens, max(1, len(content) // 4)) if n is not None
             )
             self._send(
                 200,
@@ -325,9 +326,11 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
     parser.add_argument("--mode", choices=MODES, default="valid")
     parser.add_argument("--slow", type=float, default=30.0, help="delay of the 'slow' mode, seconds")
+    parser.add_argument("--completion-tokens", type=int, default=None, help="usage reported for every answer")
     args = parser.parse_args()
     server = ScriptedOpenAIServer(args.port, args.mode, args.latency)
     server.state.slow_s = args.slow
+    server.state.completion_tokens = args.completion_tokens
     print(f"serving {args.mode} answers on {server.api_base}", flush=True)
     server.serve_forever()
 

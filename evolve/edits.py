@@ -139,6 +139,10 @@ def _rebuild(code: str, program: RegionedProgram, bodies: list[str]) -> str:
     return "".join(child.splitlines(keepends=True)[1:-1])
 
 
+def _quote(text: str, limit: int = 600) -> str:
+    return text if len(text) <= limit else text[:limit] + f"[... {len(text) - limit} more characters]\n"
+
+
 def _line_matches(text: str, search: str) -> list[int]:
     """Offsets where ``search`` occurs starting at the beginning of a line."""
     found: list[int] = []
@@ -165,12 +169,12 @@ def apply_blocks(code: str, blocks: list[DiffBlock]) -> EditResult:
                 )
             raise EditError(
                 f"block {number}: the SEARCH text does not occur in the program; copy the current lines "
-                f"exactly, including indentation. SEARCH was:\n{block.search}"
+                f"exactly, including indentation. SEARCH was:\n{_quote(block.search)}"
             )
         if total > 1:
             raise EditError(
                 f"block {number}: the SEARCH text occurs {total} times; add surrounding lines so it "
-                f"matches exactly once. SEARCH was:\n{block.search}"
+                f"matches exactly once. SEARCH was:\n{_quote(block.search)}"
             )
         k, (at,) = next((k, found) for k, found in hits if found)
         bodies[k] = bodies[k][:at] + block.replace + bodies[k][at + len(block.search) :]

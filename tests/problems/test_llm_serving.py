@@ -57,6 +57,7 @@ def train_results():
     }
 
 
+@pytest.mark.slow
 def test_batch_one_with_exponential_service_matches_mm1_waiting_time():
     # One request at a time, service = one prefill iteration of exponential length:
     # c_p * Exp(1000 tokens) = Exp(mean 1 s). M/M/1 at rho = 0.5: Wq = rho / (mu - lambda) = 1 s.
@@ -121,6 +122,7 @@ def test_oracle_sjf_removes_head_of_line_blocking_under_overload():
     assert runs["sjf"][1] < 0.85 * runs["fcfs"][1]
 
 
+@pytest.mark.slow
 def test_baselines_score_and_rank_as_their_designs_predict(train_results):
     for name, result in train_results.items():
         assert 0.0 < result["score"] <= 1.0, name
@@ -196,3 +198,16 @@ def test_train_and_test_splits_differ():
     assert {s.num_instances for s in test} != {s.num_instances for s in train}
     train_load = sum(t.conversation_rate for t in train[0].tenants)
     assert any(sum(t.conversation_rate for t in s.tenants) > train_load for s in test)
+
+
+def test_a_scheduler_slower_than_the_budget_is_stopped():
+    class Slow(FirstInstanceFCFS):
+        def priority(self, request, instance, now):
+            return float(sum(range(200_000))) * 0 + request.arrival_time
+
+    scenario = Scenario("small", 1, 30.0, 1, 0.6, (_tenant(rate=8.0),))
+    sim = Simulator(
+        generate(scenario, 4096), scenario.tenants, 1, Slow(), llama2_7b_a100(), InstanceConfig(), time_budget_s=0.05
+    )
+    with pytest.raises(SchedulerError, match="budget"):
+        sim.run()

@@ -22,7 +22,7 @@ from __future__ import annotations
 import heapq
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .latency import InstanceConfig, LatencyModel
 from .prefix_cache import PrefixCache
@@ -39,7 +39,7 @@ class SchedulerError(Exception):
 
 class Request:
     __slots__ = (
-        "id", "turn", "tenant", "system_len", "arrival", "next", "view", "instance",
+        "id", "turn", "tenant", "system_len", "arrival", "next", "instance",
         "prefill_left", "chunk", "alloc", "generated", "decode_start", "epoch",
         "admit_time", "first_token_time", "finish_time", "preemptions", "prefix_hits", "prompt_tokens",
         "recomputed", "abandoned", "prefill_emits",
@@ -52,7 +52,6 @@ class Request:
         self.system_len = system_len
         self.arrival = turn.start_time
         self.next: Request | None = None
-        self.view: RequestView | None = None
         self.instance = -1
         self.prefill_left = 0
         self.chunk = 0
@@ -104,7 +103,6 @@ class SimulationResult:
     area_in_system: float  # integral over time of the number of requests in the system
     preemptions: int
     iterations: int
-    tenant_names: list[str] = field(default_factory=list)
 
 
 class Simulator:
@@ -165,9 +163,8 @@ class Simulator:
     def _priority(self, req: Request, inst: Instance, inst_view: InstanceView, now: float) -> float:
         turn = req.turn
         cached = inst.cache.match(req.tenant, turn.conversation, req.system_len, turn.prefix_len, False)
-        req.view = self._request_view(req, cached)
         try:
-            value = self.scheduler.priority(req.view, inst_view, now)
+            value = self.scheduler.priority(self._request_view(req, cached), inst_view, now)
         except Exception as exc:
             raise SchedulerError(f"priority() raised {type(exc).__name__}: {exc}") from exc
         if type(value) not in (int, float) and not hasattr(value, "__float__"):
@@ -373,9 +370,9 @@ class Simulator:
                 self.in_system += 1
                 self._arrive(obj, when)
             count += 1
-            if not count & 4095 and time.perf_counter() > deadline:
+            if not count & 511 and time.perf_counter() > deadline:
                 raise SchedulerError(f"simulation exceeded its {self.time_budget_s:.0f} s budget; the scheduler is too slow")
         return SimulationResult(
             self.requests, self.now, self.prefill_tokens, self.decode_tokens, self.busy_time, self.area,
-            self.preemptions, self.iterations, [t.name for t in self.tenants],
+            self.preemptions, self.iterations,
         )

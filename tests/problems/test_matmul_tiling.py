@@ -134,3 +134,19 @@ def test_kernel_matches_torch_on_ragged_edges_for_tiles_larger_than_the_matrix()
     b = torch.randn(70, 3, dtype=torch.float16)
     c = kernel.matmul(a, b, kernel.TileConfig(64, 32, 64, 2, 4, 2))
     torch.testing.assert_close(c.float(), a.float() @ b.float(), atol=2e-2, rtol=1e-2)
+
+
+def test_timing_stage_compares_with_torch_and_the_seed(monkeypatch):
+    durations = iter([3.0, 2.0, 1.0] * 100)  # torch, seed tiling, candidate tiling per case
+
+    def time_cuda(fn):
+        fn()
+        return kb.Timing(median_ms=next(durations), min_ms=0.5, repeats=1)
+
+    monkeypatch.setattr(kb, "require_cuda", lambda what: None)
+    monkeypatch.setattr(kb, "time_cuda", time_cuda)
+    result = evaluator.evaluate(str(ROOT / "baselines" / "shape_heuristic.py"))
+    assert result["score"] == pytest.approx(3.0)
+    assert result["speedup_vs_seed"] == pytest.approx(2.0)
+    assert result["distinct_configs"] == 2
+    assert "BLOCK_M=16 BLOCK_N=128" in result["artifacts"]["timing"]

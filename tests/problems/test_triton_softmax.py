@@ -109,3 +109,40 @@ def test_full_evaluation_of_a_wrong_kernel_scores_zero_without_a_gpu(tmp_path):
 def test_reward_hacks_are_rejected_with_a_reason(tmp_path, old, new, reason):
     with pytest.raises(InvalidProgram, match=reason):
         evaluator.evaluate_quick(_variant(tmp_path, old, new))
+
+
+@pytest.fixture
+def fake_gpu_timing(monkeypatch):
+    """Run the timing stage on the interpreter: each timed function runs once, and the
+    reference, seed and candidate of every case take 2, 4 and 1 ms."""
+    durations = iter([2.0, 4.0, 1.0] * 100)
+
+    def time_cuda(fn):
+        fn()
+        return kb.Timing(median_ms=next(durations), min_ms=0.5, repeats=1)
+
+    monkeypatch.setattr(kb, "require_cuda", lambda what: None)
+    monkeypatch.setattr(kb, "time_cuda", time_cuda)
+
+
+def test_timing_stage_scores_the_geometric_mean_speedup(fake_gpu_timing):
+    result = evaluator.evaluate(str(ROOT / "seed.py"))
+    assert result["score"] == pytest.approx(2.0)
+    assert result["speedup_vs_seed"] == pytest.approx(4.0)
+    assert result["cases_correct"] == 5
+    timing = result["artifacts"]["timing"].splitlines()
+    assert len(timing) == 5 and timing[0].startswith("float32[3x128]: candidate 1.0000 ms")
+
+
+def test_a_kernel_that_replays_its_last_output_is_caught_after_timing(tmp_path, fake_gpu_timing):
+    program = _variant(tmp_path, "def softmax(x: torch.Tensor) -> torch.Tensor:\n", (
+        "_replay = {}\n\n\n"
+        "def softmax(x: torch.Tensor) -> torch.Tensor:\n"
+        "    if id(x) in _replay:\n"
+        "        return _replay[id(x)][1]\n"
+        "    _replay[id(x)] = (x, _softmax(x))\n"
+        "    return _replay[id(x)][1]\n\n\n"
+        "def _softmax(x: torch.Tensor) -> torch.Tensor:\n"))
+    assert evaluator.evaluate_quick(program)["score"] == 1.0  # fresh inputs: looks correct
+    with pytest.raises(InvalidProgram, match="stale or wrong"):
+        evaluator.evaluate(program)

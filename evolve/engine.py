@@ -1,0 +1,283 @@
+"""The evolution loop: a steady state of K candidates in flight, no generation barrier.
+
+Each candidate is one coroutine: sample a parent, ask the mutator, skip duplicates,
+evaluate on Ray, record. The archive is touched only from the driver's event loop, so
+no locks are needed; the database write happens before a candidate counts as done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from database.records import NewProgram, ProgramView
+from evaluators.result import EvaluationResult
+from evolve.config import RunConfig
+from evolve.mutation import MutationRequest, Mutator, Proposal
+
+
+class SeedFailed(RuntimeError):
+    """The problem's own seed program does not evaluate: nothing can evolve from it."""
+
+
+class Evaluator(Protocol):
+    async def evaluate(self, code: str, split: str = "train") -> EvaluationResult: ...
+
+
+@dataclass
+class Progress:
+    """What the live display shows; updated by the engine after every event."""
+
+    target: int
+    done: int = 0
+    failed: int = 0
+    in_flight: int = 0
+    started_at: float = field(default_factory=time.monotonic)
+    done_this_session: int = 0
+    seed_score: float | None = None
+    best_score: float | None = None
+    spent_usd: float = 0.0
+    stop_reason: str | None = None
+
+    @property
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.started_at
+        return self.done_this_session / elapsed if elapsed > 0 else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        rate = self.rate
+        return (self.target - self.done) / rate if rate > 0 and self.done < self.target else None
+
+
+@dataclass
+class Outcome:
+    stop_reason: str
+    progress: Progress
+    seed: ProgramView | None
+    best: ProgramView | None
+
+
+def candidate_seed(run_seed: int, index: int) -> int:
+    """A per-candidate seed that depends only on the run's seed and the candidate's index."""
+    digest = hashlib.sha256(f"{run_seed}:{index}".encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+def _failure_status(proposal: Proposal) -> str:
+    if proposal.llm_calls and all(call.error for call in proposal.llm_calls):
+        return "llm_error"
+    return "edit_failed"
+
+
+def _summary(text: str | None) -> str | None:
+    """The last non-empty line of an error text: for a traceback, the exception itself."""
+    if not text:
+        return None
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:500] if lines else None
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        problem: Any,
+        config: RunConfig,
+        archive: Any,
+        mutator: Mutator,
+        pool: Evaluator,
+        on_progress: Any = None,
+    ) -> None:
+        self.problem = problem
+        self.config = config
+        self.archive = archive
+        self.mutator = mutator
+        self.pool = pool
+        self.on_progress = on_progress or (lambda progress: None)
+        self.progress = Progress(target=config.iterations)
+        self._stop_requested = 0
+        self._in_flight_codes: set[str] = set()
+        self._llm_slots = asyncio.Semaphore(config.llm.max_concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._crash: BaseException | None = None
+
+    def request_stop(self) -> None:
+        """First call: finish what is in flight and stop. Second call: cancel it too."""
+        self._stop_requested += 1
+        if self._stop_requested >= 2:
+            for task in self._tasks:
+                task.cancel()
+
+    async def run(self) -> Outcome:
+        seed = await self._ensure_seed()
+        counts = self.archive.counts()
+        self.progress.done = counts.get("total", 0)
+        self.progress.failed = counts.get("total", 0) - counts.get("ok", 0)
+        self.progress.seed_score = seed.score
+        self._refresh_best()
+        deadline = time.monotonic() + self.config.max_wall_s if self.config.max_wall_s else math.inf
+        next_index = self.progress.done
+        reason: str | None = None
+        while True:
+            reason = self._stop_reason(deadline, launched=next_index)
+            if reason is not None:
+                break
+            while len(self._tasks) < self.config.max_in_flight and next_index < self.config.iterations:
+                if self._stop_reason(deadline, launched=next_index) is not None:
+                    break
+                self._launch(next_index)
+                next_index += 1
+            if not self._tasks:
+                continue
+            await asyncio.wait(self._tasks, timeout=self._wait_timeout(deadline), return_when=asyncio.FIRST_COMPLETED)
+        self.progress.stop_reason = reason
+        self.on_progress(self.progress)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.on_progress(self.progress)
+        return Outcome(reason, self.progress, self.archive.seed_program(), self.archive.best())
+
+    def _wait_timeout(self, deadline: float) -> float | None:
+        return None if deadline == math.inf else max(0.0, deadline - time.monotonic()) + 0.01
+
+    def _stop_reason(self, deadline: float, launched: int) -> str | None:
+        if self._crash is not None:
+            raise self._crash
+        if self._stop_requested:
+            return "interrupted"
+        if self.progress.done >= self.config.iterations or (launched >= self.config.iterations and not self._tasks):
+            return "iterations"
+        if time.monotonic() >= deadline:
+            return "wall_time"
+        target = self.config.target_score
+        if target is not None and self.progress.best_score is not None and self.progress.best_score >= target:
+            return "target_score"
+        if self.config.budget_usd is not None and self._next_call_would_exceed_budget():
+            return "budget"
+        return None
+
+    def _next_call_would_exceed_budget(self) -> bool:
+        worst_case = getattr(self.mutator, "max_call_cost_usd", lambda: 0.0)()
+        pending = worst_case * (len(self._tasks) + 1) * (1 + self.config.llm.repair_turns)
+        return self.archive.spent_usd() + pending > (self.config.budget_usd or 0.0)
+
+    def _launch(self, index: int) -> None:
+        task = asyncio.create_task(self._candidate(index), name=f"candidate-{index}")
+        self._tasks.add(task)
+        self.progress.in_flight = len(self._tasks)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self.progress.in_flight = len(self._tasks)
+        if not task.cancelled() and task.exception() is not None and self._crash is None:
+            self._crash = task.exception()
+
+    async def _ensure_seed(self) -> ProgramView:
+        existing = self.archive.seed_program()
+        if existing is not None:
+            return existing
+        result = await self.pool.evaluate(self.problem.seed_code, "train")
+        if not result.ok:
+            details = "\n".join(f"[{k}]\n{v}" for k, v in result.artifacts.items())
+            raise SeedFailed(f"the seed program of '{self.problem.name}' did not evaluate: {result.status}\n{details}")
+        return self.archive.record(
+            NewProgram(
+                parent_id=None,
+                island=0,
+                generation=0,
+                code=self.problem.seed_code,
+                origin="seed",
+                status=result.status,
+                score=result.score,
+                metrics=result.metrics,
+                artifacts=result.artifacts,
+                stages=[vars(s) for s in result.stages],
+            )
+        )
+
+    async def _candidate(self, index: int) -> None:
+        t0 = time.perf_counter()
+        sample = self.archive.sample()
+        request = MutationRequest(
+            problem_name=self.problem.name,
+            description=self.problem.description,
+            parent=sample.parent,
+            inspirations=sample.inspirations,
+            failures=sample.failures,
+            island=sample.island,
+            generation=sample.generation,
+            seed=candidate_seed(self.config.seed, index),
+            templates_dir=str(self.problem.root),
+        )
+        record = NewProgram(
+            parent_id=sample.parent.id, island=sample.island, generation=sample.generation,
+            code="", origin="unknown", status="cancelled",
+        )
+        timings: dict[str, float] = {"select_s": time.perf_counter() - t0}
+        proposal: Proposal | None = None
+        try:
+            t1 = time.perf_counter()
+            async with self._llm_slots:
+                proposal = await self.mutator.propose(request)
+            timings["mutate_s"] = time.perf_counter() - t1
+            self._fill_from_proposal(record, proposal)
+            if proposal.code is not None and record.status != "duplicate":
+                self._in_flight_codes.add(proposal.code)
+                t2 = time.perf_counter()
+                result = await self.pool.evaluate(proposal.code, "train")
+                timings["evaluate_s"] = time.perf_counter() - t2
+                self._fill_from_result(record, result)
+        except asyncio.CancelledError:
+            record.status, record.error = "cancelled", "stopped by the user before it finished"
+        finally:
+            if proposal is not None and proposal.code is not None:
+                self._in_flight_codes.discard(proposal.code)
+            record.timings = timings
+            self._record(record, proposal, sample.parent.score)
+
+    def _fill_from_proposal(self, record: NewProgram, proposal: Proposal) -> None:
+        record.origin, record.diff, record.model = proposal.origin, proposal.diff, proposal.model
+        if proposal.code is None:
+            record.status, record.error = _failure_status(proposal), proposal.error
+            return
+        record.code = proposal.code
+        if proposal.code in self._in_flight_codes or self.archive.is_duplicate(proposal.code):
+            record.status, record.error = "duplicate", "same code as an existing program; not evaluated again"
+
+    @staticmethod
+    def _fill_from_result(record: NewProgram, result: EvaluationResult) -> None:
+        record.status, record.score = result.status, result.score
+        record.metrics, record.artifacts = result.metrics, result.artifacts
+        record.stages = [vars(s) for s in result.stages]
+        if not result.ok:
+            record.error = _summary(result.artifacts.get("error")) or result.status
+
+    def _record(self, record: NewProgram, proposal: Proposal | None, parent_score: float | None) -> None:
+        view = self.archive.record(record)
+        cost = 0.0
+        for call in proposal.llm_calls if proposal else []:
+            self.archive.record_llm_call(call, view.id)
+            cost += call.cost_usd
+        self.progress.done += 1
+        self.progress.done_this_session += 1
+        if view.status != "ok":
+            self.progress.failed += 1
+        self.progress.spent_usd = self.archive.spent_usd()
+        observe = getattr(self.mutator, "observe", None)
+        if observe is not None and view.model:
+            improvement = 0.0
+            if view.score is not None and parent_score is not None:
+                improvement = max(0.0, view.score - parent_score)
+            observe(view.model, improvement, cost)
+        self._refresh_best()
+        self.on_progress(self.progress)
+
+    def _refresh_best(self) -> None:
+        best = self.archive.best()
+        self.progress.best_score = best.score if best is not None else None

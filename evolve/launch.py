@@ -1,0 +1,183 @@
+"""Starting, resuming and finishing a run: everything around the engine's loop.
+
+The CLI parses flags; this module turns them into a problem, a configuration, a database
+run, an evaluation pool and a mutator, runs the engine under the live display, and
+scores the best programs on the held-out split at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from database import ProgramDatabase, RunInfo
+from database.archive import RunArchive
+from database.queries import program_detail, top_programs
+from evaluators.pool import EvaluationPool
+from evaluators.problem import PROBLEMS_DIR, Problem, load_problem
+from evolve.config import RunConfig, build_config
+from evolve.display import LiveDisplay, format_score
+from evolve.engine import Engine, Outcome
+from evolve.mutation import Mutator
+from evolve.offline import OfflineMutator
+
+OFFLINE_NOTICE = (
+    "No model configured: using the offline mutator, a syntax-tree baseline (constants, operators, "
+    "recombination), not an LLM. Configure a model with --model or llm.models in --config."
+)
+
+
+@dataclass
+class RunRequest:
+    """What the user asked for on the command line."""
+
+    db_url: str
+    ray_address: str | None = None
+    name: str | None = None
+
+
+def problem_reference(problem: Problem) -> str:
+    """A problem under problems/ is stored by name, anything else by absolute path."""
+    return problem.name if problem.root.parent == PROBLEMS_DIR.resolve() else str(problem.root)
+
+
+def effective_config(problem: Problem, config_file: Path | None, cli: dict[str, Any]) -> RunConfig:
+    layer: dict[str, Any] = {}
+    if problem.features:
+        layer["archive"] = {"features": problem.features}
+    if problem.cascade_threshold is not None:
+        layer["evaluation"] = {"cascade_threshold": problem.cascade_threshold}
+    layer.update(problem.evolve)
+    return build_config(problem_overrides=layer, config_file=config_file, cli_overrides=cli)
+
+
+def make_mutator(config: RunConfig) -> Mutator:
+    if not config.llm.models:
+        return OfflineMutator()
+    from evolve.llm_mutator import LLMMutator
+
+    return LLMMutator(config.llm, rng_seed=config.seed)
+
+
+def with_problem_threshold(problem: Problem, config: RunConfig) -> Problem:
+    """The run's cascade threshold (config wins over problem.yaml) is what the pool applies."""
+    threshold = config.evaluation.cascade_threshold
+    if threshold == problem.cascade_threshold:
+        return problem
+    return problem.model_copy(update={"cascade_threshold": threshold})
+
+
+class RunSession:
+    """One process's work on one run: a fresh start or a resume."""
+
+    def __init__(self, db: ProgramDatabase, run: RunInfo, problem: Problem, config: RunConfig, console: Console):
+        self.db, self.run, self.problem, self.config, self.console = db, run, problem, config, console
+        self.mutator = make_mutator(config)
+        bandit = db.load_bandit_state(run.id)
+        if bandit and hasattr(self.mutator, "load_state"):
+            self.mutator.load_state(bandit)
+
+    def execute(self, ray_address: str | None) -> Outcome:
+        if not self.config.llm.models:
+            self.console.print(OFFLINE_NOTICE, style="yellow", highlight=False)
+        self.console.print(
+            f"run {self.run.name} (id {self.run.id}) on {self.problem.name}: "
+            f"{self.config.iterations} candidates, {self.config.max_in_flight} in flight, database {self.db.display_url}",
+            highlight=False,
+        )
+        archive = self.db.archive(self.run.id, self.config.archive, self.config.seed)
+        self.db.set_run_status(self.run.id, "running")
+        try:
+            outcome = asyncio.run(self._execute(archive, ray_address))
+        except BaseException:
+            self.db.set_run_status(self.run.id, "failed")
+            raise
+        self.db.set_run_status(self.run.id, "stopped" if outcome.stop_reason == "interrupted" else "finished")
+        self._summarise(outcome)
+        return outcome
+
+    async def _execute(self, archive: RunArchive, ray_address: str | None) -> Outcome:
+        slots = self.config.evaluation.slots or self.config.max_in_flight
+        pool = EvaluationPool(with_problem_threshold(self.problem, self.config), slots=slots, ray_address=ray_address)
+        try:
+            with LiveDisplay(self.console, f"evolve: {self.run.name}") as display:
+                engine = Engine(
+                    problem=self.problem, config=self.config, archive=archive, mutator=self.mutator,
+                    pool=pool, on_progress=self._progress_sink(display),
+                )
+                loop = asyncio.get_running_loop()
+                loop.add_signal_handler(signal.SIGINT, self._interrupt, engine)
+                try:
+                    outcome = await engine.run()
+                finally:
+                    loop.remove_signal_handler(signal.SIGINT)
+            if self.config.evaluation.test_top_k and "test" in self.problem.splits:
+                await score_test_split(self.db, archive, pool, self.config.evaluation.test_top_k, self.console)
+            return outcome
+        finally:
+            pool.close()
+
+    def _progress_sink(self, display: LiveDisplay) -> Any:
+        state_of = getattr(self.mutator, "state", None)
+
+        def sink(progress: Any) -> None:
+            display.update(progress)
+            if state_of is not None:
+                self.db.store_bandit_state(self.run.id, state_of())
+
+        return sink
+
+    def _interrupt(self, engine: Engine) -> None:
+        engine.request_stop()
+        if engine._stop_requested == 1:
+            self.console.print("stopping: finishing the candidates in flight (Ctrl-C again cancels them)")
+
+    def _summarise(self, outcome: Outcome) -> None:
+        seed, best = outcome.seed, outcome.best
+        self.console.print(f"stopped: {outcome.stop_reason}; {outcome.progress.done} candidates, {outcome.progress.failed} failed")
+        if seed is not None and best is not None:
+            self.console.print(
+                f"best score {format_score(best.score)} (program {best.id}) vs seed {format_score(seed.score)}",
+                highlight=False,
+            )
+        self.console.print(f"browse it: evolve show {self.run.name}   evolve best {self.run.name} -o best.py")
+
+
+async def score_test_split(db: ProgramDatabase, archive: RunArchive, pool: EvaluationPool, k: int, console: Console) -> None:
+    """Score the seed and the top ``k`` programs on the held-out split, so over-fitting shows."""
+    seed = archive.seed_program()
+    chosen = [row["id"] for row in top_programs(db, archive.run.id, limit=k)]
+    if seed is not None and seed.id not in chosen:
+        chosen.append(seed.id)
+    details = {pid: program_detail(db, pid) for pid in chosen}
+    pending = [pid for pid in chosen if details[pid]["test_score"] is None]
+    if not pending:
+        return
+    console.print(f"scoring {len(pending)} programs on the held-out test split")
+    results = await asyncio.gather(*(pool.evaluate(details[pid]["code"], "test") for pid in pending))
+    for pid, result in zip(pending, results):
+        metrics = dict(result.metrics, status=result.status)
+        archive.set_test_metrics(pid, result.score if result.ok else None, metrics)
+        console.print(f"  program {pid}: test score {format_score(result.score)} ({result.status})", highlight=False)
+
+
+def start_run(problem_ref: str, config_file: Path | None, cli: dict[str, Any], request: RunRequest, console: Console) -> Outcome:
+    problem = load_problem(problem_ref)
+    config = effective_config(problem, config_file, cli)
+    db = ProgramDatabase(request.db_url)
+    run = db.create_run(request.name, problem_reference(problem), config.model_dump(mode="json"), config.seed)
+    return RunSession(db, run, problem, config, console).execute(request.ray_address)
+
+
+def resume_run(run_ref: str, extra: dict[str, Any], request: RunRequest, console: Console) -> Outcome:
+    db = ProgramDatabase(request.db_url)
+    run = db.open_run(run_ref)
+    config = RunConfig.model_validate({**run.config, **extra})
+    problem = load_problem(run.problem)
+    console.print(f"resuming run {run.name} (id {run.id}), status was {run.status}", highlight=False)
+    return RunSession(db, run, problem, config, console).execute(request.ray_address)

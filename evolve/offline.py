@@ -1,0 +1,102 @@
+"""The offline mutator: evolution without a language model.
+
+A baseline, not an LLM: it perturbs constants, swaps operators, grows and recombines
+expressions and moves statements between programs, all inside the EVOLVE-BLOCK regions.
+It lets a user run the whole pipeline with no API key, and gives every problem a floor
+that an LLM-driven run has to beat.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import random
+import textwrap
+
+from evolve.ast_operators import OPERATORS
+from evolve.mutation import MutationRequest, Proposal
+from evolve.regions import RegionedProgram, RegionError, frozen_text, split_regions
+
+MAX_TRIES = 12
+
+
+def unified_diff(parent: str, child: str) -> str:
+    return "".join(
+        difflib.unified_diff(parent.splitlines(True), child.splitlines(True), "parent", "child", n=2)
+    )
+
+
+def _parse_region(body: str) -> tuple[ast.Module, str] | None:
+    """Parse a region body, remembering the indentation it lives at."""
+    dedented = textwrap.dedent(body)
+    indent = ""
+    for line in body.splitlines():
+        if line.strip():
+            indent = line[: len(line) - len(line.lstrip())]
+            break
+    try:
+        return ast.parse(dedented), indent
+    except SyntaxError:
+        return None
+
+
+class OfflineMutator:
+    """Mutates the parent's regions with syntax-tree operators; needs no model."""
+
+    name = "offline"
+
+    async def propose(self, request: MutationRequest) -> Proposal:
+        return self.mutate(request.parent.code, [p.code for p in request.inspirations], request.seed)
+
+    def mutate(self, parent_code: str, inspiration_codes: list[str], seed: int) -> Proposal:
+        rng = random.Random(seed)
+        try:
+            program = split_regions(parent_code)
+        except RegionError as exc:
+            return Proposal(code=None, origin="offline", error=f"parent has broken regions: {exc}")
+        donors = self._donor_trees(inspiration_codes)
+        for _ in range(MAX_TRIES):
+            child = self._try_once(program, donors, rng)
+            if child is not None and child != parent_code:
+                return Proposal(code=child, origin="offline", diff=unified_diff(parent_code, child))
+        return Proposal(code=None, origin="offline", error=f"no valid mutation found in {MAX_TRIES} tries")
+
+    @staticmethod
+    def _donor_trees(codes: list[str]) -> list[ast.Module]:
+        trees = []
+        for code in codes:
+            try:
+                for region in split_regions(code).regions:
+                    parsed = _parse_region(region.body)
+                    if parsed:
+                        trees.append(parsed[0])
+            except RegionError:
+                continue
+        return trees
+
+    def _try_once(self, program: RegionedProgram, donors: list[ast.Module], rng: random.Random) -> str | None:
+        parsed = [_parse_region(r.body) for r in program.regions]
+        editable = [i for i, p in enumerate(parsed) if p is not None]
+        if not editable:
+            return None
+        index = rng.choice(editable)
+        tree, indent = parsed[index]  # type: ignore[misc]
+        operators, weights = zip(*OPERATORS)
+        changed = False
+        for _ in range(rng.choice((1, 1, 2, 3))):
+            operator = rng.choices(operators, weights)[0]
+            if operator(tree, donors, rng) is not None:
+                changed = True
+        if not changed:
+            return None
+        body = textwrap.indent(ast.unparse(ast.fix_missing_locations(tree)), indent) + "\n"
+        bodies = [r.body for r in program.regions]
+        bodies[index] = body
+        child = program.with_bodies(bodies)
+        try:
+            ast.parse(child)
+        except SyntaxError:
+            return None
+        if frozen_text(child) != frozen_text(program.code):
+            return None
+        return child

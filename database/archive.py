@@ -17,7 +17,7 @@ from collections import Counter
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from database.errors import ArchiveError, NoParentAvailable
 from database.features import code_hash, feature_values
@@ -36,6 +36,18 @@ STAGES = EvaluationStage.__table__
 CALLS = LLMCall.__table__
 STATE = ArchiveState.__table__
 NOT_CANDIDATES = ("seed", "migrant")
+# Built once: statements with bound parameters skip SQLAlchemy's per-call compilation.
+INSERT_PROGRAM = insert(PROGRAMS)
+INSERT_STAGES = insert(STAGES)
+SAVE_STATE = (
+    update(STATE)
+    .where(STATE.c.run_id == bindparam("state_run"))
+    .values(sample_count=bindparam("state_samples"), migrations=bindparam("state_migrations"),
+            updated_at=bindparam("state_time"))
+)
+LINK_CALLS = update(CALLS).where(CALLS.c.id.in_(bindparam("call_ids", expanding=True))).values(
+    program_id=bindparam("linked_program")
+)
 FAILURE_TEXT = 300
 
 
@@ -87,7 +99,7 @@ class RunArchive:
             for row in rows:
                 if row.origin == "seed" and self._seed_id is None:
                     self._seed_id = row.id
-                values = tuple(row.features[n] for n in self._names) if row.features else None
+                values = self._stored_values(row.id, row.features) if row.features else None
                 self._place(row.id, row.origin, row.status, row.island, row.score, values, row.code_hash)
             if self._seed_id is not None:
                 self._seed_code = conn.execute(select(PROGRAMS.c.code).where(PROGRAMS.c.id == self._seed_id)).scalar()
@@ -103,6 +115,16 @@ class RunArchive:
                 }
                 return
         self._failure_text = {}
+
+    def _stored_values(self, program_id: int, features: dict[str, float]) -> tuple[float, ...]:
+        try:
+            return tuple(features[name] for name in self._names)
+        except KeyError as missing:
+            raise ArchiveError(
+                f"program {program_id} of run {self.run.name!r} was recorded with features "
+                f"{sorted(features)}, but the archive settings ask for {self._names} (missing {missing}); "
+                "resume the run with the feature dimensions it was started with"
+            ) from None
 
     def _place(
         self,
@@ -176,7 +198,7 @@ class RunArchive:
                     for each in self._islands:
                         each.rebin(self._binner)
                 row["feature_cell"] = list(self._binner.cell(values)) if values is not None else None
-                program_id = conn.execute(insert(PROGRAMS).values(**row)).inserted_primary_key[0]
+                program_id = conn.execute(INSERT_PROGRAM, row).inserted_primary_key[0]
                 self._write_details(conn, program_id, program)
                 self._place(program_id, program.origin, program.status, program.island,
                             program.score, values, hash_hex)
@@ -184,11 +206,8 @@ class RunArchive:
                     self._seed_id, self._seed_code = program_id, program.code
                 if self._migrations != migrations_before:
                     self._migrate(conn)
-                conn.execute(
-                    update(STATE).where(STATE.c.run_id == self.run.id).values(
-                        sample_count=self._sample_count, migrations=self._migrations, updated_at=now
-                    )
-                )
+                conn.execute(SAVE_STATE, {"state_run": self.run.id, "state_samples": self._sample_count,
+                                          "state_migrations": self._migrations, "state_time": now})
         except Exception as exc:
             self._broken = f"{type(exc).__name__}: {exc}"
             raise
@@ -210,7 +229,7 @@ class RunArchive:
     def _write_details(self, conn: Connection, program_id: int, program: NewProgram) -> None:
         if program.stages:
             conn.execute(
-                insert(STAGES),
+                INSERT_STAGES,
                 [
                     {
                         "program_id": program_id, "position": position,
@@ -222,9 +241,7 @@ class RunArchive:
                 ],
             )
         if program.llm_call_ids:
-            conn.execute(
-                update(CALLS).where(CALLS.c.id.in_(program.llm_call_ids)).values(program_id=program_id)
-            )
+            conn.execute(LINK_CALLS, {"call_ids": program.llm_call_ids, "linked_program": program_id})
 
     def _migrate(self, conn: Connection) -> None:
         """Ring migration: each island sends its best ``migration_rate`` share of elites to
@@ -247,7 +264,8 @@ class RunArchive:
                     continue
                 original = originals[elite.id]
                 migrant_id = conn.execute(
-                    insert(PROGRAMS).values(
+                    INSERT_PROGRAM,
+                    dict(
                         run_id=self.run.id, parent_id=original.id, island=target.index,
                         generation=original.generation, code=original.code, code_hash=original.code_hash,
                         diff="", origin="migrant", model=original.model, status="ok", error=None,

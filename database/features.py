@@ -40,7 +40,20 @@ def ast_complexity(code: str) -> int:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
         return len(code.split())
-    return sum(1 for _ in ast.walk(tree))
+    count, stack = 0, [tree]
+    push, pop = stack.append, stack.pop
+    while stack:
+        node = pop()
+        count += 1
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        push(item)
+            elif isinstance(value, ast.AST):
+                push(value)
+    return count
 
 
 def line_edit_distance(code: str, reference: str) -> int:

@@ -34,11 +34,12 @@ def _run_info(row: Any) -> RunInfo:
 
 class ProgramDatabase:
     """Opening one brings its schema to the current version, so a database written by
-    an older evolve opens as if it were new."""
+    an older evolve opens as if it were new. Every commit survives a killed driver;
+    ``flush_each_commit`` also makes it survive power loss (see ``make_engine``)."""
 
-    def __init__(self, url: str = DEFAULT_URL) -> None:
+    def __init__(self, url: str = DEFAULT_URL, flush_each_commit: bool = False) -> None:
         self.url = normalise_url(url)
-        self.engine: Engine = make_engine(self.url)
+        self.engine: Engine = make_engine(self.url, flush_each_commit)
         upgrade_schema(self.engine)
 
     @property

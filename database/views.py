@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Iterable
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from database.models import Program
 from database.records import ProgramView
@@ -23,6 +23,8 @@ VIEW_COLUMNS = [
         "test_score", "test_metrics",
     )
 ]
+
+SELECT_VIEWS = select(*VIEW_COLUMNS).where(PROGRAMS.c.id.in_(bindparam("view_ids", expanding=True)))
 
 
 def view_from_row(row: Any) -> ProgramView:
@@ -80,5 +82,5 @@ class ViewCache:
 
 
 def read_views(conn: Connection, ids: list[int]) -> list[ProgramView]:
-    rows = conn.execute(select(*VIEW_COLUMNS).where(PROGRAMS.c.id.in_(ids)))
+    rows = conn.execute(SELECT_VIEWS, {"view_ids": ids})
     return [view_from_row(row) for row in rows]

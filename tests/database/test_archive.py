@@ -1,6 +1,15 @@
 import pytest
 
-from database import LLMCallRecord, NewProgram, NoParentAvailable, ProgramDatabase
+from database import (
+    ArchiveError,
+    ArchiveSettings,
+    FeatureDimension,
+    LLMCallRecord,
+    NewProgram,
+    NoParentAvailable,
+    ProgramDatabase,
+)
+from database.queries import program_detail
 
 
 def test_seed_is_placed_on_every_island(db, seeded_archive):
@@ -16,18 +25,12 @@ def test_seed_is_placed_on_every_island(db, seeded_archive):
 
 def test_sample_without_an_ok_program_says_why(db):
     run = db.create_run(None, "toy", {}, 1)
-    archive = db.archive(run.id, archive_settings(), 1)
+    archive = db.archive(run.id, ArchiveSettings(num_islands=2), 1)
     with pytest.raises(NoParentAvailable, match="record an ok seed"):
         archive.sample()
     archive.record(NewProgram(None, 0, 0, "broken(", "seed", "error", error="SyntaxError"))
     with pytest.raises(NoParentAvailable):
         archive.sample()
-
-
-def archive_settings():
-    from database import ArchiveSettings
-
-    return ArchiveSettings(num_islands=2)
 
 
 def test_failed_programs_never_become_parents_but_give_feedback(db, seeded_archive, grow_archive):
@@ -96,8 +99,6 @@ def test_llm_calls_are_counted_and_linked(db, db_url, seeded_archive):
     third = archive.record_llm_call(LLMCallRecord("m2", "p", "r", 1, 1, 0.125), program_id=None)
     archive.attach_llm_calls(child.id, [third])
     assert archive.spent_usd() == pytest.approx(0.875)
-    from database.queries import program_detail
-
     detail = program_detail(db, child.id)
     assert [c["id"] for c in detail["llm_calls"]] == [second, third]
     assert first not in [c["id"] for c in detail["llm_calls"]]
@@ -113,8 +114,6 @@ def test_stages_and_test_metrics_are_stored(db, seeded_archive):
                    stages=[{"name": "quick", "status": "culled", "wall_s": 0.5, "cpu_s": 0.4, "error": None}])
     )
     archive.set_test_metrics(seed.id, 0.9, {"gap": 0.2})
-    from database.queries import program_detail
-
     stages = program_detail(db, child.id)["stages"]
     assert [(s["stage"], s["status"], s["wall_s"], s["cpu_s"]) for s in stages] == [("quick", "culled", 0.5, 0.4)]
     assert archive.seed_program().test_score == 0.9
@@ -122,8 +121,6 @@ def test_stages_and_test_metrics_are_stored(db, seeded_archive):
 
 
 def test_unknown_origin_and_island_are_refused(db, seeded_archive):
-    from database import ArchiveError
-
     archive = seeded_archive(db, num_islands=2)
     with pytest.raises(ArchiveError, match="unknown origin"):
         archive.record(NewProgram(None, 0, 1, "x", "mutant", "ok", score=1.0))
@@ -144,3 +141,10 @@ def test_inspirations_are_top_and_diverse_elites_of_the_island(db, seeded_archiv
         assert set(ids) <= elites
         top = island["best"]["id"]
         assert ids[0] == top or sample.parent.id == top
+
+
+def test_resuming_with_other_features_is_explained(db, db_url, seeded_archive):
+    archive = seeded_archive(db)
+    other = ArchiveSettings(features=[FeatureDimension(name="gap")])
+    with pytest.raises(ArchiveError, match="resume the run with the feature dimensions it was started with"):
+        ProgramDatabase(db_url).archive(archive.run.id, other, archive.seed)

@@ -63,3 +63,11 @@ def test_sqlite_catalogue_creates_its_folder_and_uses_wal(tmp_path):
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+
+
+def test_flush_each_commit_waits_for_the_disk(db_url):
+    relaxed, flushed = ProgramDatabase(db_url), ProgramDatabase(db_url, flush_each_commit=True)
+    query = "PRAGMA synchronous" if db_url.startswith("sqlite") else "SHOW synchronous_commit"
+    with relaxed.engine.connect() as a, flushed.engine.connect() as b:
+        settings = (a.exec_driver_sql(query).scalar(), b.exec_driver_sql(query).scalar())
+    assert settings in {(1, 2), ("off", "on")}

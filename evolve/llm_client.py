@@ -88,7 +88,7 @@ def estimate_tokens(messages: list[dict[str, str]]) -> int:
 
 
 def retry_after_s(error: BaseException) -> float | None:
-    """The Retry-After header of a rate-limit answer, in seconds, when it has one."""
+    """The server's requested wait (``retry-after-ms`` or ``Retry-After`` in seconds), if any."""
     for headers in (
         getattr(error, "litellm_response_headers", None),
         getattr(error, "headers", None),
@@ -96,13 +96,12 @@ def retry_after_s(error: BaseException) -> float | None:
     ):
         if not headers:
             continue
-        value = headers.get("retry-after") or headers.get("Retry-After")
-        if value is None:
-            continue
-        try:
-            return max(0.0, float(value))
-        except (TypeError, ValueError):
-            continue
+        lowered = {str(k).lower(): v for k, v in headers.items()}
+        for name, scale in (("retry-after-ms", 1e-3), ("retry-after", 1.0)):
+            try:
+                return max(0.0, float(lowered[name]) * scale)
+            except (KeyError, TypeError, ValueError):
+                continue
     return None
 
 

@@ -5,7 +5,7 @@ import litellm
 import pytest
 
 from evolve.config import LLMSettings, ModelSettings
-from evolve.llm_client import LLMClient, LLMConfigError, call_cost_usd, token_prices
+from evolve.llm_client import LLMClient, LLMConfigError, call_cost_usd, retry_after_s, token_prices
 
 MESSAGES = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "say hi"}]
 
@@ -149,3 +149,21 @@ def test_concurrency_cap_serialises_calls(openai_server):
     assert all(o.text for o in outcomes)
     arrivals = sorted(r.at for r in openai_server.requests)
     assert arrivals[1] - arrivals[0] >= 0.25 and arrivals[2] - arrivals[1] >= 0.25
+
+
+class HeaderError(Exception):
+    def __init__(self, headers):
+        super().__init__("rate limited")
+        self.headers = headers
+
+
+def test_retry_after_reads_seconds_and_milliseconds():
+    assert retry_after_s(HeaderError({"Retry-After": "3"})) == 3.0
+    assert retry_after_s(HeaderError({"retry-after-ms": "250", "retry-after": "9"})) == 0.25
+    assert retry_after_s(HeaderError({"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"})) is None
+    assert retry_after_s(RuntimeError("no headers")) is None
+
+
+def test_retry_after_is_capped_by_the_longest_backoff():
+    client = LLMClient(LLMSettings(backoff_base_s=0.0, backoff_max_s=2.0))
+    assert client.backoff_s(0, HeaderError({"retry-after": "30"})) == 2.0

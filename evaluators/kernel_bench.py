@@ -171,8 +171,12 @@ def compare(case: str, got: object, expected: torch.Tensor, tolerance: Tolerance
             f"{case}: output shape {tuple(got.shape)} != expected {tuple(expected.shape)}")
     if got.dtype != expected.dtype:
         raise InvalidProgram(f"{case}: output dtype {got.dtype} != expected {expected.dtype}")
-    g = got.detach().to("cpu", torch.float64)
-    e = expected.detach().to("cpu", torch.float64)
+    if got.device != expected.device:
+        raise InvalidProgram(f"{case}: output on {got.device}, expected on {expected.device}")
+    # Compared where the reference lives (the GPU when there is one): large outputs are
+    # slow to copy and compare on the host.
+    g = got.detach().to(torch.float64)
+    e = expected.detach().to(torch.float64)
     error = (g - e).abs()
     bad = ~(error <= tolerance.atol + tolerance.rtol * e.abs())  # also catches nan
     tol = f"(atol={tolerance.atol:g}, rtol={tolerance.rtol:g})"

@@ -54,6 +54,7 @@ def test_tolerance_is_relative_to_the_expected_value():
     ([1.0, 2.0], "expected a torch.Tensor"),
     (torch.ones(2, 3), "output shape (2, 3) != expected (3, 2)"),
     (torch.ones(3, 2, dtype=torch.float16), "output dtype torch.float16"),
+    (torch.ones(3, 2, device="meta"), "output on meta, expected on cpu"),
 ])
 def test_wrong_kind_of_output_is_invalid_not_a_near_miss(got, reason):
     with pytest.raises(InvalidProgram, match=reason.replace("(", r"\(").replace(")", r"\)")):

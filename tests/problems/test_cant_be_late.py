@@ -137,6 +137,12 @@ def test_a_program_without_a_strategy_or_with_two_is_rejected(tmp_path):
     """)
     with pytest.raises(InvalidProgram, match="several strategies"):
         evaluator.evaluate(path)
+    path = _program(tmp_path, """
+        class Mute(Strategy):
+            NAME = "mute"
+    """)
+    with pytest.raises(InvalidProgram, match="does not define _step"):
+        evaluator.evaluate(path)
 
 
 def test_faking_progress_or_erasing_restart_overhead_changes_nothing(tmp_path):

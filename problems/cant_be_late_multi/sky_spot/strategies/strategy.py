@@ -1,7 +1,8 @@
 """Base class of a scheduling policy, with the attributes published policies read.
 
-The simulator (sky_spot.simulation) drives the tick loop itself and only asks `_step`
-for a decision, so billing, progress and the deadline safety net cannot be bypassed by
+Subclasses define `_step(self, last_cluster_type, has_spot) -> ClusterType`. The
+simulator (sky_spot.simulation) drives the tick loop itself and only asks `_step` for a
+decision, so billing, progress and the deadline safety net cannot be bypassed by
 overriding methods here.
 """
 
@@ -12,6 +13,9 @@ from typing import TYPE_CHECKING
 
 from sky_spot.task import Task
 from sky_spot.utils import ClusterType
+
+# ClusterType is re-exported: upstream policies also import it from this module.
+__all__ = ["ClusterType", "Strategy"]
 
 if TYPE_CHECKING:
     from sky_spot.env import MultiTraceEnv
@@ -43,10 +47,6 @@ class Strategy:
     @property
     def name(self) -> str:
         return self.NAME
-
-    def _step(self, last_cluster_type: ClusterType, has_spot: bool) -> ClusterType:
-        """Decide what runs during the next tick; subclasses must define it."""
-        raise TypeError(f"{type(self).__name__} does not define _step(last_cluster_type, has_spot)")
 
     @classmethod
     def _from_args(cls, parser: argparse.ArgumentParser) -> "Strategy":

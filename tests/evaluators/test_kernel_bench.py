@@ -161,3 +161,64 @@ def test_timing_summary_scores_speedup_over_torch_and_names_the_slowest_case():
     assert artifacts["slowest_vs_torch"].startswith("slow: candidate 2.0000 ms")
     assert "x0.500 vs torch, x1.000 vs seed" in artifacts["timing"]
     assert artifacts["device"]
+
+
+class _FakeGpu:
+    """A clock that only the timed function and the L2 flush advance, read by fake CUDA events."""
+
+    def __init__(self, kernel_ms: float, flush_ms: float) -> None:
+        self.now = 0.0
+        self.kernel_ms, self.flush_ms = kernel_ms, flush_ms
+        self.kernel_calls = self.flushes = 0
+        gpu = self
+
+        class Event:
+            def __init__(self, enable_timing: bool = False) -> None:
+                assert enable_timing
+                self.at = None
+
+            def record(self) -> None:
+                self.at = gpu.now
+
+            def elapsed_time(self, end: "Event") -> float:
+                return end.at - self.at
+
+        self.Event = Event
+
+    def kernel(self) -> None:
+        self.kernel_calls += 1
+        self.now += self.kernel_ms
+
+    def zero_(self) -> None:
+        self.flushes += 1
+        self.now += self.flush_ms
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    def install(kernel_ms: float, flush_ms: float = 100.0) -> _FakeGpu:
+        gpu = _FakeGpu(kernel_ms, flush_ms)
+        monkeypatch.setattr(kb, "require_cuda", lambda what: None)
+        monkeypatch.setattr(kb, "_flush_buffer", lambda: gpu)
+        monkeypatch.setattr(torch.cuda, "Event", gpu.Event)
+        monkeypatch.setattr(torch.cuda, "synchronize", lambda: None)
+        return gpu
+    return install
+
+
+def test_time_cuda_flushes_before_every_repeat_and_times_only_the_kernel(fake_gpu):
+    gpu = fake_gpu(kernel_ms=0.5)
+    timing = kb.time_cuda(gpu.kernel, warmup=4, repeats=30, budget_ms=1000.0)
+    assert timing.repeats == 30
+    assert gpu.flushes == 30
+    assert gpu.kernel_calls == 1 + 4 + 30  # compile call, warm-up, timed repeats
+    assert timing.median_ms == pytest.approx(0.5)  # the 100 ms flushes are outside the events
+    assert timing.min_ms == pytest.approx(0.5)
+
+
+def test_time_cuda_gives_slow_kernels_fewer_repeats_within_its_budget(fake_gpu):
+    gpu = fake_gpu(kernel_ms=40.0)
+    timing = kb.time_cuda(gpu.kernel, warmup=2, repeats=100, min_repeats=5, budget_ms=600.0)
+    assert timing.repeats == 15  # 600 ms / 40 ms, estimated from the warm-up
+    very_slow = fake_gpu(kernel_ms=500.0)
+    assert kb.time_cuda(very_slow.kernel, warmup=1, min_repeats=5, budget_ms=600.0).repeats == 5

@@ -32,6 +32,9 @@ SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|COOKIE|SESSION
 # home directory with its dotfiles, shared memory of other processes.
 HIDDEN_DIRS = ("/tmp", "/var/tmp", "/run/user", "/dev/shm")
 
+# The framework itself must stay importable inside the sandbox, wherever it is installed.
+FRAMEWORK_ROOT = str(Path(__file__).resolve().parent.parent)
+
 _warned: set[str] = set()
 
 
@@ -53,6 +56,7 @@ def scrubbed_env(cpus: float) -> dict[str, str]:
         MKL_NUM_THREADS=threads,
         PYTHONDONTWRITEBYTECODE="1",
         PYTHONNOUSERSITE="1",
+        PYTHONPATH=FRAMEWORK_ROOT,
     )
     return env
 
@@ -63,7 +67,7 @@ def bwrap_available() -> bool:
 
 def _python_paths() -> list[str]:
     """Paths the interpreter needs, so they can be re-exposed under hidden directories."""
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(sys.executable)}
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(sys.executable), FRAMEWORK_ROOT}
     paths.update(p for p in sys.path if p)
     return sorted(p for p in paths if os.path.exists(p))
 

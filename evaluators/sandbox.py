@@ -164,22 +164,32 @@ class Sandbox:
             "limits": self.limits.model_dump(),
         }
         pipes = [os.pipe() for _ in range(3)]
+        reads, writes = [r for r, _ in pipes], [w for _, w in pipes]
+        open_fds = set(reads) | set(writes)
         try:
-            assert self._sock is not None
-            socket.send_fds(self._sock, [json.dumps(request).encode()], [w for _, w in pipes])
-            for _, w in pipes:
-                os.close(w)
-            return self._collect(stage, nonce, [r for r, _ in pipes])
+            self._send(json.dumps(request).encode(), writes)
+            for fd in writes:
+                os.close(fd)
+                open_fds.discard(fd)
+            return self._collect(stage, nonce, reads, open_fds)
         finally:
-            for r, w in pipes:
-                for fd in (r, w):
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
+            for fd in open_fds:
+                os.close(fd)
             shutil.rmtree(workdir, ignore_errors=True)
 
-    def _collect(self, stage: str, nonce: str, reads: list[int]) -> StageOutcome:
+    def _send(self, request: bytes, fds: list[int]) -> None:
+        """Hand a request to the server, restarting it once if a candidate killed it earlier."""
+        for attempt in range(2):
+            try:
+                assert self._sock is not None
+                socket.send_fds(self._sock, [request], fds)
+                return
+            except OSError:
+                if attempt:
+                    raise SandboxError("the fork server died twice in a row; see its log in " + str(self.root))
+                self.start()
+
+    def _collect(self, stage: str, nonce: str, reads: list[int], open_fds: set[int]) -> StageOutcome:
         keep = self.limits.max_output_kb * 1024
         result = _Capture(MAX_RESULT_BYTES, MAX_RESULT_BYTES)
         out, err = _Capture(keep, FLOOD_FACTOR * keep), _Capture(keep, FLOOD_FACTOR * keep)
@@ -200,6 +210,8 @@ class Sandbox:
                     raw = self._sock.recv(1 << 16)
                     selector.unregister(self._sock)
                     reply = json.loads(raw) if raw else {"server_died": True}
+                    if not raw:
+                        self._stop_server()  # and with it whatever the candidate left running
                     continue
                 fd = int(key.fd)
                 try:
@@ -211,7 +223,8 @@ class Sandbox:
                 if chunk:
                     flooded.append({reads[1]: "stdout", reads[2]: "stderr"}.get(fd, "result"))
                 selector.unregister(fd)
-                os.close(fd)
+                os.close(fd)  # a flooding writer now gets EPIPE instead of blocking
+                open_fds.discard(fd)
                 open_streams.discard(fd)
         selector.close()
         if reply is None or reply.get("server_died"):

@@ -77,6 +77,10 @@ HOSTILE = {
         ),
         "error", "tampered",
     ),
+    "kill_the_fork_server": (
+        program("import os, signal, time\ndef run():\n    os.kill(os.getppid(), signal.SIGKILL)\n    time.sleep(5)"),
+        "error", "fork server died",
+    ),
 }
 
 GOOD = program("def run():\n    return 'fine'")
@@ -147,6 +151,12 @@ def test_daemon_is_killed_when_its_evaluation_ends(hostile_problem):
         assert outcome.status == "ok"
         assert "outlived the evaluation" in outcome.artifacts["sandbox"]
         assert processes_with(marker) == []
+        assert sandbox.run("full", GOOD, "train").status == "ok"
+
+
+def test_sandbox_replaces_a_fork_server_the_candidate_killed(hostile_problem):
+    with Sandbox(hostile_problem.root, "evaluate.py", "seed.py", hostile_problem.limits) as sandbox:
+        assert sandbox.run("full", HOSTILE["kill_the_fork_server"][0], "train").status == "error"
         assert sandbox.run("full", GOOD, "train").status == "ok"
 
 
@@ -222,7 +232,7 @@ def test_socket_to_loopback_reaches_nothing(hostile_problem, write_program):
 def test_hostile_battery_through_the_pool_leaves_it_working(hostile_problem, ray_local):
     marker = f"evolve-daemon-{uuid.uuid4().hex}"
     names = ["infinite_loop", "fork_bomb", "memory_bomb", "print_gigabytes", "segfault", "os_exit",
-             "sprayed_result_channel"]
+             "sprayed_result_channel", "kill_the_fork_server"]
     pool = EvaluationPool(hostile_problem, slots=2)
     try:
         async def battery():

@@ -71,6 +71,8 @@ class RunArchive:
         self._names = [d.name for d in settings.features]
         self._binner = Binner(list(settings.features))
         self._islands = [Island(i) for i in range(settings.num_islands)]
+        # candidates between migrations: ``migration_interval`` rounds of the island ring
+        self._period = settings.migration_interval * settings.num_islands
         self._hashes: set[bytes] = set()
         self._statuses: Counter[str] = Counter()
         self._candidates = 0
@@ -86,7 +88,15 @@ class RunArchive:
 
     # ---- rebuilding -------------------------------------------------------------
     def _replay(self) -> None:
-        columns = [PROGRAMS.c[n] for n in ("id", "origin", "status", "island", "score", "features", "code_hash")]
+        # Feature values come out of the JSON column in SQL: decoding 10^5 JSON documents
+        # in Python would be most of the resume time.
+        extracted = [PROGRAMS.c.features[name].as_float() for name in self._names]
+        columns = [PROGRAMS.c[n] for n in ("id", "origin", "status", "island", "score", "code_hash")]
+        query = (
+            select(*columns, *extracted)
+            .where(PROGRAMS.c.run_id == self.run.id)
+            .order_by(PROGRAMS.c.id)
+        )
         with self._engine.connect() as conn:
             state = conn.execute(select(STATE).where(STATE.c.run_id == self.run.id)).first()
             if state is not None:
@@ -95,36 +105,33 @@ class RunArchive:
                 conn.execute(select(func.coalesce(func.sum(CALLS.c.cost_usd), 0.0)).where(CALLS.c.run_id == self.run.id))
                 .scalar_one()
             )
-            rows = conn.execute(select(*columns).where(PROGRAMS.c.run_id == self.run.id).order_by(PROGRAMS.c.id))
-            for row in rows:
-                if row.origin == "seed" and self._seed_id is None:
-                    self._seed_id = row.id
-                values = self._stored_values(row.id, row.features) if row.features else None
-                self._place(row.id, row.origin, row.status, row.island, row.score, values, row.code_hash)
+            place = self._place
+            for program_id, origin, status, island, score, hash_hex, *values in conn.execute(query):
+                if origin == "seed" and self._seed_id is None:
+                    self._seed_id = program_id
+                placeable = _placeable(status, score)
+                if placeable and None in values:
+                    self._features_mismatch(conn, program_id)
+                place(program_id, origin, status, island, score, tuple(values) if placeable else None, hash_hex)
             if self._seed_id is not None:
                 self._seed_code = conn.execute(select(PROGRAMS.c.code).where(PROGRAMS.c.id == self._seed_id)).scalar()
             failed = [i for island in self._islands for i in island.failures]
-            if failed:
-                self._failure_text = {
-                    row.id: failure_reason(row.status, row.error, row.artifacts)
-                    for row in conn.execute(
-                        select(PROGRAMS.c.id, PROGRAMS.c.status, PROGRAMS.c.error, PROGRAMS.c.artifacts).where(
-                            PROGRAMS.c.id.in_(failed)
-                        )
+            self._failure_text = {
+                row.id: failure_reason(row.status, row.error, row.artifacts)
+                for row in conn.execute(
+                    select(PROGRAMS.c.id, PROGRAMS.c.status, PROGRAMS.c.error, PROGRAMS.c.artifacts).where(
+                        PROGRAMS.c.id.in_(failed)
                     )
-                }
-                return
-        self._failure_text = {}
+                )
+            } if failed else {}
 
-    def _stored_values(self, program_id: int, features: dict[str, float]) -> tuple[float, ...]:
-        try:
-            return tuple(features[name] for name in self._names)
-        except KeyError as missing:
-            raise ArchiveError(
-                f"program {program_id} of run {self.run.name!r} was recorded with features "
-                f"{sorted(features)}, but the archive settings ask for {self._names} (missing {missing}); "
-                "resume the run with the feature dimensions it was started with"
-            ) from None
+    def _features_mismatch(self, conn: Connection, program_id: int) -> None:
+        stored = conn.execute(select(PROGRAMS.c.features).where(PROGRAMS.c.id == program_id)).scalar() or {}
+        raise ArchiveError(
+            f"program {program_id} of run {self.run.name!r} was recorded with features {sorted(stored)}, "
+            f"but the archive settings ask for {self._names}; "
+            "resume the run with the feature dimensions it was started with"
+        )
 
     def _place(
         self,
@@ -143,9 +150,9 @@ class RunArchive:
         if origin not in NOT_CANDIDATES:
             self._candidates += 1
             self._statuses[status] += 1
-            if self._candidates % self._migration_period() == 0:
+            if self._candidates % self._period == 0:
                 self._migrations += 1
-        if not _placeable(status, score) or values is None:
+        if values is None or not _placeable(status, score):
             if origin not in NOT_CANDIDATES:
                 home.failures.append(program_id)
             return None
@@ -162,10 +169,6 @@ class RunArchive:
         if origin != "migrant" and (self._best is None or elite.beats(self._best)):
             self._best = elite
         return cell
-
-    def _migration_period(self) -> int:
-        """Candidates between migrations: ``migration_interval`` rounds of the island ring."""
-        return self.settings.migration_interval * len(self._islands)
 
     # ---- recording --------------------------------------------------------------
     def record(self, program: NewProgram) -> ProgramView:

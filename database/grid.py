@@ -42,6 +42,17 @@ class Binner:
         self.dimensions = dimensions
         self.lo: list[float | None] = [d.range[0] if d.range else None for d in dimensions]
         self.hi: list[float | None] = [d.range[1] if d.range else None for d in dimensions]
+        self._scales: list[tuple[float, float, int]] = []
+        self._rescale()
+
+    def _rescale(self) -> None:
+        """Cache (lo, bins per unit, last bin) per dimension for ``cell``."""
+        self._scales = []
+        for lo, hi, dimension in zip(self.lo, self.hi, self.dimensions):
+            if lo is None or hi is None or hi <= lo:
+                self._scales.append((0.0, 0.0, 0))
+            else:
+                self._scales.append((lo, dimension.bins / (hi - lo), dimension.bins - 1))
 
     def observe(self, values: tuple[float, ...]) -> bool:
         """Widen adaptive ranges to cover ``values``; True when bins changed."""
@@ -58,17 +69,15 @@ class Binner:
                 self.lo[i] = min(lo, value - HEADROOM * span) if value < lo else lo
                 self.hi[i] = max(hi, value + HEADROOM * span) if value > hi else hi
                 changed = True
+        if changed:
+            self._rescale()
         return changed
 
     def cell(self, values: tuple[float, ...]) -> tuple[int, ...]:
         cell = []
-        for i, dimension in enumerate(self.dimensions):
-            lo, hi = self.lo[i], self.hi[i]
-            if lo is None or hi is None or hi <= lo:
-                cell.append(0)
-                continue
-            index = int((values[i] - lo) / (hi - lo) * dimension.bins)
-            cell.append(min(max(index, 0), dimension.bins - 1))
+        for value, (lo, per_unit, last) in zip(values, self._scales):
+            index = int((value - lo) * per_unit)
+            cell.append(0 if index < 0 else last if index > last else index)
         return tuple(cell)
 
     def describe(self) -> list[dict[str, Any]]:

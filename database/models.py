@@ -13,6 +13,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+# Nullable JSON columns: Python None is SQL NULL, not the JSON document ``null``.
+NullableJSON = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 class Base(DeclarativeBase):
@@ -52,11 +54,11 @@ class Program(Base):
     score: Mapped[float | None] = mapped_column(Float)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSONType)
     artifacts: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    features: Mapped[dict[str, float] | None] = mapped_column(JSONType)
-    feature_cell: Mapped[list[int] | None] = mapped_column(JSONType)
+    features: Mapped[dict[str, float] | None] = mapped_column(NullableJSON)
+    feature_cell: Mapped[list[int] | None] = mapped_column(NullableJSON)
     timings: Mapped[dict[str, float]] = mapped_column(JSONType)
     test_score: Mapped[float | None] = mapped_column(Float)
-    test_metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    test_metrics: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
     created_at: Mapped[float] = mapped_column(Float)
 
 
@@ -103,7 +105,7 @@ class ArchiveState(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     sample_count: Mapped[int] = mapped_column(Integer, default=0)
     migrations: Mapped[int] = mapped_column(Integer, default=0)
-    bandit_state: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    bandit_state: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
     updated_at: Mapped[float] = mapped_column(Float)
 
 

@@ -14,6 +14,7 @@ Needs the `gpu` extra (torch and Triton).
 from __future__ import annotations
 
 import functools
+import importlib
 import math
 import os
 import statistics
@@ -139,6 +140,11 @@ def _interpreting() -> bool:
 # Triton reads TRITON_INTERPRET once, when it is imported (its own library functions are
 # compiled or interpreted from then on), so the choice is made when this module is imported.
 _BACKEND = _choose_backend()
+
+# Entering a TorchDispatchMode imports torch._dynamo (which imports Triton) on first use and
+# takes seconds; importing it here, after the backend is chosen, lets an evaluation server
+# pay that once instead of every forked evaluation.
+importlib.import_module("torch._dynamo")
 
 
 def device() -> torch.device:

@@ -30,6 +30,8 @@ from evaluators.contract import InvalidProgram, StageUnavailable
 
 FLUSH_BYTES = 256 * 1024 * 1024  # several times the L2 of any current GPU (H100: 50 MB)
 
+MAX_ERROR_CHARS = 600
+
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
 
 # Storage and view operations a kernel launcher needs (allocating its output, strides,
@@ -210,7 +212,10 @@ def check_cases(cases: Iterable[tuple[str, Callable[[], torch.Tensor], torch.Ten
         except InvalidProgram:
             raise
         except Exception as exc:  # the candidate's own failure, reported to it
-            checks.append(CaseCheck(case, False, math.inf, f"raised {type(exc).__name__}: {exc}"))
+            message = str(exc)  # compiler errors can run to pages; the head names the cause
+            if len(message) > MAX_ERROR_CHARS:
+                message = message[:MAX_ERROR_CHARS] + " ..."
+            checks.append(CaseCheck(case, False, math.inf, f"raised {type(exc).__name__}: {message}"))
             continue
         checks.append(compare(case, got, expected, tolerance))
     return CorrectnessReport(checks)

@@ -222,3 +222,13 @@ def test_time_cuda_gives_slow_kernels_fewer_repeats_within_its_budget(fake_gpu):
     assert timing.repeats == 15  # 600 ms / 40 ms, estimated from the warm-up
     very_slow = fake_gpu(kernel_ms=500.0)
     assert kb.time_cuda(very_slow.kernel, warmup=1, min_repeats=5, budget_ms=600.0).repeats == 5
+
+
+def test_a_long_crash_message_is_cut_to_its_head():
+    def crash():
+        raise RuntimeError("ptxas error: " + "x" * 5000)
+
+    report = kb.check_cases([("case", crash, torch.ones(1), TOL)])
+    detail = report.failures[0].detail
+    assert detail.startswith("raised RuntimeError: ptxas error: xxx")
+    assert detail.endswith(" ...") and len(detail) < kb.MAX_ERROR_CHARS + 50

@@ -45,6 +45,24 @@ def warn_once(key: str, message: str) -> None:
         log.warning(message)
 
 
+def remove_stale(directory: Path, prefix: str) -> None:
+    """Remove ``prefix-PID-*`` entries whose owning process is gone (it was killed, not closed)."""
+    try:
+        entries = list(directory.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        owner = entry.name[len(prefix):].split("-", 1)[0]
+        if entry.name.startswith(prefix) and owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
+            if entry.is_dir() and (entry / "cgroup.procs").exists():
+                try:
+                    entry.rmdir()
+                except OSError:
+                    pass
+            else:
+                shutil.rmtree(entry, ignore_errors=True)
+
+
 def scrubbed_env(cpus: float) -> dict[str, str]:
     """The environment a fork server (and thus every candidate) starts from."""
     env = {k: v for k, v in os.environ.items() if k in ENV_ALLOW and not SECRET_NAME.search(k)}
@@ -124,6 +142,7 @@ class PidsCgroup:
     @classmethod
     def create(cls, max_tasks: int) -> "PidsCgroup | None":
         for base in _pids_hierarchies():
+            remove_stale(base, "evolve-sandbox-")
             path = base / f"evolve-sandbox-{os.getpid()}-{secrets.token_hex(4)}"
             try:
                 path.mkdir()

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evaluators.confinement import PidsCgroup, bwrap_command, probe_bwrap, scrubbed_env, warn_once
+from evaluators.confinement import PidsCgroup, bwrap_command, probe_bwrap, remove_stale, scrubbed_env, warn_once
 from evaluators.problem import Limits
 
 MAX_RESULT_BYTES = 16 * 1024 * 1024
@@ -99,7 +99,8 @@ class Sandbox:
         self.evaluator = evaluator
         self.program_name = program_name
         self.limits = limits
-        self.root = Path(tempfile.mkdtemp(prefix="evolve-sandbox-"))
+        remove_stale(Path(tempfile.gettempdir()), "evolve-sandbox-")
+        self.root = Path(tempfile.mkdtemp(prefix=f"evolve-sandbox-{os.getpid()}-"))
         self.runs = self.root / "runs"
         self.runs.mkdir()
         self.has_quick = False

@@ -62,6 +62,8 @@ def failure_reason(status: str, error: str | None, artifacts: dict[str, Any] | N
 
 
 class RunArchive:
+    """The driver's view of one run. Single writer: one process, one thread, calls it."""
+
     def __init__(self, db: "ProgramDatabase", run: RunInfo, settings: ArchiveSettings, seed: int) -> None:
         self.db = db
         self.run = run

@@ -40,7 +40,7 @@ HOSTILE = {
         "timeout", "wall-clock timeout",
     ),
     "memory_bomb": (
-        program("def run():\n    hoard = []\n    while True:\n        hoard.append(bytearray(32 * 2**20))"),
+        program("def run():\n    hoard = []\n    while True:\n        hoard.append([0] * 10**8)"),
         "killed", "memory limit exceeded",
     ),
     "huge_file": (

@@ -18,6 +18,7 @@ from evaluators.problem import ProblemError
 
 OPENEVOLVE_TIMEOUT_S = 300.0
 OPENEVOLVE_CASCADE_THRESHOLDS = (0.5, 0.75, 0.9)
+OPENEVOLVE_FEATURES = ("complexity", "diversity")
 TEMPLATE_KEYS = {"system_message", "evaluator_system_message"}
 GENERIC_DESCRIPTION = (
     "A problem imported from OpenEvolve's format. Improve the program between the "
@@ -26,18 +27,16 @@ GENERIC_DESCRIPTION = (
 ENV_REFERENCE = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$")
 FEATURE_NAMES = {"complexity": "length", "diversity": "edit_distance", "score": "combined_score"}
 
-# Keys honoured as they stand when they hold this value (the behaviour evolve has anyway).
-HARMLESS_AT = {
-    "evaluator.use_llm_feedback": False,
-    "evaluator.enable_artifacts": True,
-    "evaluator.distributed": False,
-    "prompt.include_artifacts": True,
-    "prompt.use_meta_prompting": False,
-    "evolution_trace.enabled": False,
-    "hierarchical.enabled": False,
-    "early_stopping_patience": None,
-    "language": "python",
-    "file_suffix": ".py",
+# Keys honoured as they stand when they hold one of these values (what evolve does anyway).
+HARMLESS_AT: dict[str, tuple[Any, ...]] = {
+    "evaluator.use_llm_feedback": (False,),
+    "evaluator.enable_artifacts": (True,),
+    "evaluator.distributed": (False,),
+    "prompt.include_artifacts": (True,),
+    "prompt.use_meta_prompting": (False,),
+    "early_stopping_patience": (None,),
+    "language": (None, "python"),
+    "file_suffix": (".py",),
 }
 
 REASONS = {
@@ -47,6 +46,7 @@ REASONS = {
     "max_code_length": "evolve sets no length limit on programs",
     "early_stopping_patience": "evolve stops on --target, --max-wall or --budget, not on a plateau",
     "llm.top_p": "evolve's model settings have no top_p",
+    "llm.random_seed": "evolve sends no sampling seed to models (its own --seed fixes selection)",
     "llm.evaluator_models": "only used for LLM feedback on programs, which evolve does not give",
     "prompt.evaluator_system_message": "only used for LLM feedback on programs, which evolve does not give",
     "prompt.template_dir": "evolve renders its own prompt templates",
@@ -59,6 +59,7 @@ REASONS = {
     "database.in_memory": "evolve stores programs in the database given by --db",
     "evaluator.max_retries": "evolve does not re-run a failed evaluation; the failure is stored with its artifacts",
     "evaluator.use_llm_feedback": "evolve does not ask a model to grade programs",
+    "evaluator.enable_artifacts": "evolve always keeps a program's artifacts",
     "evaluator.distributed": "evolve's evaluations run on a Ray cluster given by --ray-address",
     "language": "evolve evolves Python programs",
     "file_suffix": "evolve evolves Python programs",
@@ -103,7 +104,7 @@ class _Reader:
             if key in self.used:
                 continue
             path = f"{self.prefix}{key}"
-            if path in HARMLESS_AT and self.data[key] == HARMLESS_AT[path]:
+            if self.data[key] in HARMLESS_AT.get(path, ()):
                 continue
             self.out.unsupported[path] = REASONS.get(path, DEFAULT_REASON)
 
@@ -120,7 +121,7 @@ def _api_key(value: Any, where: str, out: MappedConfig) -> str | None:
     if value is None:
         return None
     match = ENV_REFERENCE.match(str(value))
-    if match and str(value).startswith("$"):
+    if match:
         return match.group(1)
     out.unsupported[where] = "a literal API key is not copied into the problem folder; set the key in an environment variable and write api_key: ${VAR}"
     return None
@@ -142,16 +143,20 @@ def _model(raw: dict[str, Any], shared: dict[str, Any], where: str, out: MappedC
     key_env = _api_key(reader.take("api_key") or shared.get("api_key"), key_where, out)
     if key_env:
         model["api_key_env"] = key_env
-    for key in ("system_message", "timeout", "retries", "retry_delay", "random_seed"):
-        reader.take(key)  # per-model copies of shared settings; the shared ones are mapped
+    reader.take("system_message")  # OpenEvolve's prompt system message overrides it too
+    for key in ("timeout", "retries", "retry_delay", "random_seed"):
+        value = reader.take(key)
+        if value is not None and value != shared.get(key):
+            out.unsupported[f"{where}.{key}"] = (REASONS["llm.random_seed"] if key == "random_seed"
+                                                 else f"evolve sets {key} once for all models (llm.{key})")
     if reader.take("top_p") is not None:
         out.unsupported[f"{where}.top_p"] = REASONS["llm.top_p"]
     reader.report_rest()
     return model
 
 
-SHARED_MODEL_KEYS = ("temperature", "max_tokens", "api_base", "api_key", "reasoning_effort")
-LEGACY_MODEL_KEYS = ("primary_model", "primary_model_weight", "secondary_model", "secondary_model_weight")
+SHARED_MODEL_KEYS = ("temperature", "max_tokens", "api_base", "api_key", "reasoning_effort",
+                     "timeout", "retries", "retry_delay", "random_seed")
 
 
 def _models(reader: _Reader, out: MappedConfig) -> list[dict[str, Any]]:
@@ -177,8 +182,10 @@ def _llm(data: dict[str, Any], prompt: dict[str, Any], config: dict[str, Any], o
     if models:
         settings["models"] = models
     for ours, theirs in (("timeout_s", "timeout"), ("retries", "retries"), ("backoff_base_s", "retry_delay")):
-        if reader.has(theirs):
-            settings[ours] = reader.take(theirs)
+        if data.get(theirs) is not None:
+            settings[ours] = data[theirs]
+    if data.get("random_seed") is not None:
+        out.unsupported["llm.random_seed"] = REASONS["llm.random_seed"]
     if reader.take("top_p") is not None:
         out.unsupported["llm.top_p"] = REASONS["llm.top_p"]
     message = reader.take("system_message")
@@ -191,7 +198,6 @@ def _llm(data: dict[str, Any], prompt: dict[str, Any], config: dict[str, Any], o
         settings["diff_ratio"] = 1.0 if config["diff_based_evolution"] else 0.0
     if not _feedback_wanted(config):
         reader.take("evaluator_models")
-    reader.take("random_seed")
     reader.report_rest()
     return settings
 
@@ -234,11 +240,10 @@ def _database(data: dict[str, Any], out: MappedConfig) -> tuple[dict[str, Any], 
                          ("explore_ratio", "exploration_ratio")):
         if reader.has(theirs):
             archive[ours] = reader.take(theirs)
-    if reader.has("feature_dimensions"):
-        out.features = _features(list(reader.take("feature_dimensions")), reader.take("feature_bins", 10), out)
-        archive["features"] = out.features
-    else:
-        reader.take("feature_bins")
+    if reader.has("feature_dimensions") or reader.has("feature_bins"):
+        dimensions = list(reader.take("feature_dimensions") or OPENEVOLVE_FEATURES)
+        out.features = _features(dimensions, reader.take("feature_bins", 10), out)
+        archive["features"] = [dict(f) for f in out.features]
     seed = reader.take("random_seed")
     reader.report_rest()
     return archive, seed
@@ -295,6 +300,9 @@ def map_config(config: dict[str, Any], source: str = "config.yaml") -> MappedCon
         evaluation["cascade_threshold"] = out.cascade_threshold
     if evaluation:
         out.evolve["evaluation"] = evaluation
+    if config.get("early_stopping_patience") is None:
+        top.take("convergence_threshold")  # both only matter with a patience
+        top.take("early_stopping_metric")
     for section in ("evolution_trace", "hierarchical"):
         value = top.take(section)
         if isinstance(value, dict) and value.get("enabled"):

@@ -257,7 +257,14 @@ def _check_evaluator(path: Path) -> None:
         tree = ast.parse(path.read_text(), filename=str(path))
     except SyntaxError as exc:
         raise OpenEvolveFormatError(f"{path} is not valid Python: {exc}") from None
-    defined = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    defined: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            defined.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            defined.update(alias.asname or alias.name for alias in node.names)
+        elif isinstance(node, ast.Assign):
+            defined.update(t.id for t in node.targets if isinstance(t, ast.Name))
     if not defined.intersection(ENTRY_POINTS):
         raise OpenEvolveFormatError(f"{path} defines neither evaluate(program_path) nor evaluate_stage1(program_path)")
 
@@ -278,12 +285,14 @@ def _free_name(preferred: str, taken: set[str]) -> str:
     return preferred if preferred not in taken else f"evolve_{preferred}"
 
 
-def _seed_text(program: Path, notes: list[str]) -> str:
+def _has_markers(code: str) -> bool:
+    return START_MARKER in code and END_MARKER in code
+
+
+def _seed_text(program: Path) -> str:
+    """The initial program; one without markers is wrapped whole, as OpenEvolve evolves the whole file."""
     code = program.read_text()
-    if START_MARKER in code and END_MARKER in code:
-        return code
-    notes.append(f"{program.name} has no EVOLVE-BLOCK markers: the whole file evolves, as in OpenEvolve")
-    return f"# {START_MARKER}\n{code.rstrip()}\n# {END_MARKER}\n"
+    return code if _has_markers(code) else f"# {START_MARKER}\n{code.rstrip()}\n# {END_MARKER}\n"
 
 
 def _problem_yaml(name: str, mapped: MappedConfig, program: str, adapter: str) -> dict[str, Any]:
@@ -303,15 +312,13 @@ def _problem_yaml(name: str, mapped: MappedConfig, program: str, adapter: str) -
     return spec
 
 
-def _readme(name: str, source: Path, mapped: MappedConfig, spec: dict[str, Any]) -> str:
+def _readme(name: str, source: Path, mapped: MappedConfig) -> str:
     lines = [f"# {name} (imported from OpenEvolve's format)", "",
              f"Converted from `{source.name}/` by `evolve import`. The original files are copied unchanged, but for",
              "the OpenEvolve config, which problem.yaml replaces (it is not copied, so no API key in it is either);",
              "`evaluate.py` adapts the original `evaluator.py` to evolve's evaluator contract and `openevolve/`",
              "is a minimal stand-in for `openevolve.evaluation_result`. See docs/openevolve.md for the mapping.", "",
-             "## Configuration as mapped", "", "```yaml",
-             _yaml({k: spec[k] for k in ("limits", "cascade_threshold", "features", "evolve") if k in spec}).rstrip(),
-             "```", "", "## Settings not honoured", ""]
+             "## Settings not honoured", ""]
     lines += [f"- `{key}`: {reason}" for key, reason in sorted(mapped.unsupported.items())] or ["None."]
     if mapped.notes:
         lines += ["", "## Notes", ""] + [f"- {note}" for note in mapped.notes]
@@ -338,6 +345,8 @@ def convert(source: Path, config_path: Path | None = None) -> tuple[MappedConfig
     mapped = map_config(_read_config(config_path), str(config_path or CONFIG))
     if config_path is None:
         mapped.notes.append(f"no {CONFIG}: OpenEvolve's evaluation defaults (cascade thresholds, timeout) apply")
+    if not _has_markers(program.read_text()):
+        mapped.notes.append(f"{program.name} has no EVOLVE-BLOCK markers: the whole file evolves, as in OpenEvolve")
     _check_run_config(mapped.evolve, config_path)
     return mapped, program
 
@@ -360,7 +369,7 @@ def import_directory(source: Path, target: Path, config_path: Path | None = None
             destination = staging / path.relative_to(source)
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, destination)
-        (staging / seed_name).write_text(_seed_text(program, mapped.notes))
+        (staging / seed_name).write_text(_seed_text(program))
         settings = {"evaluator": EVALUATOR, "cascade": mapped.cascade, "stage3_threshold": mapped.stage3_threshold,
                     "feature_dimensions": [f["name"] for f in mapped.features]}
         (staging / adapter_name).write_text(ADAPTER.replace("__SETTINGS__", repr(settings)))
@@ -370,7 +379,7 @@ def import_directory(source: Path, target: Path, config_path: Path | None = None
             (staging / "openevolve" / "evaluation_result.py").write_text(SHIM_RESULT)
         spec = _problem_yaml(source.name, mapped, seed_name, adapter_name)
         (staging / "problem.yaml").write_text(_yaml(spec))
-        (staging / _free_name("README.md", taken)).write_text(_readme(source.name, source, mapped, spec))
+        (staging / _free_name("README.md", taken)).write_text(_readme(source.name, source, mapped))
         load_problem(staging)
         if target.exists():
             target.rmdir()
@@ -380,15 +389,13 @@ def import_directory(source: Path, target: Path, config_path: Path | None = None
     return ImportedProblem(root=target.resolve(), source=source, unsupported=mapped.unsupported, notes=mapped.notes)
 
 
-def content_hash(source: Path, config_path: Path | None = None) -> str:
+def content_hash(source: Path) -> str:
     """Hash of the directory's files and of this converter, so any change makes a fresh folder."""
     digest = hashlib.sha256(ADAPTER.encode())
     digest.update(Path(__file__).with_name("openevolve_config.py").read_bytes())
     digest.update(Path(__file__).read_bytes())
     for path in _files(source):
         digest.update(path.relative_to(source).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    if config_path is not None:
-        digest.update(Path(config_path).read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -409,12 +416,7 @@ def import_cached(source: Path, cache_dir: Path = DEFAULT_CACHE_DIR) -> Imported
     if (target / "problem.yaml").is_file():
         mapped, _ = convert(source)
         return ImportedProblem(root=target.resolve(), source=source, unsupported=mapped.unsupported, notes=mapped.notes)
-    try:
-        return import_directory(source, target)
-    except OSError:
-        if (target / "problem.yaml").is_file():  # another process converted it first
-            return import_cached(source, cache_dir)
-        raise
+    return import_directory(source, target)
 
 
 def resolve_problem_ref(ref: str, cache_dir: Path = DEFAULT_CACHE_DIR, console: Console | None = None) -> str:
@@ -442,7 +444,7 @@ def register(app: typer.Typer) -> None:
 
         Example: evolve import examples/function_minimization -o problems/function_minimization
         """
-        console, err = Console(), Console(stderr=True)
+        console, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
         try:
             imported = import_directory(directory, output, config)
         except ProblemError as exc:

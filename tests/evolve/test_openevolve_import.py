@@ -85,13 +85,16 @@ def test_every_unhonoured_key_is_reported_by_name() -> None:
 
 def test_harmless_values_pass_and_harmful_ones_are_reported() -> None:
     quiet = map_config({"evaluator": {"use_llm_feedback": False}, "llm": {"evaluator_models": [{"name": "x"}]},
-                        "hierarchical": {"enabled": False}, "prompt": {"include_artifacts": True}})
+                        "hierarchical": {"enabled": False}, "prompt": {"include_artifacts": True},
+                        "language": None, "early_stopping_patience": None, "convergence_threshold": 0.001})
     assert quiet.unsupported == {}
     loud = map_config({"evaluator": {"use_llm_feedback": True}, "llm": {"evaluator_models": [{"name": "x"}]},
                        "hierarchical": {"enabled": True}, "prompt": {"include_artifacts": False},
-                       "made_up_key": 1, "database": {"made_up_too": 2}})
+                       "made_up_key": 1, "database": {"made_up_too": 2}, "language": "rust",
+                       "early_stopping_patience": 5, "convergence_threshold": 0.001})
     assert set(loud.unsupported) == {"evaluator.use_llm_feedback", "llm.evaluator_models", "hierarchical",
-                                     "prompt.include_artifacts", "made_up_key", "database.made_up_too"}
+                                     "prompt.include_artifacts", "made_up_key", "database.made_up_too", "language",
+                                     "early_stopping_patience", "convergence_threshold"}
 
 
 def test_literal_api_key_is_dropped_and_never_copied(tmp_path: Path) -> None:

@@ -1,0 +1,44 @@
+"""What one benchmark run yields, for either framework, and the rates derived from it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass
+class RunMeasure:
+    """``finished_at``: the wall-clock time (time.time) each candidate was finished, seed excluded."""
+
+    framework: str
+    wall_s: float  # the whole command, start-up and shutdown included
+    finished_at: list[float]
+    statuses: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def candidates(self) -> int:
+        return len(self.finished_at)
+
+    @property
+    def end_to_end_rate(self) -> float:
+        return self.candidates / self.wall_s if self.wall_s > 0 else 0.0
+
+    @property
+    def steady_rate(self) -> float:
+        """Candidates per second between the first and the last finished candidate.
+
+        Start-up (Ray, worker processes, imports, the seed's evaluation) is paid once per
+        run, so the rate a long run sees is this one.
+        """
+        times = sorted(self.finished_at)
+        if len(times) < 2 or times[-1] <= times[0]:
+            return 0.0
+        return (len(times) - 1) / (times[-1] - times[0])
+
+    def status_text(self) -> str:
+        return ", ".join(f"{count} {status}" for status, count in self.statuses.most_common())
+
+
+def pipeline_limit(in_flight: int, latency_s: float, evaluation_s: float, slots: int) -> float:
+    """The most candidates per second K in flight can give: min(K / (L + E), W / E)."""
+    return min(in_flight / (latency_s + evaluation_s), slots / evaluation_s)

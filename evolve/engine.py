@@ -163,7 +163,7 @@ class Engine:
 
     def _next_call_would_exceed_budget(self) -> bool:
         worst_case = getattr(self.mutator, "max_call_cost_usd", lambda: 0.0)()
-        pending = worst_case * (len(self._tasks) + 1) * (1 + self.config.llm.repair_turns)
+        pending = worst_case * (len(self._tasks) + 1)  # repair turns are part of one call's worst case
         return self.archive.spent_usd() + pending > (self.config.budget_usd or 0.0)
 
     def _launch(self, index: int) -> None:
@@ -217,7 +217,7 @@ class Engine:
         )
         record = NewProgram(
             parent_id=sample.parent.id, island=sample.island, generation=sample.generation,
-            code="", origin="unknown", status="cancelled",
+            code="", origin=getattr(self.mutator, "default_origin", "diff"), status="cancelled",
         )
         timings: dict[str, float] = {"select_s": time.perf_counter() - t0}
         proposal: Proposal | None = None

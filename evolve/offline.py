@@ -44,6 +44,7 @@ class OfflineMutator:
     """Mutates the parent's regions with syntax-tree operators; needs no model."""
 
     name = "offline"
+    default_origin = "offline"
 
     async def propose(self, request: MutationRequest) -> Proposal:
         return self.mutate(request.parent.code, [p.code for p in request.inspirations], request.seed)

@@ -1,0 +1,194 @@
+"""The engine's loop, with a real sandbox and a real SQLite database (no Ray: that is test_cli)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pytest
+
+from database import ProgramDatabase
+from evaluators.bundle import pack_problem, unpack_problem
+from evaluators.cascade import run_cascade
+from evaluators.sandbox import Sandbox
+from evolve.config import build_config
+from evolve.engine import Engine, SeedFailed, candidate_seed
+from evolve.mutation import MutationRequest, Proposal
+from evolve.offline import OfflineMutator
+
+EVALUATOR = """
+from evaluators.contract import InvalidProgram, load_program
+
+def evaluate(program_path, split="train"):
+    value = load_program(program_path).f(3.0)
+    if value != value:
+        raise InvalidProgram("f returned NaN")
+    return {"score": -abs(value - 10.0), "value": value}
+"""
+SEED = """
+# EVOLVE-BLOCK-START
+def f(x):
+    return 1.0 * x + 0.5
+# EVOLVE-BLOCK-END
+"""
+
+
+class SandboxEvaluator:
+    """The pool's contract over one warm sandbox, serialised: enough for a driver-side test."""
+
+    def __init__(self, problem) -> None:
+        root = unpack_problem(*pack_problem(problem.root))
+        self.sandbox = Sandbox(root, "evaluate.py", "seed.py", problem.limits)
+        self.sandbox.start()
+        self.lock = threading.Lock()
+        self.calls = 0
+
+    def _run(self, code: str, split: str):
+        with self.lock:
+            self.calls += 1
+            return run_cascade(self.sandbox, code, split, None)
+
+    async def evaluate(self, code: str, split: str = "train"):
+        return await asyncio.to_thread(self._run, code, split)
+
+
+class ScriptedMutator:
+    """Returns the given programs in order (None: a failed edit)."""
+
+    name = "scripted"
+
+    def __init__(self, codes: list[str | None]) -> None:
+        self.codes = list(codes)
+
+    async def propose(self, request: MutationRequest) -> Proposal:
+        code = self.codes.pop(0) if self.codes else None
+        return Proposal(code=code, origin="diff", error=None if code else "SEARCH text not found")
+
+
+@pytest.fixture
+def problem(tiny_problem):
+    return tiny_problem(evaluator=EVALUATOR, seed=SEED, limits={"timeout_s": 5, "memory_mb": 512})
+
+
+@pytest.fixture
+def evaluator(problem):
+    ev = SandboxEvaluator(problem)
+    yield ev
+    ev.sandbox.close()
+
+
+def make_engine(problem, evaluator, tmp_path: Path, mutator, **config):
+    db = ProgramDatabase(f"sqlite:///{tmp_path}/runs.db")
+    settings = build_config(cli_overrides=config)
+    run = db.create_run(None, problem.name, settings.model_dump(mode="json"), settings.seed)
+    archive = db.archive(run.id, settings.archive, settings.seed)
+    return Engine(problem=problem, config=settings, archive=archive, mutator=mutator, pool=evaluator), db, run
+
+
+def variant(constant: float) -> str:
+    return SEED.replace("0.5", repr(constant))
+
+
+def test_every_attempt_becomes_a_row_and_failures_never_crash_the_run(problem, evaluator, tmp_path):
+    hostile = SEED.replace("return 1.0 * x + 0.5", "import os\n    os._exit(3)")
+    codes = [variant(1.0), None, variant(1.0), hostile, SEED.replace("1.0 * x", "float('nan') * x"), variant(7.0)]
+    engine, db, run = make_engine(problem, evaluator, tmp_path, ScriptedMutator(codes), iterations=6, max_in_flight=1)
+    outcome = asyncio.run(engine.run())
+    assert outcome.stop_reason == "iterations"
+    archive = db.archive(run.id, engine.config.archive, engine.config.seed)
+    counts = archive.counts()
+    assert counts["total"] == 6
+    statuses = [row["status"] for row in _rows(db, run.id)]
+    assert statuses[0] == "ok"  # the seed
+    assert sorted(statuses[1:]) == sorted(["ok", "edit_failed", "duplicate", "error", "invalid", "ok"])
+    assert evaluator.calls == 1 + 4  # seed + four evaluated; the duplicate and failed edit cost nothing
+    assert outcome.best.score == pytest.approx(-abs(3.0 + 7.0 - 10.0))
+
+
+def _rows(db, run_id):
+    from database.queries import export_programs
+
+    return list(export_programs(db, run_id))
+
+
+def test_target_score_stops_the_run(problem, evaluator, tmp_path):
+    engine, _, _ = make_engine(problem, evaluator, tmp_path, ScriptedMutator([variant(5.0), variant(6.0), variant(6.5)]),
+                               iterations=50, max_in_flight=1, target_score=-0.6)
+    outcome = asyncio.run(engine.run())
+    assert outcome.stop_reason == "target_score"
+    assert outcome.progress.done == 3
+
+
+def test_wall_time_stops_the_run(problem, evaluator, tmp_path):
+    engine, _, _ = make_engine(problem, evaluator, tmp_path, OfflineMutator(), iterations=10_000, max_in_flight=2,
+                               max_wall_s=3)
+    outcome = asyncio.run(engine.run())
+    assert outcome.stop_reason == "wall_time"
+    assert 0 < outcome.progress.done < 10_000
+
+
+def test_budget_stops_before_the_first_call_that_could_exceed_it(problem, evaluator, tmp_path):
+    class Priced(ScriptedMutator):
+        def max_call_cost_usd(self) -> float:
+            return 0.4
+
+    engine, _, _ = make_engine(problem, evaluator, tmp_path, Priced([variant(2.0)] * 5), iterations=5,
+                               max_in_flight=1, budget_usd=0.3)
+    outcome = asyncio.run(engine.run())
+    assert outcome.stop_reason == "budget" and outcome.progress.done == 0
+
+
+def test_graceful_stop_finishes_in_flight_work(problem, evaluator, tmp_path):
+    engine, db, run = make_engine(problem, evaluator, tmp_path, OfflineMutator(), iterations=1000, max_in_flight=2)
+
+    async def go():
+        task = asyncio.create_task(engine.run())
+        while engine.progress.done < 3:
+            await asyncio.sleep(0.05)
+        engine.request_stop()
+        return await task
+
+    outcome = asyncio.run(go())
+    assert outcome.stop_reason == "interrupted"
+    assert engine.progress.in_flight == 0
+    assert len(_rows(db, run.id)) == outcome.progress.done + 1
+
+
+def test_second_stop_cancels_in_flight_and_records_them(problem, evaluator, tmp_path):
+    class Slow(ScriptedMutator):
+        async def propose(self, request):
+            await asyncio.sleep(30)
+            return await super().propose(request)
+
+    engine, db, run = make_engine(problem, evaluator, tmp_path, Slow([]), iterations=10, max_in_flight=3)
+
+    async def go():
+        task = asyncio.create_task(engine.run())
+        while engine.progress.in_flight < 3:
+            await asyncio.sleep(0.05)
+        engine.request_stop()
+        engine.request_stop()
+        return await task
+
+    outcome = asyncio.run(go())
+    rows = _rows(db, run.id)
+    assert outcome.stop_reason == "interrupted"
+    assert [r["status"] for r in rows[1:]] == ["cancelled"] * 3
+
+
+def test_a_broken_seed_is_a_clear_error(tiny_problem, tmp_path):
+    broken = tiny_problem(evaluator=EVALUATOR, seed=SEED.replace("1.0 * x", "undefined_name * x"))
+    evaluator = SandboxEvaluator(broken)
+    try:
+        engine, _, _ = make_engine(broken, evaluator, tmp_path, OfflineMutator(), iterations=3)
+        with pytest.raises(SeedFailed, match="undefined_name"):
+            asyncio.run(engine.run())
+    finally:
+        evaluator.sandbox.close()
+
+
+def test_candidate_seeds_depend_only_on_run_seed_and_index():
+    assert candidate_seed(1, 5) == candidate_seed(1, 5)
+    assert len({candidate_seed(1, i) for i in range(100)}) == 100
+    assert candidate_seed(1, 5) != candidate_seed(2, 5)

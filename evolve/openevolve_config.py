@@ -82,6 +82,7 @@ class MappedConfig:
     cascade: bool
     cascade_threshold: float | None
     stage3_threshold: float | None
+    feature_dimensions: list[str] = field(default_factory=list)  # OpenEvolve's names, left out of its fitness
     unsupported: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -242,6 +243,7 @@ def _database(data: dict[str, Any], out: MappedConfig) -> tuple[dict[str, Any], 
             archive[ours] = reader.take(theirs)
     if reader.has("feature_dimensions") or reader.has("feature_bins"):
         dimensions = list(reader.take("feature_dimensions") or OPENEVOLVE_FEATURES)
+        out.feature_dimensions = [str(name) for name in dimensions]
         out.features = _features(dimensions, reader.take("feature_bins", 10), out)
         archive["features"] = [dict(f) for f in out.features]
     seed = reader.take("random_seed")

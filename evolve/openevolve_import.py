@@ -80,14 +80,9 @@ def _number(value):
 
 
 def _text(value):
-    if isinstance(value, str):
-        return value
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
-    try:
-        return json.dumps(value, default=str, indent=1)
-    except (TypeError, ValueError):
-        return str(value)
+    return value if isinstance(value, str) else json.dumps(value, default=str, indent=1)
 
 
 def _stage(name, program_path):
@@ -371,7 +366,7 @@ def import_directory(source: Path, target: Path, config_path: Path | None = None
             shutil.copy2(path, destination)
         (staging / seed_name).write_text(_seed_text(program))
         settings = {"evaluator": EVALUATOR, "cascade": mapped.cascade, "stage3_threshold": mapped.stage3_threshold,
-                    "feature_dimensions": [f["name"] for f in mapped.features]}
+                    "feature_dimensions": mapped.feature_dimensions}
         (staging / adapter_name).write_text(ADAPTER.replace("__SETTINGS__", repr(settings)))
         if not (staging / "openevolve").exists():
             (staging / "openevolve").mkdir()

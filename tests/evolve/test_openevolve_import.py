@@ -260,3 +260,25 @@ def test_run_of_an_imported_problem_records_programs(tmp_path: Path) -> None:
     seed_score = evaluate_file(load_problem(root), Path(root) / "seed.py").score
     assert any(status == "ok" and score == pytest.approx(seed_score) for status, score in rows)
     assert any(status in ("ok", "culled") for status, _ in rows[1:])
+
+
+@pytest.mark.slow
+def test_mapped_models_reach_their_endpoint_with_key_system_message_and_sampling(
+    openai_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evolve.cli import app
+
+    monkeypatch.setenv("EXAMPLE_KEY", "sk-from-the-environment")
+    config = example_config()
+    config["llm"].update(api_base=openai_server.api_base, api_key="${EXAMPLE_KEY}")
+    root = import_directory(example_copy(tmp_path, config), tmp_path / "out").root
+    result = CliRunner().invoke(app, ["run", str(root), "-n", "4", "--db", f"sqlite:///{tmp_path / 'x.db'}"])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    requests = openai_server.requests
+    assert len(requests) >= 4
+    assert {r.model for r in requests} <= {"gpt-4o-mini", "gpt-4o"}
+    for request in requests:
+        assert request.headers["authorization"] == "Bearer sk-from-the-environment"
+        assert request.body["temperature"] == {"gpt-4o-mini": 0.6, "gpt-4o": 0.3}[request.model]
+        assert request.body["max_tokens"] == 2048
+        assert "one-dimensional minimiser" in request.messages[0]["content"]

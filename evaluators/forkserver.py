@@ -33,6 +33,7 @@ from typing import Any
 from evaluators.contract import InvalidProgram, StageUnavailable
 
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 CLONE_NEWNET = 0x40000000
 CLONE_NEWUSER = 0x10000000
@@ -118,6 +119,7 @@ def _child(module: ModuleType, request: dict[str, Any], fds: list[int], nproc_ba
     """Runs in the forked child; never returns."""
     result_fd, out_fd, err_fd = fds
     try:
+        _libc().prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
         os.setsid()
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
@@ -240,6 +242,8 @@ def serve(control_fd: int, problem_dir: str, evaluator: str, unshare_net: bool) 
     libc = _libc()
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    # Not dumpable: a candidate without CAP_SYS_PTRACE cannot attach to or read this server.
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     network_isolated = _isolate_network() if unshare_net else True
     try:
         module = _import_evaluator(problem_dir, evaluator)

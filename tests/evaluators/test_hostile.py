@@ -160,6 +160,21 @@ def test_sandbox_replaces_a_fork_server_the_candidate_killed(hostile_problem):
         assert sandbox.run("full", GOOD, "train").status == "ok"
 
 
+def test_candidate_cannot_reach_into_the_fork_server(hostile_problem, write_program):
+    code = program(
+        "import os\n"
+        "def run():\n"
+        "    try:\n"
+        "        with open(f'/proc/{os.getppid()}/mem', 'rb'):\n"
+        "            return 'opened'\n"
+        "    except OSError as exc:\n"
+        "        return repr(exc)"
+    )
+    result = evaluate_file(hostile_problem, write_program(code))
+    assert result.status == "ok"
+    assert "PermissionError" in json.loads(result.artifacts["outcome"])
+
+
 def test_parent_environment_keys_do_not_reach_the_candidate(hostile_problem, write_program, monkeypatch):
     secret = f"sk-evolve-{uuid.uuid4().hex}"
     monkeypatch.setenv("OPENAI_API_KEY", secret)

@@ -163,9 +163,7 @@ if CASCADE and HAS_STAGE2:
 SHIM_INIT = '''\
 """A minimal stand-in for the openevolve package, so evaluators written for it import without it."""
 
-from openevolve.evaluation_result import EvaluationResult
-
-__all__ = ["EvaluationResult"]
+from openevolve.evaluation_result import EvaluationResult  # noqa: F401
 '''
 
 SHIM_RESULT = '''\
@@ -186,9 +184,6 @@ class EvaluationResult:
 
     def to_dict(self) -> Dict[str, float]:
         return self.metrics
-
-    def has_artifacts(self) -> bool:
-        return bool(self.artifacts)
 '''
 
 
@@ -247,7 +242,8 @@ def _initial_program(source: Path) -> Path:
     return marked[0]
 
 
-def _check_evaluator(path: Path) -> None:
+def _evaluator_functions(path: Path) -> set[str]:
+    """The names evaluator.py binds at top level; it must offer evaluate or evaluate_stage1."""
     try:
         tree = ast.parse(path.read_text(), filename=str(path))
     except SyntaxError as exc:
@@ -262,6 +258,7 @@ def _check_evaluator(path: Path) -> None:
             defined.update(t.id for t in node.targets if isinstance(t, ast.Name))
     if not defined.intersection(ENTRY_POINTS):
         raise OpenEvolveFormatError(f"{path} defines neither evaluate(program_path) nor evaluate_stage1(program_path)")
+    return defined
 
 
 def _read_config(path: Path | None) -> dict[str, Any]:
@@ -334,12 +331,15 @@ def convert(source: Path, config_path: Path | None = None) -> tuple[MappedConfig
     source = source.resolve()
     if not (source / EVALUATOR).is_file():
         raise OpenEvolveFormatError(f"{source} has no {EVALUATOR}; an OpenEvolve problem needs one")
-    _check_evaluator(source / EVALUATOR)
+    functions = _evaluator_functions(source / EVALUATOR)
     program = _initial_program(source)
     config_path = config_path or (source / CONFIG if (source / CONFIG).is_file() else None)
     mapped = map_config(_read_config(config_path), str(config_path or CONFIG))
     if config_path is None:
         mapped.notes.append(f"no {CONFIG}: OpenEvolve's evaluation defaults (cascade thresholds, timeout) apply")
+    if mapped.cascade and mapped.stage3_threshold is not None and "evaluate_stage3" in functions:
+        mapped.limits["timeout_s"] *= 2
+        mapped.notes.append("stages 2 and 3 run in one sandboxed stage, so its timeout is twice evaluator.timeout")
     if not _has_markers(program.read_text()):
         mapped.notes.append(f"{program.name} has no EVOLVE-BLOCK markers: the whole file evolves, as in OpenEvolve")
     _check_run_config(mapped.evolve, config_path)

@@ -73,6 +73,15 @@ def test_example_config_maps_onto_run_settings() -> None:
     assert mapped.limits == {"timeout_s": 20.0}
 
 
+def test_stages_two_and_three_share_twice_the_timeout(tmp_path: Path) -> None:
+    problem = load_problem(import_directory(EXAMPLE, tmp_path / "out").root)
+    assert problem.limits.timeout_s == 40.0  # evaluator.timeout 20 s per OpenEvolve stage
+    source = example_copy(tmp_path)
+    evaluator = (source / "evaluator.py").read_text()
+    (source / "evaluator.py").write_text(evaluator.replace("def evaluate_stage3(", "def unused_stage("))
+    assert load_problem(import_directory(source, tmp_path / "out2").root).limits.timeout_s == 20.0
+
+
 def test_every_unhonoured_key_is_reported_by_name() -> None:
     mapped = map_config(example_config())
     assert set(mapped.unsupported) == {
@@ -121,7 +130,7 @@ def test_missing_config_uses_openevolve_evaluation_defaults(tmp_path: Path) -> N
     imported = import_directory(source, tmp_path / "out")
     problem = load_problem(imported.root)
     assert problem.cascade_threshold == 0.5
-    assert problem.limits.timeout_s == 300.0
+    assert problem.limits.timeout_s == 600.0  # OpenEvolve's 300 s, for stages 2 and 3 together
     assert "'stage3_threshold': 0.75" in (imported.root / "evaluate.py").read_text()
     assert any("no config.yaml" in note for note in imported.notes)
 

@@ -16,6 +16,8 @@ from database import DEFAULT_URL, DatabaseError, ProgramDatabase
 from evaluators.problem import ProblemError, list_problems, load_problem
 from evolve.config import ConfigError
 from evolve.engine import SeedFailed
+from evolve.ensemble import EnsembleError
+from evolve.prompts import PromptError
 from evolve.launch import RunRequest, resume_run, start_run
 
 app = typer.Typer(
@@ -34,7 +36,7 @@ DbOption = typer.Option(DEFAULT_URL, "--db", help="database URL (SQLite path or 
 RayOption = typer.Option(None, "--ray-address", help="join this Ray cluster ('auto' or host:port); default: a private local one")
 JsonOption = typer.Option(False, "--json", help="machine-readable output")
 
-USER_ERRORS = (ConfigError, ProblemError, DatabaseError, SeedFailed)
+USER_ERRORS = (ConfigError, ProblemError, DatabaseError, SeedFailed, EnsembleError, PromptError)  # LLMConfigError is a ConfigError
 
 
 def fail(message: str) -> None:

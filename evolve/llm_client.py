@@ -22,7 +22,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch the
 import litellm  # noqa: E402  (the environment above must be set before the import)
 
 from database.records import LLMCallRecord  # noqa: E402
-from evolve.config import LLMSettings, ModelSettings  # noqa: E402
+from evolve.config import ConfigError, LLMSettings, ModelSettings  # noqa: E402
 
 litellm.telemetry = False
 litellm.suppress_debug_info = True
@@ -42,7 +42,7 @@ _RETRIED = (
 )
 
 
-class LLMConfigError(ValueError):
+class LLMConfigError(ConfigError):
     """A model's settings cannot work (for example its key variable is not set)."""
 
 

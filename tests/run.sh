@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs on a fresh Debian machine, then runs it.
+# System packages: bubblewrap (sandbox), PostgreSQL 15 (the Postgres back end is tested
+# against a real server), Chromium and its driver (the web UI is tested in a browser).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v bwrap >/dev/null || need_apt+=(bubblewrap)
+command -v chromium >/dev/null || need_apt+=(chromium chromium-driver)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+    else
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+    fi
+fi
+
+# torch first, pinned: this machine holds a local CPU build of 2.13.0, while an unpinned
+# torch would pull gigabytes of CUDA packages. The [gpu] extra then adds Triton, whose
+# interpreter runs the kernel problems' correctness stage without a GPU.
+python -m pip install -q "torch==2.13.0"
+python -m pip install -q -e ".[dev,gpu]"
+
+python -m pytest -q "$@"

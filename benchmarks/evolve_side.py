@@ -67,7 +67,7 @@ def run_evolve(problem: Path, api_base: str, n: int, k: int, slots: int, workdir
         raise RunFailed(f"evolve run failed ({done.returncode}):\n{(done.stdout + done.stderr)[-3000:]}")
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT created_at, status FROM programs WHERE " + CANDIDATES).fetchall()
-    return RunMeasure("evolve", wall, [row[0] for row in rows], Counter(row[1] for row in rows)), db
+    return RunMeasure("evolve", k, wall, [row[0] for row in rows], Counter(row[1] for row in rows)), db
 
 
 @dataclass

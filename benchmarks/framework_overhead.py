@@ -156,8 +156,8 @@ def docs_body(args: argparse.Namespace, table: str, breakdown: str, split_k: int
 Instant model (scripted server, valid diffs, no latency), instant evaluator
 (benchmarks/problems/instant), {args.n} candidates per run, K in flight: evolve with K
 evaluation slots (0.25 CPU each) on a private local Ray; OpenEvolve 0.4.0 with
-`evaluator.parallel_evaluations: K`. "Steady" counts candidates between the first and
-the last finished one; "end to end" divides by the whole command's wall time, start-up
+`evaluator.parallel_evaluations: K`. "Steady" counts candidates from the K-th finished one to
+the last; "end to end" divides by the whole command's wall time, start-up
 (imports, Ray or the process pool, the seed's evaluation) and shutdown included.
 `python benchmarks/framework_overhead.py --n {args.n} --in-flight {k_flags} --write-docs`
 

@@ -108,4 +108,4 @@ def run_openevolve(problem: Path, api_base: str, n: int, in_flight: int, workdir
     if done.returncode != 0:
         raise OpenEvolveFailed(f"openevolve failed ({done.returncode}):\n{(done.stdout + done.stderr)[-3000:]}")
     finished, statuses = read_candidates(output)
-    return RunMeasure("OpenEvolve 0.4.0", wall, finished, statuses)
+    return RunMeasure("OpenEvolve 0.4.0", in_flight, wall, finished, statuses)

@@ -11,6 +11,7 @@ class RunMeasure:
     """``finished_at``: the wall-clock time (time.time) each candidate was finished, seed excluded."""
 
     framework: str
+    in_flight: int
     wall_s: float  # the whole command, start-up and shutdown included
     finished_at: list[float]
     statuses: Counter[str] = field(default_factory=Counter)
@@ -25,15 +26,18 @@ class RunMeasure:
 
     @property
     def steady_rate(self) -> float:
-        """Candidates per second between the first and the last finished candidate.
+        """Candidates per second once the pipeline is full: from the K-th finish to the last.
 
         Start-up (Ray, worker processes, imports, the seed's evaluation) is paid once per
-        run, so the rate a long run sees is this one.
+        run, so the rate a long run sees is this one. Counting from the K-th finish rather
+        than the first keeps a first wave of K candidates finishing together from
+        inflating the rate.
         """
         times = sorted(self.finished_at)
-        if len(times) < 2 or times[-1] <= times[0]:
+        first = min(self.in_flight, len(times)) - 1
+        if len(times) - 1 <= first or times[-1] <= times[first]:
             return 0.0
-        return (len(times) - 1) / (times[-1] - times[0])
+        return (len(times) - 1 - first) / (times[-1] - times[first])
 
     def status_text(self) -> str:
         return ", ".join(f"{count} {status}" for status, count in self.statuses.most_common())

@@ -32,8 +32,11 @@ SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|COOKIE|SESSION
 # home directory with its dotfiles, shared memory of other processes.
 HIDDEN_DIRS = ("/tmp", "/var/tmp", "/run/user", "/dev/shm")
 
-# The framework itself must stay importable inside the sandbox, wherever it is installed.
-FRAMEWORK_ROOT = str(Path(__file__).resolve().parent.parent)
+# The framework must stay importable inside the sandbox. Run from a checkout, only its
+# evaluators package is shown: the checkout may hold .env files and the runs database.
+FRAMEWORK_PACKAGE = str(Path(__file__).resolve().parent)
+FRAMEWORK_ROOT = str(Path(FRAMEWORK_PACKAGE).parent)
+FROM_CHECKOUT = not {"site-packages", "dist-packages"} & set(Path(FRAMEWORK_ROOT).parts)
 
 _warned: set[str] = set()
 
@@ -85,13 +88,17 @@ def bwrap_available() -> bool:
 
 def _python_paths() -> list[str]:
     """Paths the interpreter needs, so they can be re-exposed under hidden directories."""
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(sys.executable), FRAMEWORK_ROOT}
-    paths.update(p for p in sys.path if p)
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(sys.executable)}
+    paths.update(os.path.abspath(p) for p in sys.path if p)
+    paths.discard(FRAMEWORK_ROOT)
+    paths.add(FRAMEWORK_PACKAGE if FROM_CHECKOUT else FRAMEWORK_ROOT)
     return sorted(p for p in paths if os.path.exists(p))
 
 
 def bwrap_command(visible_ro: list[Path], visible_rw: list[Path], gpus: float) -> list[str]:
     """A bubblewrap prefix: read-only root, private /tmp and home, no network, own PID namespace.
+
+    Hidden directories become empty; the interpreter's paths inside them are shown again.
 
     Capabilities are dropped, so a candidate running as root cannot remount its way out.
     """
@@ -99,6 +106,8 @@ def bwrap_command(visible_ro: list[Path], visible_rw: list[Path], gpus: float) -
     home = os.path.expanduser("~")
     if home not in ("/", "") and os.path.isdir(home):
         hidden.append(home)
+    if FROM_CHECKOUT:
+        hidden.append(FRAMEWORK_ROOT)
     cmd = [
         "bwrap", "--die-with-parent", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
         "--new-session", "--cap-drop", "ALL", "--ro-bind", "/", "/",

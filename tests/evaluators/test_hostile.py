@@ -8,8 +8,11 @@ import os
 import socket
 import time
 import uuid
+from pathlib import Path
 
 import pytest
+
+import evaluators
 
 from evaluators.bundle import pack_problem
 from evaluators.pool import EvaluationPool, evaluate_file
@@ -201,11 +204,14 @@ def test_files_outside_the_sandbox_cannot_be_read_or_written(hostile_problem, wr
     secret_file = tmp_path / "secret.txt"
     secret_file.write_text(f"TOPSECRET-{uuid.uuid4().hex}")
     target = tmp_path / "pwned.txt"
+    checkout_file = Path(evaluators.__file__).resolve().parent.parent / "pyproject.toml"
     code = program(
         "def run():\n"
         "    seen = {}\n"
         f"    try:\n        seen['read'] = open({str(secret_file)!r}).read()\n"
         "    except OSError as exc:\n        seen['read'] = repr(exc)\n"
+        f"    try:\n        seen['checkout'] = open({str(checkout_file)!r}).read()\n"
+        "    except OSError as exc:\n        seen['checkout'] = repr(exc)\n"
         f"    try:\n        open({str(target)!r}, 'w').write('pwned')\n        seen['write'] = 'done'\n"
         "    except OSError as exc:\n        seen['write'] = repr(exc)\n"
         "    return seen"
@@ -214,6 +220,7 @@ def test_files_outside_the_sandbox_cannot_be_read_or_written(hostile_problem, wr
     assert result.status == "ok"
     outcome = json.loads(result.artifacts["outcome"])
     assert "Error" in outcome["read"] and "Error" in outcome["write"]
+    assert "Error" in outcome["checkout"], "the framework checkout (with its .env and runs/) is visible"
     assert secret_file.read_text() not in json.dumps(result.to_dict())
     assert not target.exists()
 

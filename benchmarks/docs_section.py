@@ -29,8 +29,10 @@ def machine_line() -> str:
     """Where and when: the facts a reader needs to compare a figure with their own."""
     memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+    load = os.getloadavg()[0]
     return (f"Machine: {os.cpu_count()} cores ({cpu_model()}), {memory_gb:.0f} GB, {platform.system()} "
-            f"{platform.machine()}, CPython {platform.python_version()}. Date: {today}.")
+            f"{platform.machine()}, CPython {platform.python_version()}; load average {load:.1f} when written "
+            f"(other work shares these cores). Date: {today}.")
 
 
 def write_section(title: str, body: str, path: Path = DOCS) -> None:

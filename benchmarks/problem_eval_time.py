@@ -1,0 +1,118 @@
+"""Seed evaluation time per problem: one full train evaluation on one core, in process.
+
+Each problem's evaluate.py is imported by path (the problem folder and the repository on
+sys.path) in a fresh interpreter pinned to CPU 0, and its seed is evaluated on the train
+split. The first call is the figure that counts: a run's fork server forks after importing
+the evaluator, so every candidate's evaluation is a first call. Goal: at most 2 s
+(3 s for llm_serving). Problems that need a GPU are listed with the reason and not timed.
+
+    python benchmarks/problem_eval_time.py [--write-docs]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from docs_section import machine_line, write_section  # noqa: E402
+from evaluators.problem import Problem, list_problems  # noqa: E402
+
+GOALS_S = {"llm_serving": 3.0}
+DEFAULT_GOAL_S = 2.0
+TIMEOUT_S = 300
+
+DRIVER = """\
+import importlib.util, json, os, sys, time
+os.sched_setaffinity(0, {0})
+root, evaluator, program = sys.argv[1:4]
+sys.path[:0] = [root, sys.argv[4]]
+started = time.perf_counter()
+spec = importlib.util.spec_from_file_location("evaluate", os.path.join(root, evaluator))
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+imported = time.perf_counter()
+first = module.evaluate(program, "train")
+done = time.perf_counter()
+module.evaluate(program, "train")
+again = time.perf_counter()
+print("RESULT " + json.dumps({"import_s": imported - started, "first_s": done - imported,
+                              "second_s": again - done, "score": first.get("score")}))
+"""
+
+
+class EvaluationFailed(RuntimeError):
+    """A seed's evaluation raised or printed no result; the message holds its output."""
+
+
+def time_seed(problem: Problem) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as cwd:
+        done = subprocess.run(
+            [sys.executable, "-c", DRIVER, str(problem.root), str(problem.evaluator_path.relative_to(problem.root)),
+             str(problem.program_path), str(ROOT)],
+            cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT_S,
+            env={**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+        )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode != 0 or not lines:
+        raise EvaluationFailed(f"{problem.name}: seed evaluation failed:\n{(done.stdout + done.stderr)[-2000:]}")
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def measure() -> tuple[list[tuple[Problem, dict[str, float]]], list[tuple[Problem, str]]]:
+    timed, skipped = [], []
+    for problem in list_problems():
+        if problem.limits.gpus > 0:
+            skipped.append((problem, f"needs a CUDA GPU (limits.gpus = {problem.limits.gpus:g}): the score is "
+                                     "a timed kernel speed-up, and without a GPU the timing stage is 'unavailable'"))
+            continue
+        result = time_seed(problem)
+        timed.append((problem, result))
+        print(f"{problem.name}: {result['first_s']:.3f} s", flush=True)
+    return timed, skipped
+
+
+def table(timed: list[tuple[Problem, dict[str, float]]], skipped: list[tuple[Problem, str]]) -> str:
+    lines = ["| problem | seed train score | import s | first evaluation s | second evaluation s | goal s | "
+             "first / goal | verdict |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for problem, r in timed:
+        goal = GOALS_S.get(problem.name, DEFAULT_GOAL_S)
+        score = "-" if r["score"] is None else f"{r['score']:.6g}"
+        lines.append(f"| {problem.name} | {score} | {r['import_s']:.3f} | {r['first_s']:.3f} | {r['second_s']:.3f} | "
+                     f"{goal:g} | {r['first_s'] / goal:.2f} | {'within' if r['first_s'] <= goal else 'OVER'} |")
+    for problem, reason in skipped:
+        lines.append(f"| {problem.name} | not timed: {reason} | | | | | | |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args()
+    timed, skipped = measure()
+    text = table(timed, skipped)
+    print(text)
+    if args.write_docs:
+        write_section("Problem evaluation time", f"""
+One full train evaluation of each problem's seed, in process, in a fresh interpreter
+pinned to CPU 0 (`os.sched_setaffinity`, numeric libraries at one thread), evaluate.py
+imported by path. "First evaluation" is what each candidate of a run pays (the fork server
+forks after the import); the second call is shown for comparison. Goal: at most 2 s per
+evaluation, 3 s for llm_serving.
+`python benchmarks/problem_eval_time.py --write-docs`
+
+{machine_line()}
+
+{text}
+""")
+
+
+if __name__ == "__main__":
+    main()

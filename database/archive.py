@@ -5,7 +5,7 @@ never code) is rebuilt from them on resume by replaying the rows in id order thr
 the same placement code the live archive uses, so a resumed run holds exactly the grids
 it had. Migrants are rows too (written in the transaction of the candidate whose
 arrival triggered the migration), so replay never has to decide a migration again. What
-rows cannot tell, how many samples were drawn, lives in ``archive_state``.
+rows alone cannot tell, how many samples were drawn, each row carries as it is written.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ import math
 import random
 import time
 from collections import Counter
-from contextlib import nullcontext
-from typing import TYPE_CHECKING, Any
+from contextlib import contextmanager, nullcontext
+from typing import TYPE_CHECKING, Any, Iterator
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from database.errors import ArchiveError, NoParentAvailable
 from database.features import code_hash, feature_values
 from database.grid import Binner, Elite, Island
-from database.models import ArchiveState, EvaluationStage, LLMCall, Program
+from database.models import EvaluationStage, LLMCall, Program
 from database.records import ORIGINS, LLMCallRecord, NewProgram, ProgramView, RunInfo, Sample
 from database.selection import choose_inspirations, choose_parent
 from database.settings import ArchiveSettings
@@ -34,17 +34,10 @@ if TYPE_CHECKING:
 PROGRAMS = Program.__table__
 STAGES = EvaluationStage.__table__
 CALLS = LLMCall.__table__
-STATE = ArchiveState.__table__
 NOT_CANDIDATES = ("seed", "migrant")
 # Built once: statements with bound parameters skip SQLAlchemy's per-call compilation.
 INSERT_PROGRAM = insert(PROGRAMS)
 INSERT_STAGES = insert(STAGES)
-SAVE_STATE = (
-    update(STATE)
-    .where(STATE.c.run_id == bindparam("state_run"))
-    .values(sample_count=bindparam("state_samples"), migrations=bindparam("state_migrations"),
-            updated_at=bindparam("state_time"))
-)
 LINK_CALLS = update(CALLS).where(CALLS.c.id.in_(bindparam("call_ids", expanding=True))).values(
     program_id=bindparam("linked_program")
 )
@@ -70,6 +63,9 @@ class RunArchive:
         self.settings = settings
         self.seed = seed
         self._engine = db.engine
+        # The single writer keeps one connection: no pool checkout (or liveness ping)
+        # per candidate.
+        self._conn = db.engine.connect()
         self._names = [d.name for d in settings.features]
         self._binner = Binner(list(settings.features))
         self._islands = [Island(i) for i in range(settings.num_islands)]
@@ -100,9 +96,12 @@ class RunArchive:
             .order_by(PROGRAMS.c.id)
         )
         with self._engine.connect() as conn:
-            state = conn.execute(select(STATE).where(STATE.c.run_id == self.run.id)).first()
-            if state is not None:
-                self._sample_count = state.sample_count
+            self._sample_count = conn.execute(
+                select(PROGRAMS.c.sample_count)
+                .where(PROGRAMS.c.run_id == self.run.id)
+                .order_by(PROGRAMS.c.id.desc())
+                .limit(1)
+            ).scalar() or 0
             self._spent = float(
                 conn.execute(select(func.coalesce(func.sum(CALLS.c.cost_usd), 0.0)).where(CALLS.c.run_id == self.run.id))
                 .scalar_one()
@@ -194,10 +193,10 @@ class RunArchive:
             "status": program.status, "error": program.error, "score": program.score,
             "metrics": program.metrics, "artifacts": program.artifacts,
             "features": dict(zip(self._names, values)) if values is not None else None,
-            "timings": program.timings, "created_at": now,
+            "timings": program.timings, "created_at": now, "sample_count": self._sample_count,
         }
         try:
-            with self._engine.begin() as conn:
+            with self._transaction() as conn:
                 migrations_before = self._migrations
                 if values is not None and self._binner.observe(values):
                     for each in self._islands:
@@ -211,8 +210,6 @@ class RunArchive:
                     self._seed_id, self._seed_code = program_id, program.code
                 if self._migrations != migrations_before:
                     self._migrate(conn)
-                conn.execute(SAVE_STATE, {"state_run": self.run.id, "state_samples": self._sample_count,
-                                          "state_migrations": self._migrations, "state_time": now})
         except Exception as exc:
             self._broken = f"{type(exc).__name__}: {exc}"
             raise
@@ -276,11 +273,22 @@ class RunArchive:
                         diff="", origin="migrant", model=original.model, status="ok", error=None,
                         score=original.score, metrics=original.metrics, artifacts=original.artifacts,
                         features=dict(zip(self._names, elite.features)), feature_cell=list(cell),
-                        timings={}, created_at=now,
+                        timings={}, created_at=now, sample_count=self._sample_count,
                     )
                 ).inserted_primary_key[0]
                 self._place(migrant_id, "migrant", "ok", target.index, elite.score, elite.features,
                             original.code_hash)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """A transaction on the archive's connection, committed on leaving (also after
+        reads, so that no snapshot stays open to hold back SQLite checkpoints)."""
+        with self._conn.begin():
+            yield self._conn
+
+    def close(self) -> None:
+        """Give the archive's connection back; the archive is unusable afterwards."""
+        self._conn.close()
 
     def _check_usable(self) -> None:
         if self._broken is not None:
@@ -289,7 +297,7 @@ class RunArchive:
             )
 
     def record_llm_call(self, call: LLMCallRecord, program_id: int | None = None) -> int:
-        with self._engine.begin() as conn:
+        with self._transaction() as conn:
             call_id = conn.execute(
                 insert(CALLS).values(
                     run_id=self.run.id, program_id=program_id, model=call.model, kind=call.kind,
@@ -304,11 +312,11 @@ class RunArchive:
     def attach_llm_calls(self, program_id: int, call_ids: list[int]) -> None:
         if not call_ids:
             return
-        with self._engine.begin() as conn:
+        with self._transaction() as conn:
             conn.execute(update(CALLS).where(CALLS.c.id.in_(call_ids)).values(program_id=program_id))
 
     def set_test_metrics(self, program_id: int, score: float | None, metrics: dict[str, Any]) -> None:
-        with self._engine.begin() as conn:
+        with self._transaction() as conn:
             conn.execute(
                 update(PROGRAMS)
                 .where(PROGRAMS.c.id == program_id, PROGRAMS.c.run_id == self.run.id)
@@ -329,7 +337,7 @@ class RunArchive:
         self._sample_count += 1
         parent_id = choose_parent(island, self.settings, rng)
         inspiration_ids = choose_inspirations(island, parent_id, self.settings, rng)
-        views = self._views.fetch(self._engine.connect, [parent_id, *inspiration_ids])
+        views = self._views.fetch(self._transaction, [parent_id, *inspiration_ids])
         parent = views[parent_id]
         return Sample(
             island=island.index,
@@ -346,12 +354,12 @@ class RunArchive:
     def best(self) -> ProgramView | None:
         if self._best is None:
             return None
-        return self._views.fetch(self._engine.connect, [self._best.id])[self._best.id]
+        return self._views.fetch(self._transaction, [self._best.id])[self._best.id]
 
     def seed_program(self) -> ProgramView | None:
         if self._seed_id is None:
             return None
-        return self._views.fetch(self._engine.connect, [self._seed_id])[self._seed_id]
+        return self._views.fetch(self._transaction, [self._seed_id])[self._seed_id]
 
     def counts(self) -> dict[str, int]:
         """Attempts (seeds and migrants excluded): total, ok, failed, and one key per status."""

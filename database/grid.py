@@ -34,7 +34,9 @@ class Elite:
         self.cell: tuple[int, ...] = ()
 
     def beats(self, other: "Elite") -> bool:
-        return self.score > other.score
+        """Better, or as good and newer: equal-score offspring replace their elders so a
+        search can drift across plateaus instead of re-mutating the same program."""
+        return self.score > other.score or (self.score == other.score and self.id > other.id)
 
 
 class Binner:
@@ -120,9 +122,9 @@ class Island:
             self.place(elite, binner.cell(elite.features))
 
     def ranked(self) -> list[Elite]:
-        """Elites best first (ties: older first), cached until the grid changes."""
+        """Elites best first (ties: newer first), cached until the grid changes."""
         if self._ranked is None:
-            self._ranked = sorted(self.cells.values(), key=lambda e: (-e.score, e.id))
+            self._ranked = sorted(self.cells.values(), key=lambda e: (-e.score, -e.id))
         return self._ranked
 
     def snapshot(self) -> dict[str, Any]:

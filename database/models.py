@@ -60,6 +60,8 @@ class Program(Base):
     test_score: Mapped[float | None] = mapped_column(Float)
     test_metrics: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
     created_at: Mapped[float] = mapped_column(Float)
+    # samples the archive had drawn when this row was written: the resume cursor
+    sample_count: Mapped[int | None] = mapped_column(Integer)
 
 
 class EvaluationStage(Base):
@@ -97,14 +99,11 @@ class LLMCall(Base):
 
 
 class ArchiveState(Base):
-    """What cannot be derived from the program rows: how far sampling got, and the
-    model bandit's learnt state."""
+    """What the program rows cannot tell: the model bandit's learnt state."""
 
     __tablename__ = "archive_state"
 
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
-    sample_count: Mapped[int] = mapped_column(Integer, default=0)
-    migrations: Mapped[int] = mapped_column(Integer, default=0)
     bandit_state: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
     updated_at: Mapped[float] = mapped_column(Float)
 

@@ -6,13 +6,18 @@ browser can look at a running or a finished run alike.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Union
 
 from sqlalchemy import Engine, and_, case, func, select
 
-from database.errors import ProgramNotFound
+from database.errors import ProgramNotFound, RunNotFound
 from database.models import EvaluationStage, LLMCall, Program, Run
 from database.records import RunInfo
+
+if TYPE_CHECKING:
+    from database.store import ProgramDatabase
+
+Source = Union["ProgramDatabase", Engine]
 
 RUNS = Run.__table__
 PROGRAMS = Program.__table__
@@ -23,15 +28,15 @@ SUMMARY_COLUMNS = ("id", "parent_id", "island", "generation", "origin", "model",
                    "test_score", "error", "feature_cell", "created_at")
 
 
-def _engine(db: Any) -> Engine:
-    return db.engine if hasattr(db, "engine") else db
+def _engine(db: Source) -> Engine:
+    return db if isinstance(db, Engine) else db.engine
 
 
 def _program_summary(row: Any) -> dict[str, Any]:
     return {name: getattr(row, name) for name in SUMMARY_COLUMNS}
 
 
-def list_runs(db: Any) -> list[dict[str, Any]]:
+def list_runs(db: Source) -> list[dict[str, Any]]:
     """Every run, newest first, with its candidates, failures, best scores and dollars."""
     stats = (
         select(
@@ -64,8 +69,10 @@ def list_runs(db: Any) -> list[dict[str, Any]]:
         ]
 
 
-def run_summary(db: Any, run: RunInfo) -> dict[str, Any]:
+def run_summary(db: Source, run: RunInfo | int) -> dict[str, Any]:
     """Per-island bests, counts by status, score over time and per-model spending."""
+    if isinstance(run, int):
+        run = _run(db, run)
     run_rows = PROGRAMS.c.run_id == run.id
     with _engine(db).connect() as conn:
         by_status = dict(
@@ -144,7 +151,15 @@ def run_summary(db: Any, run: RunInfo) -> dict[str, Any]:
     }
 
 
-def top_programs(db: Any, run_id: int, limit: int = 10, by: str = "score") -> list[dict[str, Any]]:
+def _run(db: Source, run_id: int) -> RunInfo:
+    with _engine(db).connect() as conn:
+        row = conn.execute(select(RUNS).where(RUNS.c.id == run_id)).first()
+    if row is None:
+        raise RunNotFound(f"no run with id {run_id}")
+    return RunInfo(**{column: getattr(row, column) for column in RUNS.c.keys()})
+
+
+def top_programs(db: Source, run_id: int, limit: int = 10, by: str = "score") -> list[dict[str, Any]]:
     """The best distinct programs (migrant copies left out) by train ``score`` or ``test_score``."""
     column = PROGRAMS.c.test_score if by == "test_score" else PROGRAMS.c.score
     query = (
@@ -158,7 +173,7 @@ def top_programs(db: Any, run_id: int, limit: int = 10, by: str = "score") -> li
         return [_program_summary(row) for row in conn.execute(query)]
 
 
-def program_detail(db: Any, program_id: int) -> dict[str, Any]:
+def program_detail(db: Source, program_id: int) -> dict[str, Any]:
     """One program with everything stored about it, its evaluation stages and LLM calls."""
     with _engine(db).connect() as conn:
         row = conn.execute(select(PROGRAMS).where(PROGRAMS.c.id == program_id)).first()
@@ -173,7 +188,7 @@ def program_detail(db: Any, program_id: int) -> dict[str, Any]:
     return {**dict(row._mapping), "stages": stages, "llm_calls": calls}
 
 
-def ancestors(db: Any, program_id: int) -> list[dict[str, Any]]:
+def ancestors(db: Source, program_id: int) -> list[dict[str, Any]]:
     """The path from the seed to ``program_id``, oldest first, with each step's score
     change (from its parent) and diff; migrant steps show where a line changed island."""
     chain = select(PROGRAMS.c.id, PROGRAMS.c.parent_id).where(PROGRAMS.c.id == program_id).cte(recursive=True)
@@ -194,7 +209,7 @@ def ancestors(db: Any, program_id: int) -> list[dict[str, Any]]:
     return path
 
 
-def descendants(db: Any, program_id: int, max_depth: int = 1000) -> list[dict[str, Any]]:
+def descendants(db: Source, program_id: int, max_depth: int = 1000) -> list[dict[str, Any]]:
     """Every program descended from ``program_id`` (itself excluded), with its depth."""
     tree = (
         select(PROGRAMS.c.id, PROGRAMS.c.parent_id, func.cast(1, PROGRAMS.c.generation.type).label("depth"))
@@ -215,7 +230,7 @@ def descendants(db: Any, program_id: int, max_depth: int = 1000) -> list[dict[st
         return [{**_program_summary(row), "depth": row.depth} for row in rows]
 
 
-def export_programs(db: Any, run_id: int, batch: int = 1000) -> Iterator[dict[str, Any]]:
+def export_programs(db: Source, run_id: int, batch: int = 1000) -> Iterator[dict[str, Any]]:
     """Every attempt of the run (code included), oldest first, streamed in batches."""
     last = 0
     while True:

@@ -67,7 +67,7 @@ class ProgramDatabase:
             ).inserted_primary_key[0]
             if name is None:
                 conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(name=f"{problem}-{run_id}"))
-            conn.execute(insert(STATE).values(run_id=run_id, sample_count=0, migrations=0, updated_at=now))
+            conn.execute(insert(STATE).values(run_id=run_id, updated_at=now))
         return self.run(run_id)
 
     def run(self, run_id: int) -> RunInfo:

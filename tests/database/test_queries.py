@@ -1,6 +1,6 @@
 import pytest
 
-from database import LLMCallRecord, NewProgram, ProgramNotFound
+from database import LLMCallRecord, NewProgram, ProgramNotFound, RunNotFound
 from database import queries
 
 
@@ -66,6 +66,9 @@ def test_list_runs_and_summary(db, seeded_archive):
         ("m1", 1, 0, 100), ("m2", 1, 1, 10)
     ]
     assert summary["islands"][0]["best_score"] == 3.5
+    assert queries.run_summary(db, archive.run.id) == summary
+    with pytest.raises(RunNotFound):
+        queries.run_summary(db, 999)
 
 
 def test_top_programs_and_export(db, seeded_archive):

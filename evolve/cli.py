@@ -119,12 +119,14 @@ def eval_(
     Example: evolve eval bin_packing problems/bin_packing/baselines/first_fit.py --split test
     """
     from evaluators.pool import evaluate_file
+    from evaluators.sandbox import SandboxError
+    from evolve.openevolve_import import DEFAULT_CACHE_DIR, resolve_problem_ref
 
     try:
-        loaded = load_problem(problem)
-    except ProblemError as exc:
+        loaded = load_problem(resolve_problem_ref(problem, DEFAULT_CACHE_DIR, err))
+        result = evaluate_file(loaded, file, split)
+    except (ProblemError, SandboxError) as exc:
         fail(str(exc))
-    result = evaluate_file(loaded, file, split)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
     else:
@@ -218,6 +220,16 @@ def test(
             pool.close()
 
     asyncio.run(go())
+
+
+def _register_command_modules() -> None:
+    """Commands that live beside the concept they serve."""
+    from evolve.openevolve_import import register as register_openevolve_import
+
+    register_openevolve_import(app)
+
+
+_register_command_modules()
 
 
 def main() -> None:

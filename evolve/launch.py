@@ -20,11 +20,12 @@ from database.archive import RunArchive
 from database.queries import program_detail, top_programs
 from evaluators.pool import EvaluationPool
 from evaluators.problem import PROBLEMS_DIR, Problem, load_problem
-from evolve.config import RunConfig, build_config
+from evolve.config import RunConfig, build_config, deep_merge
 from evolve.display import LiveDisplay, format_score
 from evolve.engine import Engine, Outcome
 from evolve.mutation import Mutator
 from evolve.offline import OfflineMutator
+from evolve.openevolve_import import DEFAULT_CACHE_DIR, resolve_problem_ref
 
 OFFLINE_NOTICE = (
     "No model configured: using the offline mutator, a syntax-tree baseline (constants, operators, "
@@ -52,7 +53,7 @@ def effective_config(problem: Problem, config_file: Path | None, cli: dict[str, 
         layer["archive"] = {"features": problem.features}
     if problem.cascade_threshold is not None:
         layer["evaluation"] = {"cascade_threshold": problem.cascade_threshold}
-    layer.update(problem.evolve)
+    layer = deep_merge(layer, problem.evolve)
     return build_config(problem_overrides=layer, config_file=config_file, cli_overrides=cli)
 
 
@@ -67,7 +68,7 @@ def make_mutator(config: RunConfig) -> Mutator:
 def with_problem_threshold(problem: Problem, config: RunConfig) -> Problem:
     """The run's cascade threshold (config wins over problem.yaml) is what the pool applies."""
     threshold = config.evaluation.cascade_threshold
-    if threshold == problem.cascade_threshold:
+    if threshold is None or threshold == problem.cascade_threshold:
         return problem
     return problem.model_copy(update={"cascade_threshold": threshold})
 
@@ -167,7 +168,7 @@ async def score_test_split(db: ProgramDatabase, archive: RunArchive, pool: Evalu
 
 
 def start_run(problem_ref: str, config_file: Path | None, cli: dict[str, Any], request: RunRequest, console: Console) -> Outcome:
-    problem = load_problem(problem_ref)
+    problem = load_problem(resolve_problem_ref(problem_ref, DEFAULT_CACHE_DIR, console))
     config = effective_config(problem, config_file, cli)
     db = ProgramDatabase(request.db_url)
     run = db.create_run(request.name, problem_reference(problem), config.model_dump(mode="json"), config.seed)

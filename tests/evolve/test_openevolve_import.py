@@ -251,18 +251,22 @@ def test_import_command_writes_a_folder_and_lists_unhonoured_keys(tmp_path: Path
 
 
 @pytest.mark.slow
-def test_run_of_an_imported_problem_records_programs(tmp_path: Path) -> None:
-    root = resolve_problem_ref(str(EXAMPLE), tmp_path / "cache")
+def test_evolve_run_accepts_the_openevolve_directory_as_it_is(tmp_path: Path) -> None:
+    """`evolve run DIR` on the untouched OpenEvolve folder: converted on the fly, then run."""
+    source = tmp_path / "oe_problem"
+    shutil.copytree(EXAMPLE, source)
     (tmp_path / "offline.yaml").write_text("llm:\n  models: []\n")
     db = tmp_path / "x.db"
     env = {**os.environ, "RAY_DISABLE_USAGE_STATS": "1"}
     completed = subprocess.run(
-        [sys.executable, "-m", "evolve.cli", "run", root, "-n", "6", "--db", f"sqlite:///{db}",
+        [sys.executable, "-m", "evolve.cli", "run", str(source), "-n", "6", "--db", f"sqlite:///{db}",
          "--config", str(tmp_path / "offline.yaml")],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "stopped: iterations; 6 candidates" in completed.stdout
+    assert "not honoured" in completed.stdout + completed.stderr or "cannot honour" in completed.stdout + completed.stderr
+    root = resolve_problem_ref(str(source), tmp_path / "cache")
     with sqlite3.connect(db) as connection:
         rows = connection.execute("SELECT status, score FROM programs").fetchall()
     assert len(rows) == 7  # the seed and six candidates

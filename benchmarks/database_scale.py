@@ -105,11 +105,12 @@ def measure(url: str, label: str, programs: int, steps: int) -> list[dict[str, f
     db.close()
 
     results = []
-    for features, settings in (("metric", metric), ("built-in", builtin)):
+    variants = (("metric", metric, False), ("built-in", builtin, False), ("metric", metric, True))
+    for features, settings, flush in variants:
         run_id = run_ids[features]
         gc.collect()
         started = time.perf_counter()
-        archive = ProgramDatabase(url).archive(run_id, settings, seed)
+        archive = ProgramDatabase(url, flush_each_commit=flush).archive(run_id, settings, seed)
         resume_s = time.perf_counter() - started
 
         gc.collect()
@@ -124,7 +125,7 @@ def measure(url: str, label: str, programs: int, steps: int) -> list[dict[str, f
 
         latencies = candidate_latencies(archive, steps)
         results.append({
-            "backend": label,
+            "backend": label + (", flush_each_commit" if flush else ""),
             "features": features,
             "programs": programs,
             "fill_s": fill_s,

@@ -52,7 +52,7 @@ def view_from_row(row: Any) -> ProgramView:
 
 
 class ViewCache:
-    def __init__(self, capacity: int = 256) -> None:
+    def __init__(self, capacity: int = 1024) -> None:
         self.capacity = capacity
         self._views: OrderedDict[int, ProgramView] = OrderedDict()
 

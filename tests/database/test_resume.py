@@ -1,3 +1,5 @@
+import json
+
 from database import ArchiveSettings, FeatureDimension, NewProgram, ProgramDatabase
 
 SETTINGS = dict(num_islands=3, migration_interval=2, migration_rate=0.3, num_inspirations=3)
@@ -13,6 +15,7 @@ def test_resumed_archive_has_identical_state_and_samples(db, db_url, seeded_arch
     grow_archive(live, 45, fail_every=4)
     resumed = ProgramDatabase(db_url).archive(live.run.id, live.settings, live.seed)
     assert live.state()["migrations"] > 0
+    assert json.loads(json.dumps(live.state())) == live.state()
     assert resumed.state() == live.state()
     assert resumed.counts() == live.counts()
     assert resumed.best().id == live.best().id

@@ -89,3 +89,17 @@ def test_program_detail_and_missing_program(db, seeded_archive):
     assert detail["origin"] == "seed" and detail["stages"] == [] and detail["llm_calls"] == []
     with pytest.raises(ProgramNotFound, match="no program with id 4242"):
         queries.program_detail(db, 4242)
+
+
+def test_lineage_crosses_islands_through_migrants(db, seeded_archive, grow_archive):
+    archive = seeded_archive(db, num_islands=2, migration_interval=1, migration_rate=1.0)
+    grow_archive(archive, 40)
+    rows = {r["id"]: r for r in queries.export_programs(db, archive.run.id)}
+    via_migrant = [r for r in rows.values() if rows.get(r["parent_id"], {}).get("origin") == "migrant"]
+    assert via_migrant, "some child was bred from a migrant"
+    path = queries.ancestors(db, via_migrant[0]["id"])
+    origins = [step["origin"] for step in path]
+    assert origins[0] == "seed" and "migrant" in origins
+    hop = origins.index("migrant")
+    assert path[hop]["island"] != path[hop - 1]["island"]
+    assert path[hop]["score_delta"] == 0.0

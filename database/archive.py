@@ -182,8 +182,9 @@ class RunArchive:
         seed_code = self._seed_code if program.origin != "seed" or self._seed_code is not None else program.code
         values = None
         if _placeable(program.status, program.score):
-            measured = feature_values(self._names, program.code, program.metrics, seed_code)
-            values = tuple(measured[n] for n in self._names)
+            missing = [n for n in self._names if n not in program.features]
+            measured = {**feature_values(missing, program.code, program.metrics, seed_code), **program.features}
+            values = tuple(float(measured[n]) for n in self._names)
         hash_hex = code_hash(program.code)
         now = time.time()
         row = {

@@ -57,6 +57,9 @@ class NewProgram:
     stages: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     llm_call_ids: list[int] = field(default_factory=list)
+    # Feature values already computed elsewhere (say, next to the evaluation, off the
+    # driver); dimensions missing here are computed when the program is recorded.
+    features: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

@@ -9,7 +9,7 @@ from database import (
     NoParentAvailable,
     ProgramDatabase,
 )
-from database.queries import program_detail
+from database.queries import export_programs as export_rows, program_detail
 
 
 def test_seed_is_placed_on_every_island(db, seeded_archive):
@@ -148,3 +148,13 @@ def test_resuming_with_other_features_is_explained(db, db_url, seeded_archive):
     other = ArchiveSettings(features=[FeatureDimension(name="gap")])
     with pytest.raises(ArchiveError, match="resume the run with the feature dimensions it was started with"):
         ProgramDatabase(db_url).archive(archive.run.id, other, archive.seed)
+
+
+def test_precomputed_features_are_used_as_given(db, seeded_archive):
+    archive = seeded_archive(db, num_islands=1)
+    seed = archive.seed_program()
+    code = "def solve(x):\n    return x * x\n"
+    given = archive.record(NewProgram(seed.id, 0, 1, code, "diff", "ok", score=2.0,
+                                      features={"complexity": 500.0}))
+    rows = {r["id"]: r for r in export_rows(db, archive.run.id)}
+    assert rows[given.id]["features"] == {"complexity": 500.0, "edit_distance": 2.0}  # comment and return lines

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import os
 import re
+import shutil
 import subprocess
 import time
 import venv
@@ -53,12 +54,11 @@ def ensure_openevolve() -> Path:
 
 
 def write_config(twin: Path, target: Path, api_base: str, in_flight: int, n: int) -> Path:
-    """The twin's config.yaml with the server, the parallelism and the run length of this run."""
+    """The twin's config.yaml with this run's server, parallelism and length."""
     config = yaml.safe_load((twin / "config.yaml").read_text())
     config["llm"]["api_base"] = api_base
     config["evaluator"]["parallel_evaluations"] = in_flight
     config["max_iterations"] = n
-    config["checkpoint_interval"] = min(config.get("checkpoint_interval", 100), n)
     target.write_text(yaml.safe_dump(config))
     return target
 
@@ -98,8 +98,7 @@ def run_openevolve(problem: Path, api_base: str, n: int, in_flight: int, workdir
     twin = problem / "openevolve"
     workdir.mkdir(parents=True, exist_ok=True)
     output = workdir / "openevolve_output"
-    if output.exists():
-        subprocess.run(["rm", "-rf", str(output)], check=True)
+    shutil.rmtree(output, ignore_errors=True)
     config = write_config(twin, workdir / "config.yaml", api_base, in_flight, n)
     started = time.perf_counter()
     done = subprocess.run(command(twin, config, output, n), cwd=workdir, capture_output=True, text=True,

@@ -137,6 +137,9 @@ def split_table(split: CandidateSplit, micro: MicroTimes, rate: float) -> str:
     lines.append(f"| engine loop, asyncio, progress display, call records | {(wall - total) * 1000:.2f} | "
                  f"{(wall - total) / wall:.0%} | wall - the parts above |")
     lines.append(f"| wall time per candidate (1 / steady rate) | {wall * 1000:.2f} | 100% | |")
+    own = [(name, value) for name, value, _ in parts if not name.startswith(("model call", "evaluator's own"))]
+    name, value = max(own, key=lambda item: item[1])
+    lines += ["", f"evolve's own largest part is {name}: {value * 1000:.1f} ms of every candidate."]
     return "\n".join(lines)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -44,5 +45,7 @@ class RunMeasure:
 
 
 def pipeline_limit(in_flight: int, latency_s: float, evaluation_s: float, slots: int) -> float:
-    """The most candidates per second K in flight can give: min(K / (L + E), W / E)."""
-    return min(in_flight / (latency_s + evaluation_s), slots / evaluation_s)
+    """The most candidates per second K in flight can give: min(K / (L + E), W / E); infinite at L = E = 0."""
+    by_flight = in_flight / (latency_s + evaluation_s) if latency_s + evaluation_s > 0 else math.inf
+    by_slots = slots / evaluation_s if evaluation_s > 0 else math.inf
+    return min(by_flight, by_slots)

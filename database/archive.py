@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
-from database.errors import ArchiveError, NoParentAvailable
+from database.errors import ArchiveError, NoParentAvailable, ProgramNotFound
 from database.features import code_hash, feature_values
 from database.grid import Binner, Elite, Island
 from database.models import EvaluationStage, LLMCall, Program
@@ -340,6 +340,26 @@ class RunArchive:
         inspiration_ids = choose_inspirations(island, parent_id, self.settings, rng)
         views = self._views.fetch(self._transaction, [parent_id, *inspiration_ids])
         parent = views[parent_id]
+        return Sample(
+            island=island.index,
+            parent=parent,
+            inspirations=[views[i] for i in inspiration_ids],
+            generation=parent.generation + 1,
+            failures=[self._failure_text[i] for i in island.failures if i in self._failure_text],
+        )
+
+    def sample_for(self, parent_id: int) -> Sample:
+        """What ``sample`` would offer with this program as the parent, without advancing
+        the run's sampling: for showing the exact prompt a parent produces."""
+        parent = self._views.fetch(self._transaction, [parent_id]).get(parent_id)
+        if parent is None:
+            raise ProgramNotFound(f"no program with id {parent_id}")
+        if parent.run_id != self.run.id:
+            raise ArchiveError(f"program {parent_id} belongs to run {parent.run_id}, not {self.run.name!r}")
+        island = self._islands[parent.island]
+        rng = random.Random(f"{self.seed}:{self._sample_count}")
+        inspiration_ids = choose_inspirations(island, parent_id, self.settings, rng) if island.cells else []
+        views = self._views.fetch(self._transaction, inspiration_ids)
         return Sample(
             island=island.index,
             parent=parent,

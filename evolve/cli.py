@@ -222,6 +222,48 @@ def test(
     asyncio.run(go())
 
 
+@app.command()
+def prompt(
+    run_ref: str = typer.Argument(..., metavar="RUN", help="run id, name, or 'latest'"),
+    program_id: int = typer.Argument(..., metavar="PROGRAM", help="the program to use as the parent"),
+    mode: Optional[str] = typer.Option(None, "--mode", help="diff or rewrite (default: as the run would choose)"),
+    db: str = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Print the exact messages the run would send a model with PROGRAM as the parent.
+
+    Example: evolve prompt latest 42 --mode diff
+    """
+    from evolve.config import RunConfig
+    from evolve.engine import candidate_seed, mutation_request
+    from evolve.llm_mutator import LLMMutator
+    from evolve.prompts import render_messages
+
+    try:
+        database = ProgramDatabase(db)
+        info = database.open_run(run_ref)
+        config = RunConfig.model_validate(info.config)
+        archive = database.archive(info.id, config.archive, config.seed)
+        sample = archive.sample_for(program_id)
+        request = mutation_request(load_problem(info.problem), sample, candidate_seed(config.seed, archive.counts()["total"]))
+    except USER_ERRORS as exc:
+        fail(str(exc))
+    if mode is None:
+        mode, messages = LLMMutator(config.llm, rng_seed=config.seed).prompt_for(request)
+    elif mode in ("diff", "rewrite"):
+        messages = render_messages(request, mode, system_message=config.llm.system_message)
+    else:
+        fail(f"--mode must be diff or rewrite, not {mode!r}")
+    if as_json:
+        print(json.dumps({"mode": mode, "messages": messages}, indent=2))
+        return
+    if not config.llm.models:
+        err.print("note: this run uses the offline mutator, which sends no prompt; shown is what a model would get")
+    for message in messages:
+        console.rule(f"{message['role']} ({mode})")
+        console.print(message["content"], markup=False, highlight=False)
+
+
 def _register_command_modules() -> None:
     """Commands that live beside the concept they serve."""
     from evolve.openevolve_import import register as register_openevolve_import

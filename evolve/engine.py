@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from database.records import NewProgram, ProgramView
+from database.records import NewProgram, ProgramView, Sample
 from evaluators.result import EvaluationResult
 from evolve.config import RunConfig
 from evolve.mutation import MutationRequest, Mutator, Proposal
@@ -66,6 +66,21 @@ def candidate_seed(run_seed: int, index: int) -> int:
     """A per-candidate seed that depends only on the run's seed and the candidate's index."""
     digest = hashlib.sha256(f"{run_seed}:{index}".encode()).digest()
     return int.from_bytes(digest[:8], "little")
+
+
+def mutation_request(problem: Any, sample: Sample, seed: int) -> MutationRequest:
+    """What a mutator is given for one candidate; `evolve prompt` builds the same."""
+    return MutationRequest(
+        problem_name=problem.name,
+        description=problem.description,
+        parent=sample.parent,
+        inspirations=sample.inspirations,
+        failures=sample.failures,
+        island=sample.island,
+        generation=sample.generation,
+        seed=seed,
+        templates_dir=str(problem.root),
+    )
 
 
 def _failure_status(proposal: Proposal) -> str:
@@ -204,17 +219,7 @@ class Engine:
     async def _candidate(self, index: int) -> None:
         t0 = time.perf_counter()
         sample = self.archive.sample()
-        request = MutationRequest(
-            problem_name=self.problem.name,
-            description=self.problem.description,
-            parent=sample.parent,
-            inspirations=sample.inspirations,
-            failures=sample.failures,
-            island=sample.island,
-            generation=sample.generation,
-            seed=candidate_seed(self.config.seed, index),
-            templates_dir=str(self.problem.root),
-        )
+        request = mutation_request(self.problem, sample, candidate_seed(self.config.seed, index))
         record = NewProgram(
             parent_id=sample.parent.id, island=sample.island, generation=sample.generation,
             code="", origin=getattr(self.mutator, "default_origin", "diff"), status="cancelled",

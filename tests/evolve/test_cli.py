@@ -186,8 +186,33 @@ def test_problems_lists_every_problem_with_a_summary():
     assert all(names.values())
 
 
-@pytest.mark.parametrize("command", ["run", "resume", "eval", "problems", "new-problem", "test"])
+@pytest.mark.parametrize("command", ["run", "resume", "eval", "problems", "new-problem", "test", "prompt", "import"])
 def test_every_command_has_help_with_an_example(command: str):
     result = evolve(command, "--help")
     assert result.returncode == 0
     assert "Example:" in result.stdout
+
+
+def test_prompt_prints_the_messages_a_parent_would_produce(tmp_path: Path):
+    from database import NewProgram, ProgramDatabase
+    from evaluators.problem import load_problem
+    from evolve.config import build_config
+
+    problem = load_problem("bin_packing")
+    config = build_config(cli_overrides={"llm": {"models": [{"name": "openai/m", "api_base": "http://127.0.0.1:9/v1"}]}})
+    db = ProgramDatabase(f"sqlite:///{tmp_path}/p.db")
+    run = db.create_run("prompted", "bin_packing", config.model_dump(mode="json"), 0)
+    archive = db.archive(run.id, config.archive, 0)
+    seed = archive.record(NewProgram(parent_id=None, island=0, generation=0, code=problem.seed_code, origin="seed",
+                                     status="ok", score=-4.2, metrics={"train_excess_pct": 4.2},
+                                     artifacts={"worst_instances": "weibull1k_seed103: 4.6 %"}))
+    archive.close()
+    result = evolve("prompt", "prompted", str(seed.id), "--mode", "diff", "--json", "--db", f"sqlite:///{tmp_path}/p.db")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["mode"] == "diff"
+    system, user = data["messages"][0]["content"], data["messages"][-1]["content"]
+    assert "Online 1-D bin packing" in system
+    assert "def priority" in user and "weibull1k_seed103: 4.6 %" in user and "SEARCH" in user
+    missing = evolve("prompt", "prompted", "999", "--db", f"sqlite:///{tmp_path}/p.db")
+    assert missing.returncode == 2 and "no program with id 999" in missing.stderr

@@ -8,7 +8,7 @@ timings, the evaluation stages and the LLM call records of the run's database, p
 micro-benchmarks on the same database: prompt rendering and edit application, and
 recording a program.
 
-    python benchmarks/framework_overhead.py [--n 500] [--in-flight 1 4] [--write-docs]
+    python benchmarks/framework_overhead.py [--n 500] [--in-flight 1 4] [--repeats 3] [--write-docs]
 """
 
 from __future__ import annotations
@@ -89,13 +89,24 @@ def micro_times(db: Path, repeats: int = MICRO_REPEATS) -> MicroTimes:
     return MicroTimes(render_s, edit_s, record_s)
 
 
-def rate_table(rows: list[tuple[int, RunMeasure, RunMeasure]]) -> str:
-    lines = ["| K | framework | candidates | wall s (start-up included) | candidates/s end to end | candidates/s steady | outcomes |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+def middle(measures: list[RunMeasure]) -> RunMeasure:
+    """The run with the median steady rate: the machine is shared, so single runs wander."""
+    return sorted(measures, key=lambda m: m.steady_rate)[(len(measures) - 1) // 2]
+
+
+def spread(measures: list[RunMeasure]) -> str:
+    rates = sorted(m.steady_rate for m in measures)
+    return f"{rates[0]:.1f} - {rates[-1]:.1f}"
+
+
+def rate_table(rows: list[tuple[int, RunMeasure, RunMeasure]], runs: dict[tuple[int, str], list[RunMeasure]]) -> str:
+    lines = ["| K | framework | candidates | wall s (start-up included) | candidates/s end to end | "
+             "candidates/s steady | steady, all repeats | outcomes |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for k, ours, theirs in rows:
         for m in (ours, theirs):
             lines.append(f"| {k} | {m.framework} | {m.candidates} | {m.wall_s:.1f} | {m.end_to_end_rate:.1f} | "
-                         f"{m.steady_rate:.1f} | {m.status_text()} |")
+                         f"{m.steady_rate:.1f} | {spread(runs[k, m.framework])} | {m.status_text()} |")
     lines += ["", "| K | evolve / OpenEvolve, steady | evolve / OpenEvolve, end to end |", "| --- | --- | --- |"]
     for k, ours, theirs in rows:
         lines.append(f"| {k} | {ours.steady_rate / theirs.steady_rate:.2f} | "
@@ -147,22 +158,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=500, help="candidates per run")
     parser.add_argument("--in-flight", type=int, nargs="+", default=[1, 4], help="K values to run")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per framework and K; the median run is shown")
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
+    runs: dict[tuple[int, str], list[RunMeasure]] = {}
+    databases: dict[int, list[Path]] = {}
     rows: list[tuple[int, RunMeasure, RunMeasure]] = []
-    split = micro = None
     with tempfile.TemporaryDirectory(dir=ROOT / "runs") as tmp, scripted_server(0.0) as api_base:
         for k in args.in_flight:
-            ours, db = run_evolve(PROBLEM, api_base, args.n, k, k, Path(tmp) / f"evolve-k{k}")
-            theirs = run_openevolve(PROBLEM, api_base, args.n, k, Path(tmp) / f"openevolve-k{k}")
+            for repeat in range(args.repeats):
+                ours, db = run_evolve(PROBLEM, api_base, args.n, k, k, Path(tmp) / f"evolve-k{k}-{repeat}")
+                theirs = run_openevolve(PROBLEM, api_base, args.n, k, Path(tmp) / f"openevolve-k{k}-{repeat}")
+                runs.setdefault((k, ours.framework), []).append(ours)
+                runs.setdefault((k, theirs.framework), []).append(theirs)
+                databases.setdefault(k, []).append(db)
+                print(f"K={k} #{repeat + 1}: evolve {ours.steady_rate:.1f}/s ({ours.wall_s:.1f} s), "
+                      f"OpenEvolve {theirs.steady_rate:.1f}/s ({theirs.wall_s:.1f} s)", flush=True)
+            ours, theirs = middle(runs[k, ours.framework]), middle(runs[k, theirs.framework])
             rows.append((k, ours, theirs))
-            print(f"K={k}: evolve {ours.steady_rate:.1f}/s ({ours.wall_s:.1f} s), "
-                  f"OpenEvolve {theirs.steady_rate:.1f}/s ({theirs.wall_s:.1f} s)", flush=True)
-            if split is None:
-                split_k, split, micro = k, candidate_split(db), micro_times(db)
-                split_rate = ours.steady_rate
-    table = rate_table(rows)
-    breakdown = split_table(split, micro, split_rate)
+        split_k, split_run = rows[0][0], rows[0][1]
+        position = next(i for i, m in enumerate(runs[split_k, split_run.framework]) if m is split_run)
+        split_db = databases[split_k][position]
+        split, micro = candidate_split(split_db), micro_times(split_db)
+    table = rate_table(rows, runs)
+    breakdown = split_table(split, micro, split_run.steady_rate)
     print(table, verdict(rows), breakdown, sep="\n\n")
     if args.write_docs:
         write_section("Framework overhead", docs_body(args, table, verdict(rows), breakdown, split_k))
@@ -172,12 +191,13 @@ def docs_body(args: argparse.Namespace, table: str, verdict_text: str, breakdown
     k_flags = " ".join(map(str, args.in_flight))
     return f"""
 Instant model (scripted server, valid diffs, no latency), instant evaluator
-(benchmarks/problems/instant), {args.n} candidates per run, K in flight: evolve with K
+(benchmarks/problems/instant), {args.n} candidates per run, {args.repeats} runs per framework
+and K, alternating, the run with the median steady rate shown; K in flight: evolve with K
 evaluation slots (0.25 CPU each) on a private local Ray; OpenEvolve 0.4.0 with
 `evaluator.parallel_evaluations: K`. "Steady" counts candidates from the K-th finished one to
 the last; "end to end" divides by the whole command's wall time, start-up
 (imports, Ray or the process pool, the seed's evaluation) and shutdown included.
-`python benchmarks/framework_overhead.py --n {args.n} --in-flight {k_flags} --write-docs`
+`python benchmarks/framework_overhead.py --n {args.n} --in-flight {k_flags} --repeats {args.repeats} --write-docs`
 
 {machine_line()}
 
@@ -187,7 +207,7 @@ the last; "end to end" divides by the whole command's wall time, start-up
 (litellm alone takes seconds), a private Ray with its actors and fork servers, and the
 seed's evaluation for evolve; a process pool and the seed for OpenEvolve.
 
-evolve's cost per candidate at K = {split_k} (medians over the run's scored candidates; micro-benchmarks alone, after the run: means of {MICRO_REPEATS} calls):
+evolve's cost per candidate at K = {split_k}, in the median run (medians over the run's scored candidates; micro-benchmarks alone, after the run: means of {MICRO_REPEATS} calls):
 
 {breakdown}
 

@@ -31,6 +31,7 @@ _OP_SWAPS: dict[type, tuple[type, ...]] = {
 }
 _CALL_SWAPS = {"min": "max", "max": "min", "minimum": "maximum", "maximum": "minimum"}
 _BUILTINS = frozenset(dir(builtins))
+DORMANT_SHARE = 0.5  # of grown terms, the share added with weight 0 (neutral until tuned)
 
 
 def _numeric_constants(tree: ast.AST) -> list[ast.Constant]:
@@ -57,13 +58,16 @@ def perturb_constant(tree: ast.Module, _inspirations: list[ast.Module], rng: ran
         return None
     node = rng.choice(constants)
     old = node.value
-    if isinstance(old, int):
+    if old == 0:
+        # A zero weight is a dormant term: wake it at any scale.
+        new = float(f"{rng.choice((1, -1)) * 10 ** rng.uniform(-2, 2):.3g}")
+    elif isinstance(old, int):
         step = rng.choice((-2, -1, 1, 2))
         new: float = old * 2 if rng.random() < 0.15 else old + step
         if old >= 0 and new < 0:
             new = old + abs(step)
     else:
-        base = old if old != 0 else rng.choice((0.1, -0.1))
+        base = old
         # Mostly local steps; sometimes a jump of up to 10x, so that a term added with a
         # negligible weight can reach the scale where it matters.
         factor = 10 ** rng.uniform(-1, 1) if rng.random() < 0.25 else math.exp(rng.gauss(0.0, 0.35))
@@ -136,6 +140,37 @@ def _names_in(tree: ast.AST) -> set[str]:
     }
 
 
+def _scopes(tree: ast.AST) -> dict[int, set[str]]:
+    """For every node inside a function, the names bound before its statement runs.
+
+    Arguments, names assigned by earlier statements of the enclosing body, and module-level
+    names; an expression copied into a place may only read these, or it fails on an
+    unbound local.
+    """
+    module_names = {t.id for n in getattr(tree, "body", []) if isinstance(n, ast.Assign)
+                    for t in n.targets if isinstance(t, ast.Name)}
+    module_names |= {n.name for n in getattr(tree, "body", []) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    module_names |= {a.asname or a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
+                     for a in n.names}
+    scopes: dict[int, set[str]] = {}
+    for fn in ast.walk(tree):
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        bound = module_names | {a.arg for a in fn.args.args + fn.args.kwonlyargs + fn.args.posonlyargs}
+        for stmt in fn.body:
+            for node in ast.walk(stmt):
+                scopes[id(node)] = set(bound)
+            bound |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return scopes
+
+
+def _variables(tree: ast.AST) -> list[str]:
+    """Arguments and assigned names: the values a new term may read (never functions or modules)."""
+    names = {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in n.args + n.kwonlyargs}
+    names |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return sorted(names - {"self"})
+
+
 def _is_value(expr: ast.AST) -> bool:
     return isinstance(expr, (ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Subscript, ast.Attribute))
 
@@ -155,7 +190,8 @@ def grow_expression(tree: ast.Module, _inspirations: list[ast.Module], rng: rand
     parent, field = rng.choices(sites, weights)[0]
     expr = getattr(parent, field)
     c = ast.Constant(float(f"{rng.choice((1, -1)) * 10 ** rng.uniform(-2.5, -0.5):.3g}"))
-    names = sorted(n for n in _names_in(tree) if n not in _BUILTINS and n not in ("np", "math", "self"))
+    bound = _scopes(tree).get(id(expr), set())
+    names = [n for n in _variables(tree) if n in bound]
     shape = rng.choices(("square", "term", "step", "scale", "reciprocal"), (0.25, 0.2, 0.3, 0.05, 0.2))[0]
     if shape == "step" and names:
         # A threshold term: heuristics often behave differently above and below a cut.
@@ -174,20 +210,27 @@ def grow_expression(tree: ast.Module, _inspirations: list[ast.Module], rng: rand
     else:
         square = ast.BinOp(copy.deepcopy(expr), ast.Pow(), ast.Constant(2))
         new = ast.BinOp(copy.deepcopy(expr), ast.Add(), ast.BinOp(c, ast.Mult(), square))
+    dormant = rng.random() < DORMANT_SHARE and isinstance(new.right, ast.BinOp) and isinstance(new.right.left, ast.Constant)
+    if dormant:
+        # Weight 0: the child scores as its parent, survives as a neutral variant, and a
+        # later constant perturbation can wake the term up at the scale that helps.
+        new.right.left = ast.Constant(0.0)
     setattr(parent, field, new)
-    return f"grew expression ({shape})"
+    return f"grew expression ({shape}{', dormant' if dormant else ''})"
 
 
 def recombine_expression(tree: ast.Module, inspirations: list[ast.Module], rng: random.Random) -> str | None:
     """Put a value expression from an inspiration in place of one of ours.
 
-    Only expressions whose names all exist in our region (or are builtins) are taken,
-    so the child does not fail on an undefined name.
+    Only expressions whose names are all bound at that place (or are builtins) are
+    taken, so the child does not fail on an undefined name.
     """
-    ours = _value_expressions(tree)
+    scopes = _scopes(tree)
+    ours = [(p, f) for p, f in _value_expressions(tree) if id(getattr(p, f)) in scopes]
     if not ours or not inspirations:
         return None
-    known = _names_in(tree) | _BUILTINS | {"np", "math"}
+    parent, field = rng.choice(ours)
+    known = scopes[id(getattr(parent, field))] | _BUILTINS
     donors = [
         getattr(p, f)
         for other in inspirations
@@ -196,7 +239,6 @@ def recombine_expression(tree: ast.Module, inspirations: list[ast.Module], rng: 
     ]
     if not donors:
         return None
-    parent, field = rng.choice(ours)
     donor = rng.choice(donors)
     if ast.dump(donor) == ast.dump(getattr(parent, field)):
         return None
@@ -204,62 +246,70 @@ def recombine_expression(tree: ast.Module, inspirations: list[ast.Module], rng: 
     return "recombined an expression from an inspiration"
 
 
-def _function_bodies(tree: ast.AST) -> list[list[ast.stmt]]:
-    return [n.body for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+def _stores(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def _functions(tree: ast.AST) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    return [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def _docstring_offset(body: list[ast.stmt]) -> int:
+    return 1 if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) else 0
 
 
 def insert_statement(tree: ast.Module, inspirations: list[ast.Module], rng: random.Random) -> str | None:
-    """Insert an assignment: one copied from an inspiration, or ``v = v * c`` on a local."""
-    bodies = _function_bodies(tree)
-    if not bodies:
+    """Insert an assignment where everything it reads is bound: one copied from an
+    inspiration, or ``v = v * c`` on a local assigned earlier."""
+    functions = [f for f in _functions(tree) if f.body]
+    if not functions:
         return None
-    body = rng.choice(bodies)
-    known = _names_in(tree) | _BUILTINS | {"np", "math"}
-    donors = [
-        s
-        for other in inspirations
-        for s in ast.walk(other)
-        if isinstance(s, (ast.Assign, ast.AugAssign)) and _names_in(s.value) <= known
-    ]
-    locals_ = sorted(
-        {t.id for s in body if isinstance(s, ast.Assign) for t in s.targets if isinstance(t, ast.Name)}
-    )
+    fn = rng.choice(functions)
+    body = fn.body
     last = len(body) - 1 if isinstance(body[-1], ast.Return) else len(body)
-    first = 1 if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) else 0
+    first = _docstring_offset(body)
+    if first > last:
+        return None
+    position = rng.randint(first, last)
+    scopes = _scopes(tree)
+    bound = scopes.get(id(body[position]), set()) if position < len(body) else scopes.get(id(body[-1]), set()) | _stores(body[-1])
+    donors = [
+        stmt
+        for other in inspirations
+        for stmt in ast.walk(other)
+        if isinstance(stmt, (ast.Assign, ast.AugAssign))
+        and _names_in(stmt.value) <= bound | _BUILTINS
+        and (not isinstance(stmt, ast.AugAssign) or _stores(stmt) <= bound)
+    ]
+    locals_ = sorted(_stores(ast.Module(body=body[:position], type_ignores=[])) - {"self"})
     if donors and (not locals_ or rng.random() < 0.5):
         stmt: ast.stmt = copy.deepcopy(rng.choice(donors))
         what = "inserted a statement from an inspiration"
     elif locals_:
         name = rng.choice(locals_)
-        first = max(first, _first_assignment(body, name) + 1)
         c = ast.Constant(float(f"{math.exp(rng.gauss(0, 0.3)):.3g}"))
         stmt = ast.Assign([ast.Name(name, ast.Store())], ast.BinOp(ast.Name(name, ast.Load()), ast.Mult(), c))
         what = f"inserted {name} = {name} * {c.value}"
     else:
         return None
-    if first > last:
-        return None
-    body.insert(rng.randint(first, last), stmt)
+    body.insert(position, stmt)
     return what
 
 
-def _first_assignment(body: list[ast.stmt], name: str) -> int:
-    for i, s in enumerate(body):
-        if isinstance(s, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in s.targets):
-            return i
-    return len(body)
-
-
 def delete_statement(tree: ast.Module, _inspirations: list[ast.Module], rng: random.Random) -> str | None:
-    """Remove one statement that is neither a return nor the only statement of its body."""
-    sites = [
-        (body, i)
-        for body in _function_bodies(tree)
-        if len(body) > 1
-        for i, s in enumerate(body)
-        if not isinstance(s, (ast.Return, ast.FunctionDef, ast.ClassDef))
-        and not (i == 0 and isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
-    ]
+    """Remove a statement that is not a return, not a docstring, and does not hold the
+    first binding of a name (deleting that would leave later reads unbound)."""
+    sites = []
+    for fn in _functions(tree):
+        if len(fn.body) < 2:
+            continue
+        seen: set[str] = {a.arg for a in fn.args.args + fn.args.kwonlyargs + fn.args.posonlyargs}
+        for i, stmt in enumerate(fn.body):
+            stores = _stores(stmt)
+            removable = not isinstance(stmt, (ast.Return, ast.FunctionDef, ast.ClassDef)) and i >= _docstring_offset(fn.body)
+            if removable and stores <= seen:
+                sites.append((fn.body, i))
+            seen |= stores
     if not sites:
         return None
     body, i = rng.choice(sites)

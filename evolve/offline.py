@@ -18,6 +18,7 @@ from evolve.mutation import MutationRequest, Proposal
 from evolve.regions import RegionedProgram, RegionError, frozen_text, split_regions
 
 MAX_TRIES = 12
+OPS_PER_CHILD = (1, 1, 2, 3)  # several operators per child let a search cross neutral plateaus
 
 
 def unified_diff(parent: str, child: str) -> str:
@@ -84,7 +85,7 @@ class OfflineMutator:
         tree, indent = parsed[index]  # type: ignore[misc]
         operators, weights = zip(*OPERATORS)
         changed = False
-        for _ in range(rng.choice((1, 1, 2, 3))):
+        for _ in range(rng.choice(OPS_PER_CHILD)):
             operator = rng.choices(operators, weights)[0]
             if operator(tree, donors, rng) is not None:
                 changed = True

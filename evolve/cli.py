@@ -218,6 +218,7 @@ def test(
             await score_test_split(database, archive, pool, top, console)
         finally:
             pool.close()
+            archive.close()
 
     asyncio.run(go())
 
@@ -246,6 +247,7 @@ def prompt(
         archive = database.archive(info.id, config.archive, config.seed)
         sample = archive.sample_for(program_id)
         request = mutation_request(load_problem(info.problem), sample, candidate_seed(config.seed, archive.counts()["total"]))
+        archive.close()
     except USER_ERRORS as exc:
         fail(str(exc))
     if mode is None:

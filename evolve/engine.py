@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from database.features import BUILTIN_FEATURES, feature_values
 from database.records import NewProgram, ProgramView, Sample
 from evaluators.result import EvaluationResult
 from evolve.config import RunConfig
@@ -120,6 +121,7 @@ class Engine:
         self._llm_slots = asyncio.Semaphore(config.llm.max_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._crash: BaseException | None = None
+        self._seed_code: str | None = None
 
     def request_stop(self) -> None:
         """First call: finish what is in flight and stop. Second call: cancel it too."""
@@ -130,6 +132,7 @@ class Engine:
 
     async def run(self) -> Outcome:
         seed = await self._ensure_seed()
+        self._seed_code = seed.code
         counts = self.archive.counts()
         self.progress.done = counts.get("total", 0)
         self.progress.failed = counts.get("total", 0) - counts.get("ok", 0)
@@ -234,10 +237,12 @@ class Engine:
             self._fill_from_proposal(record, proposal)
             if proposal.code is not None and record.status != "duplicate":
                 self._in_flight_codes.add(proposal.code)
+                features = asyncio.create_task(asyncio.to_thread(self._code_features, proposal.code))
                 t2 = time.perf_counter()
                 result = await self.pool.evaluate(proposal.code, "train")
                 timings["evaluate_s"] = time.perf_counter() - t2
                 self._fill_from_result(record, result)
+                record.features = await features
         except asyncio.CancelledError:
             record.status, record.error = "cancelled", "stopped by the user before it finished"
         finally:
@@ -245,6 +250,14 @@ class Engine:
                 self._in_flight_codes.discard(proposal.code)
             record.timings = timings
             self._record(record, proposal, sample.parent.score)
+
+    def _code_features(self, code: str) -> dict[str, float]:
+        """Built-in code features, computed while the candidate is evaluated elsewhere, so
+        recording it does not parse the program on the driver's critical path."""
+        names = [d.name for d in self.config.archive.features if d.name in BUILTIN_FEATURES]
+        if not names:
+            return {}
+        return feature_values(names, code, {}, self._seed_code)
 
     def _fill_from_proposal(self, record: NewProgram, proposal: Proposal) -> None:
         record.origin, record.diff, record.model = proposal.origin, proposal.diff, proposal.model

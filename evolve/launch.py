@@ -98,6 +98,8 @@ class RunSession:
         except BaseException:
             self.db.set_run_status(self.run.id, "failed")
             raise
+        finally:
+            archive.close()
         self.db.set_run_status(self.run.id, "stopped" if outcome.stop_reason == "interrupted" else "finished")
         self._summarise(outcome)
         return outcome

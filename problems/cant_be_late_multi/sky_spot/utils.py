@@ -1,4 +1,8 @@
-"""Instance types a policy can ask for, and the prices the simulator bills."""
+"""Instance types a policy can ask for, and the prices the simulator bills.
+
+The module is named utils because published strategies import
+`from sky_spot.utils import ClusterType`; keeping the path lets them run unchanged.
+"""
 
 from __future__ import annotations
 

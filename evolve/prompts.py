@@ -8,6 +8,7 @@ request, so ``evolve prompt`` can show exactly what a parent would send.
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,10 @@ def _program(view: ProgramView, with_feedback: bool) -> dict[str, Any]:
     return out
 
 
-def _environment(templates_dir: str | Path | None) -> jinja2.Environment:
+@functools.lru_cache(maxsize=32)
+def _environment(templates_dir: str | None) -> jinja2.Environment:
+    """One environment per problem folder: Jinja2 caches compiled templates in it, and
+    compiling them again for every candidate was most of the rendering time."""
     paths: list[str] = []
     if templates_dir is not None:
         folder = Path(templates_dir)
@@ -131,7 +135,8 @@ def render_messages(
     system_message: str | None = None,
 ) -> list[dict[str, str]]:
     """The system and user messages for one mutation; ``templates_dir`` defaults to the request's."""
-    env = _environment(templates_dir if templates_dir is not None else request.templates_dir)
+    folder = templates_dir if templates_dir is not None else request.templates_dir
+    env = _environment(None if folder is None else str(folder))
     context = prompt_context(request, mode, system_message)
     return [
         {"role": "system", "content": _render(env, "system.j2", context)},
@@ -148,7 +153,8 @@ def repair_messages(
     templates_dir: str | Path | None = None,
 ) -> list[dict[str, str]]:
     """The conversation continued by the failed reply and a turn saying why it failed."""
-    env = _environment(templates_dir if templates_dir is not None else request.templates_dir)
+    folder = templates_dir if templates_dir is not None else request.templates_dir
+    env = _environment(None if folder is None else str(folder))
     context = {**prompt_context(request, mode), "reason": reason}
     return [
         *messages,

@@ -26,7 +26,7 @@ HERE = Path(__file__).parent
 REFRESH_S = 5
 
 
-def _when(timestamp: float | None) -> str:
+def format_when(timestamp: float | None) -> str:
     if not timestamp:
         return "-"
     return dt.datetime.fromtimestamp(timestamp, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
@@ -55,7 +55,7 @@ def templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["when"] = _when
+    env.filters["when"] = format_when
     env.filters["score"] = _score
     env.filters["diff_class"] = _diff_class
     return env

@@ -1,0 +1,258 @@
+"""Browsing commands: look at runs and programs from a terminal, or start the web UI.
+
+Tables are rich tables on a terminal and tab-separated lines in a pipe, so ``evolve runs |
+cut -f1`` works; ``--json`` gives the same data for programs.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+import typer
+from rich.console import Console
+from rich.syntax import Syntax
+from rich.table import Table
+
+from database import ProgramDatabase
+from database.errors import DatabaseError
+from evolve.web.app import format_when
+from evolve.web.reader import RunReader
+from evolve.web.views import as_plain
+
+DEFAULT_DB = "sqlite:///runs/evolve.db"
+SPARKS = "▁▂▃▄▅▆▇█"
+
+DbOption = typer.Option(DEFAULT_DB, "--db", help="database URL (SQLite file or PostgreSQL)")
+JsonOption = typer.Option(False, "--json", help="print machine-readable JSON instead of tables")
+
+
+def _reader(url: str) -> RunReader:
+    return RunReader(ProgramDatabase(url))
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(1)
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.6g}"
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def _table(title: str, headers: list[str], rows: Iterable[list[Any]]) -> None:
+    """A rich table on a terminal; tab-separated lines (header first) in a pipe."""
+    rows = [[str(c) for c in r] for r in rows]
+    if not sys.stdout.isatty():
+        for line in [headers, *rows]:
+            sys.stdout.write("\t".join(line) + "\n")
+        return
+    table = Table(title=title)
+    for h in headers:
+        table.add_column(h)
+    for r in rows:
+        table.add_row(*r)
+    Console().print(table)
+
+
+def sparkline(values: list[float]) -> str:
+    """The best score so far as one line of block characters, a glance at progress."""
+    if not values:
+        return ""
+    lo, hi = min(values), max(values)
+    span = (hi - lo) or 1.0
+    return "".join(SPARKS[min(len(SPARKS) - 1, int((v - lo) / span * len(SPARKS)))] for v in values)
+
+
+def best_so_far(scores: Iterable[float | None], width: int = 60) -> list[float]:
+    best: list[float] = []
+    current: float | None = None
+    for s in scores:
+        if s is not None and (current is None or s > current):
+            current = s
+        if current is not None:
+            best.append(current)
+    step = max(1, len(best) // width)
+    return best[::step]
+
+
+def runs(db: str = DbOption, as_json: bool = JsonOption) -> None:
+    """List runs, newest first.
+
+    Example: evolve runs --db sqlite:///runs/evolve.db
+    """
+    rows = _reader(db).runs()
+    if as_json:
+        return _print_json([as_plain(r) for r in rows])
+    _table("runs", ["id", "name", "problem", "status", "candidates", "best train", "best test", "dollars", "started"],
+           [[r.id, r.name, r.problem, r.status, r.candidates, _score(r.best_train), _score(r.best_test),
+             f"{r.dollars:.4f}", format_when(r.started_at)] for r in rows])
+
+
+def show(run: str = typer.Argument("latest", help="run id, name or 'latest'"), db: str = DbOption,
+         as_json: bool = JsonOption) -> None:
+    """Summarise a run: progress sparkline, per-island bests, top programs, models and dollars.
+
+    Example: evolve show latest
+    """
+    reader = _reader(db)
+    try:
+        s = reader.summary(reader.run(run).id)
+    except DatabaseError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        data = as_plain(s)
+        data.pop("attempts")
+        return _print_json(data)
+    typer.echo(f"run {s.run.id} {s.run.name} ({s.run.problem}): {s.run.status}, {s.run.candidates} candidates, "
+               f"best train {_score(s.run.best_train)}, best test {_score(s.run.best_test)}, ${s.run.dollars:.4f}")
+    typer.echo("best so far: " + sparkline(best_so_far(a.score if a.status == "ok" else None for a in s.attempts)))
+    typer.echo("attempts by status: " + ", ".join(f"{k} {v}" for k, v in sorted(s.counts.items())))
+    _table("islands", ["island", "candidates", "best score", "best program"],
+           [[i.island, i.candidates, _score(i.best_score), i.best_id if i.best_id is not None else "-"] for i in s.islands])
+    _table("top programs", ["id", "score", "island", "generation", "origin", "model"],
+           [[p.id, _score(p.score), p.island, p.generation, p.origin, p.model or "-"] for p in s.top])
+    _table("models", ["model", "calls", "errors", "tokens in", "tokens out", "dollars"],
+           [[m.model, m.calls, m.errors, m.tokens_in, m.tokens_out, f"{m.dollars:.4f}"] for m in s.models])
+
+
+def program(program_id: int = typer.Argument(..., help="program id"), db: str = DbOption,
+            as_json: bool = JsonOption) -> None:
+    """Show one program: code, metrics, artifacts and how it was made.
+
+    Example: evolve program 42
+    """
+    try:
+        p = _reader(db).program(program_id)
+    except DatabaseError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        return _print_json(as_plain(p))
+    r = p.row
+    typer.echo(f"program {r.id} of run {p.run_id}: {r.status}, score {_score(r.score)}, made by {r.origin}"
+               f"{' with ' + r.model if r.model else ''} from parent {r.parent_id}, island {r.island}, "
+               f"generation {r.generation}")
+    if r.error:
+        typer.echo(f"error: {r.error}")
+    if sys.stdout.isatty():
+        Console().print(Syntax(p.code, "python", line_numbers=True))
+    else:
+        typer.echo(p.code)
+    _table("metrics", ["metric", "value"], [[k, v] for k, v in p.metrics.items()])
+    for name, text in p.artifacts.items():
+        typer.echo(f"--- artifact {name} ---\n{text}")
+    for call in p.llm_calls:
+        typer.echo(f"model call: {call.kind} with {call.model}, {call.tokens_in}+{call.tokens_out} tokens, "
+                   f"${call.cost_usd:.4f}")
+
+
+def lineage(program_id: int = typer.Argument(..., help="program id"), db: str = DbOption,
+            as_json: bool = JsonOption) -> None:
+    """The path from the seed to a program, with the score change and diff of each step.
+
+    Example: evolve lineage 42
+    """
+    try:
+        steps = _reader(db).lineage(program_id)
+    except DatabaseError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        return _print_json([as_plain(s) for s in steps])
+    for s in steps:
+        delta = "" if s.delta is None else f" ({s.delta:+.6g})"
+        typer.echo(f"== program {s.row.id}: {s.row.origin}, score {_score(s.row.score)}{delta}")
+        if s.diff and s.row.parent_id is not None:
+            typer.echo(s.diff)
+
+
+def diff(a: int = typer.Argument(..., help="first program id"), b: int = typer.Argument(..., help="second program id"),
+         db: str = DbOption) -> None:
+    """Unified diff between the code of two programs.
+
+    Example: evolve diff 12 42
+    """
+    reader = _reader(db)
+    try:
+        left, right = reader.program(a), reader.program(b)
+    except DatabaseError as exc:
+        raise _fail(exc) from exc
+    lines = difflib.unified_diff(left.code.splitlines(keepends=True), right.code.splitlines(keepends=True),
+                                 f"program {a}", f"program {b}")
+    sys.stdout.write("".join(lines))
+
+
+def best(run: str = typer.Argument("latest", help="run id, name or 'latest'"), db: str = DbOption,
+         output: Path = typer.Option(None, "-o", "--output", help="write the code here instead of printing it")) -> None:
+    """The code of a run's best program.
+
+    Example: evolve best latest -o best.py
+    """
+    reader = _reader(db)
+    try:
+        top = reader.summary(reader.run(run).id).top
+    except DatabaseError as exc:
+        raise _fail(exc) from exc
+    if not top:
+        raise _fail(LookupError(f"run {run!r} has no successfully evaluated program yet"))
+    code = reader.program(top[0].id).code
+    if output is None:
+        sys.stdout.write(code)
+    else:
+        output.write_text(code)
+        typer.echo(f"program {top[0].id} (score {_score(top[0].score)}) written to {output}", err=True)
+
+
+def export(run: str = typer.Argument("latest", help="run id, name or 'latest'"), db: str = DbOption,
+           fmt: str = typer.Option("json", "--format", help="json or csv"),
+           output: Path = typer.Option(None, "-o", "--output", help="file to write (default: standard output)")) -> None:
+    """Every attempt of a run, failed ones included, as JSON or CSV.
+
+    Example: evolve export latest --format csv -o attempts.csv
+    """
+    if fmt not in ("json", "csv"):
+        raise _fail(ValueError(f"unknown format {fmt!r}; use json or csv"))
+    reader = _reader(db)
+    try:
+        rows = list(reader.export(reader.run(run).id))
+    except DatabaseError as exc:
+        raise _fail(exc) from exc
+    out = output.open("w", newline="") if output else sys.stdout
+    if fmt == "json":
+        json.dump(rows, out, indent=1, default=str)
+        out.write("\n")
+    else:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else [])
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in r.items()})
+    if output:
+        out.close()
+
+
+def ui(db: str = DbOption, host: str = typer.Option("127.0.0.1", help="address to bind; keep local unless needed"),
+       port: int = typer.Option(8765, "--port", help="port to listen on")) -> None:
+    """Serve the read-only web UI.
+
+    Example: evolve ui --db sqlite:///runs/evolve.db --port 8765
+    """
+    import uvicorn
+
+    from evolve.web.app import create_app
+
+    app = create_app(_reader(db))
+    typer.echo(f"evolve UI at http://{host}:{port}/ (Ctrl-C to stop)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the browsing commands to the main ``evolve`` command."""
+    for command in (runs, show, program, lineage, diff, best, export, ui):
+        app.command(command.__name__)(command)

@@ -1,0 +1,93 @@
+"""The browsing commands against a small run written through the database API."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from database import ArchiveSettings, LLMCallRecord, NewProgram, ProgramDatabase
+from evolve.browse import best_so_far, register, sparkline
+
+
+@pytest.fixture(scope="module")
+def run_db(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('browse') / 'runs.db'}"
+    db = ProgramDatabase(url)
+    settings = ArchiveSettings(num_islands=2)
+    run = db.create_run("toy-run", "toy", {"archive": settings.model_dump()}, seed=0)
+    archive = db.archive(run.id, settings, seed=0)
+    seed = archive.record(NewProgram(None, 0, 0, "x = 0\n", "seed", "ok", score=0.0))
+    call = archive.record_llm_call(LLMCallRecord("m1", "prompt", "answer", 5, 7, 0.5))
+    child = archive.record(NewProgram(seed.id, 0, 1, "x = 2\n", "diff", "ok", score=2.0, diff="-x = 0\n+x = 2",
+                                      model="m1", llm_call_ids=[call]))
+    failed = archive.record(NewProgram(child.id, 1, 2, "", "diff", "error", error="edit did not apply"))
+    db.set_run_status(run.id, "finished")
+    db.close()
+    return url, {"seed": seed.id, "child": child.id, "failed": failed.id}
+
+
+@pytest.fixture()
+def cli():
+    app = typer.Typer()
+    register(app)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, list(args))
+
+
+def test_runs_pipes_as_tab_separated_lines(cli, run_db):
+    url, _ = run_db
+    result = cli("runs", "--db", url)
+    assert result.exit_code == 0, result.output
+    header, row = result.output.strip().splitlines()
+    assert header.split("\t")[:3] == ["id", "name", "problem"]
+    cells = row.split("\t")
+    assert cells[1:5] == ["toy-run", "toy", "finished", "2"]  # seed not counted as a candidate
+    assert cells[5] == "2"
+
+
+def test_show_json_has_islands_and_models(cli, run_db):
+    url, ids = run_db
+    data = json.loads(cli("show", "latest", "--db", url, "--json").output)
+    assert data["top"][0]["id"] == ids["child"]
+    assert data["models"][0]["dollars"] == pytest.approx(0.5)
+    assert data["counts"] == {"ok": 1, "error": 1}
+
+
+def test_best_writes_the_best_code(cli, run_db, tmp_path):
+    url, _ = run_db
+    out = tmp_path / "best.py"
+    assert cli("best", "toy-run", "--db", url, "-o", str(out)).exit_code == 0
+    assert out.read_text() == "x = 2\n"
+
+
+def test_lineage_and_diff(cli, run_db):
+    url, ids = run_db
+    steps = json.loads(cli("lineage", str(ids["child"]), "--db", url, "--json").output)
+    assert [s["row"]["id"] for s in steps] == [ids["seed"], ids["child"]]
+    assert steps[1]["delta"] == pytest.approx(2.0)
+    out = cli("diff", str(ids["seed"]), str(ids["child"]), "--db", url).output
+    assert "-x = 0" in out and "+x = 2" in out
+
+
+def test_export_csv_has_every_attempt(cli, run_db):
+    url, ids = run_db
+    rows = list(csv.DictReader(io.StringIO(cli("export", "latest", "--db", url, "--format", "csv").output)))
+    assert [int(r["id"]) for r in rows] == [ids["seed"], ids["child"], ids["failed"]]
+    assert rows[2]["error"] == "edit did not apply"
+
+
+def test_unknown_run_is_a_clear_error(cli, run_db):
+    url, _ = run_db
+    result = cli("show", "nope", "--db", url)
+    assert result.exit_code == 1
+    assert "no run 'nope'" in result.output
+
+
+def test_sparkline_follows_the_best_so_far():
+    assert best_so_far([None, 1.0, 0.5, 3.0]) == [1.0, 1.0, 3.0]
+    assert sparkline([1.0, 1.0, 3.0]) == "▁▁█"

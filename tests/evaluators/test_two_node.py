@@ -53,16 +53,32 @@ def node_ports() -> list[str]:
     return [item for flag in flags for item in (flag, str(free_port()))]
 
 
+MARKER = "EVOLVE_TEST_RAY_CLUSTER"
+
+
+def _holds_file_under(pid: str, folder: str) -> bool:
+    try:
+        return any(os.readlink(f"/proc/{pid}/fd/{fd}").startswith(folder) for fd in os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return False
+
+
 def cluster_pids(temp_dir: str, gcs_port: int) -> list[int]:
+    """Every process of this cluster. Ray renames some daemons (ray::DashboardAgent), which
+    overwrites their command line and environment, but they keep their logs open under
+    the cluster's temporary directory."""
+    tag = f"{MARKER}={temp_dir}".encode()
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == os.getpid():
             continue
         try:
             cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace")
+            environ = Path(f"/proc/{entry}/environ").read_bytes()
         except OSError:
             continue
-        if temp_dir in cmdline or ("ray" in cmdline and f"127.0.0.1:{gcs_port}" in cmdline):
+        if (tag in environ or temp_dir in cmdline or ("ray" in cmdline and f"127.0.0.1:{gcs_port}" in cmdline)
+                or _holds_file_under(entry, temp_dir)):
             pids.append(int(entry))
     return pids
 
@@ -83,7 +99,7 @@ def stop_cluster(temp_dir: str, gcs_port: int) -> None:
 def two_node_cluster() -> Iterator[tuple[str, dict[str, str]]]:
     temp_dir = tempfile.mkdtemp(prefix="evray-")
     port = free_port()
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", MARKER: temp_dir}
     common = ["--num-cpus", "1", "--object-store-memory", str(80 * 1024 * 1024), "--disable-usage-stats",
               "--node-ip-address", "127.0.0.1", "--temp-dir", temp_dir]
     try:
@@ -95,6 +111,7 @@ def two_node_cluster() -> Iterator[tuple[str, dict[str, str]]]:
     finally:
         stop_cluster(temp_dir, port)
         shutil.rmtree(temp_dir, ignore_errors=True)
+        assert not cluster_pids(temp_dir, port), "processes of the test cluster outlived it"
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import uvicorn
 from playwright.sync_api import sync_playwright
 
@@ -69,6 +70,12 @@ def main() -> None:
         threading.Thread(target=server.run, daemon=True).start()
         while not server.started:
             time.sleep(0.05)
+        fetch = []
+        for _ in range(args.repeats):
+            t = time.perf_counter()
+            httpx.get(f"http://127.0.0.1:{port}/run/{run_id}", timeout=60).raise_for_status()
+            fetch.append(time.perf_counter() - t)
+        print(f"server renders the page in {statistics.median(fetch):.2f} s (median)")
         times = []
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)

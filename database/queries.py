@@ -230,6 +230,18 @@ def descendants(db: Source, program_id: int, max_depth: int = 1000) -> list[dict
         return [{**_program_summary(row), "depth": row.depth} for row in rows]
 
 
+ATTEMPT_COLUMNS = ("id", "island", "origin", "status", "score", "created_at", "feature_cell")
+
+
+def run_attempts(db: Source, run_id: int) -> list[dict[str, Any]]:
+    """Every attempt's place and outcome, without code or artifacts: what charts need."""
+    with _engine(db).connect() as conn:
+        rows = conn.execute(
+            select(*[PROGRAMS.c[n] for n in ATTEMPT_COLUMNS]).where(PROGRAMS.c.run_id == run_id).order_by(PROGRAMS.c.id)
+        ).all()
+    return [dict(row._mapping) for row in rows]
+
+
 def export_programs(db: Source, run_id: int, batch: int = 1000) -> Iterator[dict[str, Any]]:
     """Every attempt of the run (code included), oldest first, streamed in batches."""
     last = 0

@@ -268,8 +268,10 @@ def prompt(
 
 def _register_command_modules() -> None:
     """Commands that live beside the concept they serve."""
+    from evolve.browse import register as register_browsing
     from evolve.openevolve_import import register as register_openevolve_import
 
+    register_browsing(app)
     register_openevolve_import(app)
 
 

@@ -65,7 +65,7 @@ class RunReader:
                 id=p["id"], island=p["island"], status=p["status"], score=p["score"],
                 created_at=p["created_at"], feature_cell=_cell(p["feature_cell"]),
             )
-            for p in queries.export_programs(self.db, run_id)
+            for p in queries.run_attempts(self.db, run_id)
             if p["origin"] != "migrant"
         ]
         best_ids: dict[int, tuple[float, int]] = {}

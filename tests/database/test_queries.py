@@ -1,6 +1,6 @@
 import pytest
 
-from database import LLMCallRecord, NewProgram, ProgramNotFound, RunNotFound
+from database import ArchiveSettings, LLMCallRecord, NewProgram, ProgramNotFound, RunNotFound
 from database import queries
 
 
@@ -103,3 +103,15 @@ def test_lineage_crosses_islands_through_migrants(db, seeded_archive, grow_archi
     hop = origins.index("migrant")
     assert path[hop]["island"] != path[hop - 1]["island"]
     assert path[hop]["score_delta"] == 0.0
+
+
+def test_run_attempts_lists_every_attempt_without_code(db):
+    from database.queries import export_programs, run_attempts
+
+    run = db.create_run("attempts", "p", {}, 0)
+    archive = db.archive(run.id, ArchiveSettings(num_islands=2), 0)
+    archive.record(NewProgram(None, 0, 0, "x = 1\n", "seed", "ok", score=1.0))
+    archive.record(NewProgram(1, 1, 1, "x = 2\n", "diff", "error", error="boom"))
+    rows = run_attempts(db, run.id)
+    assert [r["status"] for r in rows] == [r["status"] for r in export_programs(db, run.id)]
+    assert set(rows[0]) == {"id", "island", "origin", "status", "score", "created_at", "feature_cell"}

@@ -216,3 +216,17 @@ def test_prompt_prints_the_messages_a_parent_would_produce(tmp_path: Path):
     assert "def priority" in user and "weibull1k_seed103: 4.6 %" in user and "SEARCH" in user
     missing = evolve("prompt", "prompted", "999", "--db", f"sqlite:///{tmp_path}/p.db")
     assert missing.returncode == 2 and "no program with id 999" in missing.stderr
+
+
+@pytest.mark.slow
+def test_offline_evolution_improves_bin_packing_within_200_candidates(tmp_path: Path):
+    db = tmp_path / "bp.db"
+    result = evolve("run", "bin_packing", "-n", "200", "-k", "1", "--seed", "0", "--db", f"sqlite:///{db}",
+                    timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with sqlite3.connect(db) as conn:
+        seed_score = conn.execute("SELECT score FROM programs WHERE origin = 'seed'").fetchone()[0]
+        best = conn.execute("SELECT max(score) FROM programs WHERE status = 'ok'").fetchone()[0]
+        candidates = conn.execute("SELECT count(*) FROM programs WHERE origin = 'offline'").fetchone()[0]
+    assert candidates == 200
+    assert best > seed_score

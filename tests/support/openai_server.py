@@ -25,7 +25,7 @@ from typing import Any
 MODES = ("valid", "valid-diff", "valid-rewrite", "malformed", "rate-limit", "server-error", "slow")
 
 _FENCE = re.compile(r"```[^\n`]*\n(.*?)```", re.DOTALL)
-_NUMBER = re.compile(r"(?<![\w.+\-])(\d+(?:\.\d+)?)(?![\w.])")  # not an exponent's digits
+_NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(?![\w.])")  # whole literals, exponents too
 
 
 @dataclass

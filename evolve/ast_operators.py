@@ -123,15 +123,40 @@ def _set_call_name(node: ast.Call, name: str) -> None:
         node.func.attr = name
 
 
+_INTEGER_CALLS = frozenset({"range", "len", "int", "enumerate", "zip", "list", "tuple", "set", "dict", "sorted",
+                            "reversed", "append", "insert", "pop", "index", "get", "zeros", "ones", "empty", "full",
+                            "arange", "reshape", "astype", "randint", "choice", "sample", "shuffle"})
+_COLLECTIONS = (ast.List, ast.ListComp, ast.Tuple, ast.Dict, ast.DictComp, ast.Set, ast.SetComp, ast.GeneratorExp,
+                ast.Constant, ast.JoinedStr)
+
+
+def _integer_contexts(tree: ast.AST) -> set[int]:
+    """Nodes whose value must stay an integer or a collection: indices, sizes, counts.
+
+    Adding a float term there fails at run time, so the operators leave them alone.
+    """
+    held: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript):
+            held.update(id(n) for n in ast.walk(node.slice))
+        elif isinstance(node, ast.Call) and _call_name(node) in _INTEGER_CALLS:
+            held.update(id(n) for arg in node.args for n in ast.walk(arg))
+    return held
+
+
 def _value_expressions(tree: ast.AST) -> list[tuple[ast.AST, str]]:
-    """(parent, field) pairs holding an expression that computes a value we may change."""
+    """(parent, field) pairs holding a numeric-looking expression we may change."""
+    held = _integer_contexts(tree)
     sites: list[tuple[ast.AST, str]] = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.Return, ast.Assign, ast.AugAssign)) and node.value is not None:
-            sites.append((node, "value"))
-        elif isinstance(node, ast.BinOp):
+            if not isinstance(node.value, _COLLECTIONS) and not (
+                isinstance(node.value, ast.Call) and _call_name(node.value) in _INTEGER_CALLS
+            ):
+                sites.append((node, "value"))
+        elif isinstance(node, ast.BinOp) and id(node) not in held:
             sites.extend([(node, "left"), (node, "right")])
-    return sites
+    return [(p, f) for p, f in sites if id(getattr(p, f)) not in held]
 
 
 def _names_in(tree: ast.AST) -> set[str]:
@@ -258,6 +283,23 @@ def _docstring_offset(body: list[ast.stmt]) -> int:
     return 1 if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) else 0
 
 
+def _numeric_locals(statements: list[ast.stmt]) -> set[str]:
+    """Names every assignment of which looks numeric (not a collection, size or index)."""
+    numeric: set[str] = set()
+    other: set[str] = set()
+    for stmt in statements:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Assign):
+                looks_numeric = not isinstance(node.value, _COLLECTIONS[:-2]) and not (
+                    isinstance(node.value, ast.Call) and _call_name(node.value) in _INTEGER_CALLS)
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        (numeric if looks_numeric else other).add(target.id)
+            elif isinstance(node, (ast.For, ast.comprehension)):
+                other |= _stores(node.target)
+    return numeric - other - {"self"}
+
+
 def insert_statement(tree: ast.Module, inspirations: list[ast.Module], rng: random.Random) -> str | None:
     """Insert an assignment where everything it reads is bound: one copied from an
     inspiration, or ``v = v * c`` on a local assigned earlier."""
@@ -281,7 +323,7 @@ def insert_statement(tree: ast.Module, inspirations: list[ast.Module], rng: rand
         and _names_in(stmt.value) <= bound | _BUILTINS
         and (not isinstance(stmt, ast.AugAssign) or _stores(stmt) <= bound)
     ]
-    locals_ = sorted(_stores(ast.Module(body=body[:position], type_ignores=[])) - {"self"})
+    locals_ = sorted(_numeric_locals(body[:position]))
     if donors and (not locals_ or rng.random() < 0.5):
         stmt: ast.stmt = copy.deepcopy(rng.choice(donors))
         what = "inserted a statement from an inspiration"

@@ -337,7 +337,9 @@ class RunArchive:
             )
         self._sample_count += 1
         parent_id = choose_parent(island, self.settings, rng)
-        inspiration_ids = choose_inspirations(island, parent_id, self.settings, rng)
+        return self._offer(island, parent_id, choose_inspirations(island, parent_id, self.settings, rng))
+
+    def _offer(self, island: Island, parent_id: int, inspiration_ids: list[int]) -> Sample:
         views = self._views.fetch(self._transaction, [parent_id, *inspiration_ids])
         parent = views[parent_id]
         return Sample(
@@ -358,15 +360,7 @@ class RunArchive:
             raise ArchiveError(f"program {parent_id} belongs to run {parent.run_id}, not {self.run.name!r}")
         island = self._islands[parent.island]
         rng = random.Random(f"{self.seed}:{self._sample_count}")
-        inspiration_ids = choose_inspirations(island, parent_id, self.settings, rng) if island.cells else []
-        views = self._views.fetch(self._transaction, inspiration_ids)
-        return Sample(
-            island=island.index,
-            parent=parent,
-            inspirations=[views[i] for i in inspiration_ids],
-            generation=parent.generation + 1,
-            failures=[self._failure_text[i] for i in island.failures if i in self._failure_text],
-        )
+        return self._offer(island, parent_id, choose_inspirations(island, parent_id, self.settings, rng) if island.cells else [])
 
     def is_duplicate(self, code: str) -> bool:
         return bytes.fromhex(code_hash(code)) in self._hashes

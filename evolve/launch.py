@@ -78,10 +78,7 @@ class RunSession:
 
     def __init__(self, db: ProgramDatabase, run: RunInfo, problem: Problem, config: RunConfig, console: Console):
         self.db, self.run, self.problem, self.config, self.console = db, run, problem, config, console
-        self.mutator = make_mutator(config)
-        bandit = db.load_bandit_state(run.id)
-        if bandit and hasattr(self.mutator, "load_state"):
-            self.mutator.load_state(bandit)
+        self.mutator: Mutator = OfflineMutator()
 
     def execute(self, ray_address: str | None) -> Outcome:
         if not self.config.llm.models:
@@ -106,8 +103,16 @@ class RunSession:
 
     async def _execute(self, archive: RunArchive, ray_address: str | None) -> Outcome:
         slots = self.config.evaluation.slots or self.config.max_in_flight
+        # Importing litellm and starting Ray each take seconds; the first mostly computes,
+        # the second mostly waits on the processes it starts, so they overlap well.
+        building = asyncio.create_task(asyncio.to_thread(make_mutator, self.config))
+        await asyncio.sleep(0)
         pool = EvaluationPool(with_problem_threshold(self.problem, self.config), slots=slots, ray_address=ray_address)
         try:
+            self.mutator = await building
+            bandit = self.db.load_bandit_state(self.run.id)
+            if bandit and hasattr(self.mutator, "load_state"):
+                self.mutator.load_state(bandit)
             with LiveDisplay(self.console, f"evolve: {self.run.name}") as display:
                 engine = Engine(
                     problem=self.problem, config=self.config, archive=archive, mutator=self.mutator,

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from database import DEFAULT_URL, DatabaseError, ProgramDatabase
+from database import DEFAULT_URL, DatabaseError
 from evaluators.problem import ProblemError, list_problems, load_problem
 from evolve.config import ConfigError
 from evolve.engine import SeedFailed
@@ -200,22 +200,19 @@ def test(
     Example: evolve test latest --top 5
     """
     from evaluators.pool import EvaluationPool
-    from evolve.config import RunConfig
-    from evolve.launch import score_test_split
+    from evolve.launch import open_stored_run, score_test_split
 
     try:
-        database = ProgramDatabase(db)
-        info = database.open_run(run_ref)
-        config = RunConfig.model_validate(info.config)
-        loaded = load_problem(info.problem)
+        stored = open_stored_run(db, run_ref)
     except USER_ERRORS as exc:
         fail(str(exc))
-    archive = database.archive(info.id, config.archive, config.seed)
+    archive = stored.archive()
 
     async def go() -> None:
-        pool = EvaluationPool(loaded, slots=max(1, min(top + 1, config.max_in_flight)), ray_address=ray_address)
+        slots = max(1, min(top + 1, stored.config.max_in_flight))
+        pool = EvaluationPool(stored.problem, slots=slots, ray_address=ray_address)
         try:
-            await score_test_split(database, archive, pool, top, console)
+            await score_test_split(stored.db, archive, pool, top, console)
         finally:
             pool.close()
             archive.close()
@@ -235,18 +232,16 @@ def prompt(
 
     Example: evolve prompt latest 42 --mode diff
     """
-    from evolve.config import RunConfig
     from evolve.engine import candidate_seed, mutation_request
+    from evolve.launch import open_stored_run
     from evolve.llm_mutator import LLMMutator
     from evolve.prompts import render_messages
 
     try:
-        database = ProgramDatabase(db)
-        info = database.open_run(run_ref)
-        config = RunConfig.model_validate(info.config)
-        archive = database.archive(info.id, config.archive, config.seed)
+        stored = open_stored_run(db, run_ref)
+        config, archive = stored.config, stored.archive()
         sample = archive.sample_for(program_id)
-        request = mutation_request(load_problem(info.problem), sample, candidate_seed(config.seed, archive.counts()["total"]))
+        request = mutation_request(stored.problem, sample, candidate_seed(config.seed, archive.counts()["total"]))
         archive.close()
     except USER_ERRORS as exc:
         fail(str(exc))

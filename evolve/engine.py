@@ -157,7 +157,7 @@ class Engine:
         self.on_progress(self.progress)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        self.on_progress(self.progress)
+            self.on_progress(self.progress)  # the last candidates have left the in-flight count
         return Outcome(reason, self.progress, self.archive.seed_program(), self.archive.best())
 
     def _wait_timeout(self, deadline: float) -> float | None:

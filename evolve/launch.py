@@ -182,10 +182,29 @@ def start_run(problem_ref: str, config_file: Path | None, cli: dict[str, Any], r
     return RunSession(db, run, problem, config, console).execute(request.ray_address)
 
 
-def resume_run(run_ref: str, extra: dict[str, Any], request: RunRequest, console: Console) -> Outcome:
-    db = ProgramDatabase(request.db_url)
+@dataclass
+class StoredRun:
+    """A run reopened from the database with the configuration and problem it began with."""
+
+    db: ProgramDatabase
+    run: RunInfo
+    config: RunConfig
+    problem: Problem
+
+    def archive(self) -> RunArchive:
+        return self.db.archive(self.run.id, self.config.archive, self.config.seed)
+
+
+def open_stored_run(db_url: str, run_ref: str, extra: dict[str, Any] | None = None) -> StoredRun:
+    """``extra`` overrides stored settings (for example a higher candidate target)."""
+    db = ProgramDatabase(db_url)
     run = db.open_run(run_ref)
-    config = RunConfig.model_validate({**run.config, **extra})
-    problem = load_problem(run.problem)
+    config = RunConfig.model_validate({**run.config, **(extra or {})})
+    return StoredRun(db, run, config, load_problem(run.problem))
+
+
+def resume_run(run_ref: str, extra: dict[str, Any], request: RunRequest, console: Console) -> Outcome:
+    stored = open_stored_run(request.db_url, run_ref, extra)
+    run = stored.run
     console.print(f"resuming run {run.name} (id {run.id}), status was {run.status}", highlight=False)
-    return RunSession(db, run, problem, config, console).execute(request.ray_address)
+    return RunSession(stored.db, run, stored.problem, stored.config, console).execute(request.ray_address)

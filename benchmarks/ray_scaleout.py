@@ -3,8 +3,8 @@
 Both set-ups have the same 2 CPUs in all (one node with 2, or two nodes with 1 each, started
 with ``ray start --head`` and ``ray start --address`` on 127.0.0.1), so the ratio shows
 what spreading the evaluation slots over nodes costs, not extra hardware. The cluster uses
-its own ports and temporary directory and is stopped by signalling exactly the processes
-that carry them.
+its own ports and temporary directory (tests/support/loopback_cluster.py, shared with the
+two-node test) and is stopped by signalling exactly its own processes.
 
     python benchmarks/ray_scaleout.py [--n 120] [--n-instant 300] [--repeats 2] [--write-docs]
 """
@@ -13,15 +13,8 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,79 +24,10 @@ sys.path.insert(0, str(ROOT))
 from docs_section import machine_line, write_section  # noqa: E402
 from evolve_side import run_evolve  # noqa: E402
 from run_measure import RunMeasure, pipeline_limit  # noqa: E402
-from scripted_server import free_port, scripted_server  # noqa: E402
+from scripted_server import scripted_server  # noqa: E402
 
-RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
-PORT_FLAGS = ("--ray-client-server-port", "--dashboard-agent-listen-port", "--dashboard-agent-grpc-port",
-              "--runtime-env-agent-port", "--metrics-export-port", "--node-manager-port", "--object-manager-port")
-
-
-class ClusterDidNotStart(RuntimeError):
-    """``ray start`` failed; the message holds its output."""
-
-
-def _node_ports() -> list[str]:
-    return [item for flag in PORT_FLAGS for item in (flag, str(free_port()))]
-
-
-def _mentions(pid: str, temp_dir: str) -> bool:
-    """Whether the process's command line or an open file names the cluster's temporary directory.
-
-    Ray renames its agents (``ray::DashboardAgent``), so the command line alone misses them.
-    """
-    try:
-        if temp_dir in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
-            return True
-        return any(temp_dir in os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd"))
-    except OSError:
-        return False
-
-
-def _cluster_pids(temp_dir: str, gcs_port: int) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            continue
-        if ("ray" in cmdline and f"127.0.0.1:{gcs_port}" in cmdline) or _mentions(entry, temp_dir):
-            pids.append(int(entry))
-    return pids
-
-
-def _stop_cluster(temp_dir: str, gcs_port: int) -> None:
-    for sig, wait_s in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
-        for pid in _cluster_pids(temp_dir, gcs_port):
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + wait_s
-        while _cluster_pids(temp_dir, gcs_port) and time.monotonic() < deadline:
-            time.sleep(0.2)
-
-
-@contextmanager
-def two_node_cluster() -> Iterator[str]:
-    """Yield the address of a head node and one worker node, 1 CPU each, on 127.0.0.1."""
-    temp_dir = tempfile.mkdtemp(prefix="evray-")
-    port = free_port()
-    env = {**os.environ, **RAY_ENV}
-    common = ["--num-cpus", "1", "--object-store-memory", str(100 * 1024 * 1024), "--disable-usage-stats",
-              "--node-ip-address", "127.0.0.1", "--temp-dir", temp_dir]
-    try:
-        for role in (["--head", "--port", str(port), "--include-dashboard", "false"],
-                     ["--address", f"127.0.0.1:{port}"]):
-            done = subprocess.run(["ray", "start", *role, *common, *_node_ports()], capture_output=True,
-                                  text=True, env=env, timeout=180)
-            if done.returncode != 0:
-                raise ClusterDidNotStart(f"ray start {' '.join(role)} failed:\n{(done.stdout + done.stderr)[-3000:]}")
-        yield f"127.0.0.1:{port}"
-    finally:
-        _stop_cluster(temp_dir, port)
-        shutil.rmtree(temp_dir, ignore_errors=True)
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+from loopback_cluster import RAY_ENV, two_node_cluster  # noqa: E402
 
 
 @dataclass
@@ -174,7 +98,7 @@ def main() -> None:
     ]
     with tempfile.TemporaryDirectory(dir=ROOT / "runs") as tmp:
         one = run_all(workloads, Path(tmp), None, args.repeats)
-        with two_node_cluster() as address:
+        with two_node_cluster() as (address, _env):
             two = run_all(workloads, Path(tmp), address, args.repeats)
     text = table(workloads, one, two)
     print(text)

@@ -77,7 +77,9 @@ def fill(db: ProgramDatabase, programs: int, settings: ArchiveSettings, seed: in
 
 
 def candidate_latencies(archive: RunArchive, steps: int, features_during_evaluation: bool = False) -> list[float]:
-    """Seconds per sample() + record() of a child, 80 % of them ok.
+    """Seconds per sample() + record() of a child, 80 % of them ok, each with its
+    evaluation stages as the engine records them (a quick and a full stage; failures stop
+    after the first).
 
     With ``features_during_evaluation`` the built-in features are computed between the
     two, outside the timed window, and passed in ``NewProgram.features``: that is what the
@@ -93,13 +95,17 @@ def candidate_latencies(archive: RunArchive, steps: int, features_during_evaluat
         sampled = time.perf_counter() - t0
         child = sample.parent.code.replace("total = 0.0", f"total = {rng.random():.6f}", 1)
         ok = rng.random() < 0.8
+        stages = [{"name": "quick", "status": "ok" if ok else "error", "wall_s": 0.05, "cpu_s": 0.04,
+                   "error": None if ok else "TimeoutError"}]
+        if ok:
+            stages.append({"name": "full", "status": "ok", "wall_s": 0.4, "cpu_s": 0.38, "error": None})
         features = feature_values(names, child, {}, seed_code) if features_during_evaluation else {}
         t1 = time.perf_counter()
         archive.record(NewProgram(
             sample.parent.id, sample.island, sample.generation, child, "diff", "ok" if ok else "error",
             score=rng.random() * 100 if ok else None, metrics={"gap": rng.random()},
             error=None if ok else "TimeoutError", model="bench-model", timings={"eval_s": 0.4},
-            features=features,
+            features=features, stages=stages,
         ))
         latencies.append(sampled + time.perf_counter() - t1)
     return sorted(latencies)

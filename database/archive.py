@@ -23,6 +23,7 @@ from database.errors import ArchiveError, NoParentAvailable, ProgramNotFound
 from database.features import code_hash, feature_values
 from database.grid import Binner, Elite, Island
 from database.models import EvaluationStage, LLMCall, Program
+from database.record_statement import RECORD_PROGRAM, record_parameters
 from database.records import ORIGINS, LLMCallRecord, NewProgram, ProgramView, RunInfo, Sample
 from database.selection import choose_inspirations, choose_parent
 from database.settings import ArchiveSettings
@@ -48,6 +49,18 @@ def _placeable(status: str, score: float | None) -> bool:
     return status == "ok" and score is not None and math.isfinite(score)
 
 
+def stage_rows(program: NewProgram) -> list[dict[str, Any]]:
+    """The evaluation stages of an attempt as rows (without their program's id)."""
+    return [
+        {
+            "position": position, "stage": stage.get("name") or stage.get("stage") or f"stage{position}",
+            "status": stage.get("status", "ok"), "wall_s": float(stage.get("wall_s", 0.0)),
+            "cpu_s": float(stage.get("cpu_s", 0.0)), "error": stage.get("error"),
+        }
+        for position, stage in enumerate(program.stages)
+    ]
+
+
 def failure_reason(status: str, error: str | None, artifacts: dict[str, Any] | None) -> str:
     """One line of feedback about a failed attempt: its error, else its first artifact."""
     detail = error or next((str(v) for v in (artifacts or {}).values() if v), "")
@@ -63,9 +76,15 @@ class RunArchive:
         self.settings = settings
         self.seed = seed
         self._engine = db.engine
-        # The single writer keeps one connection: no pool checkout (or liveness ping)
-        # per candidate.
+        # The single writer keeps its connections: no pool checkout (or liveness ping)
+        # per candidate. On PostgreSQL a second one, in autocommit, carries everything that
+        # is one statement (reads, and most records): a statement there is one round trip,
+        # a transaction three.
         self._conn = db.engine.connect()
+        self._autocommit = (
+            db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            if db.engine.dialect.name == "postgresql" else None
+        )
         self._names = [d.name for d in settings.features]
         self._binner = Binner(list(settings.features))
         self._islands = [Island(i) for i in range(settings.num_islands)]
@@ -197,20 +216,22 @@ class RunArchive:
             "timings": program.timings, "created_at": now, "sample_count": self._sample_count,
         }
         try:
-            with self._transaction() as conn:
-                migrations_before = self._migrations
-                if values is not None and self._binner.observe(values):
-                    for each in self._islands:
-                        each.rebin(self._binner)
-                row["feature_cell"] = list(self._binner.cell(values)) if values is not None else None
-                program_id = conn.execute(INSERT_PROGRAM, row).inserted_primary_key[0]
-                self._write_details(conn, program_id, program)
-                self._place(program_id, program.origin, program.status, program.island,
-                            program.score, values, hash_hex)
-                if program.origin == "seed" and self._seed_id is None:
-                    self._seed_id, self._seed_code = program_id, program.code
-                if self._migrations != migrations_before:
-                    self._migrate(conn)
+            if values is not None and self._binner.observe(values):
+                for each in self._islands:
+                    each.rebin(self._binner)
+            row["feature_cell"] = list(self._binner.cell(values)) if values is not None else None
+            migrating = self._migration_due(program.origin)
+            if self._autocommit is not None and not migrating:
+                parameters = record_parameters(row, stage_rows(program), program.llm_call_ids)
+                program_id = self._autocommit.execute(RECORD_PROGRAM, parameters).scalar_one()
+                self._index_new(program, program_id, values, hash_hex)
+            else:
+                with self._transaction() as conn:
+                    program_id = conn.execute(INSERT_PROGRAM, row).inserted_primary_key[0]
+                    self._write_details(conn, program_id, program)
+                    self._index_new(program, program_id, values, hash_hex)
+                    if migrating:
+                        self._migrate(conn)
         except Exception as exc:
             self._broken = f"{type(exc).__name__}: {exc}"
             raise
@@ -229,20 +250,18 @@ class RunArchive:
         self._views.put(view)
         return view
 
+    def _migration_due(self, origin: str) -> bool:
+        """Whether recording a program of this origin makes ``_place`` count a migration."""
+        return origin not in NOT_CANDIDATES and (self._candidates + 1) % self._period == 0
+
+    def _index_new(self, program: NewProgram, program_id: int, values: tuple[float, ...] | None, hash_hex: str) -> None:
+        self._place(program_id, program.origin, program.status, program.island, program.score, values, hash_hex)
+        if program.origin == "seed" and self._seed_id is None:
+            self._seed_id, self._seed_code = program_id, program.code
+
     def _write_details(self, conn: Connection, program_id: int, program: NewProgram) -> None:
         if program.stages:
-            conn.execute(
-                INSERT_STAGES,
-                [
-                    {
-                        "program_id": program_id, "position": position,
-                        "stage": stage.get("name") or stage.get("stage") or f"stage{position}",
-                        "status": stage.get("status", "ok"), "wall_s": float(stage.get("wall_s", 0.0)),
-                        "cpu_s": float(stage.get("cpu_s", 0.0)), "error": stage.get("error"),
-                    }
-                    for position, stage in enumerate(program.stages)
-                ],
-            )
+            conn.execute(INSERT_STAGES, [{"program_id": program_id, **row} for row in stage_rows(program)])
         if program.llm_call_ids:
             conn.execute(LINK_CALLS, {"call_ids": program.llm_call_ids, "linked_program": program_id})
 
@@ -287,9 +306,20 @@ class RunArchive:
         with self._conn.begin():
             yield self._conn
 
+    @contextmanager
+    def _statement(self) -> Iterator[Connection]:
+        """For work done in a single statement, which is atomic on its own."""
+        if self._autocommit is None:
+            with self._transaction() as conn:
+                yield conn
+        else:
+            yield self._autocommit
+
     def close(self) -> None:
-        """Give the archive's connection back; the archive is unusable afterwards."""
+        """Give the archive's connections back; the archive is unusable afterwards."""
         self._conn.close()
+        if self._autocommit is not None:
+            self._autocommit.close()
 
     def _check_usable(self) -> None:
         if self._broken is not None:
@@ -298,7 +328,7 @@ class RunArchive:
             )
 
     def record_llm_call(self, call: LLMCallRecord, program_id: int | None = None) -> int:
-        with self._transaction() as conn:
+        with self._statement() as conn:
             call_id = conn.execute(
                 insert(CALLS).values(
                     run_id=self.run.id, program_id=program_id, model=call.model, kind=call.kind,
@@ -313,11 +343,11 @@ class RunArchive:
     def attach_llm_calls(self, program_id: int, call_ids: list[int]) -> None:
         if not call_ids:
             return
-        with self._transaction() as conn:
+        with self._statement() as conn:
             conn.execute(update(CALLS).where(CALLS.c.id.in_(call_ids)).values(program_id=program_id))
 
     def set_test_metrics(self, program_id: int, score: float | None, metrics: dict[str, Any]) -> None:
-        with self._transaction() as conn:
+        with self._statement() as conn:
             conn.execute(
                 update(PROGRAMS)
                 .where(PROGRAMS.c.id == program_id, PROGRAMS.c.run_id == self.run.id)
@@ -340,7 +370,7 @@ class RunArchive:
         return self._offer(island, parent_id, choose_inspirations(island, parent_id, self.settings, rng))
 
     def _offer(self, island: Island, parent_id: int, inspiration_ids: list[int]) -> Sample:
-        views = self._views.fetch(self._transaction, [parent_id, *inspiration_ids])
+        views = self._views.fetch(self._statement, [parent_id, *inspiration_ids])
         parent = views[parent_id]
         return Sample(
             island=island.index,
@@ -353,7 +383,7 @@ class RunArchive:
     def sample_for(self, parent_id: int) -> Sample:
         """What ``sample`` would offer with this program as the parent, without advancing
         the run's sampling: for showing the exact prompt a parent produces."""
-        parent = self._views.fetch(self._transaction, [parent_id]).get(parent_id)
+        parent = self._views.fetch(self._statement, [parent_id]).get(parent_id)
         if parent is None:
             raise ProgramNotFound(f"no program with id {parent_id}")
         if parent.run_id != self.run.id:
@@ -369,12 +399,12 @@ class RunArchive:
     def best(self) -> ProgramView | None:
         if self._best is None:
             return None
-        return self._views.fetch(self._transaction, [self._best.id])[self._best.id]
+        return self._views.fetch(self._statement, [self._best.id])[self._best.id]
 
     def seed_program(self) -> ProgramView | None:
         if self._seed_id is None:
             return None
-        return self._views.fetch(self._transaction, [self._seed_id])[self._seed_id]
+        return self._views.fetch(self._statement, [self._seed_id])[self._seed_id]
 
     def counts(self) -> dict[str, int]:
         """Attempts (seeds and migrants excluded): total, ok, failed, and one key per status."""

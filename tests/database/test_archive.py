@@ -120,6 +120,48 @@ def test_stages_and_test_metrics_are_stored(db, seeded_archive):
     assert archive.seed_program().test_metrics == {"gap": 0.2}
 
 
+def test_one_record_writes_the_program_its_stages_and_its_call_links_together(db, seeded_archive):
+    archive = seeded_archive(db)
+    seed = archive.seed_program()
+    call = archive.record_llm_call(LLMCallRecord("m1", "prompt", "resp", 10, 5, 0.01, 0.3))
+    stages = [
+        {"name": "compile", "status": "ok", "wall_s": 0.1, "cpu_s": 0.05, "error": None},
+        {"name": "quick", "status": "ok", "wall_s": 0.5, "cpu_s": 0.4, "error": None},
+        {"name": "full", "status": "error", "wall_s": 2.0, "cpu_s": 1.5, "error": "ValueError: bad bin"},
+    ]
+    child = archive.record(NewProgram(seed.id, 0, 1, "def solve(x):\n    return 8\n", "diff", "error",
+                                      error="ValueError: bad bin", stages=stages, llm_call_ids=[call]))
+    detail = program_detail(db, child.id)
+    assert [(s["position"], s["stage"], s["status"], s["error"]) for s in detail["stages"]] == [
+        (0, "compile", "ok", None), (1, "quick", "ok", None), (2, "full", "error", "ValueError: bad bin")]
+    assert [c["id"] for c in detail["llm_calls"]] == [call]
+    bare = archive.record(NewProgram(seed.id, 0, 1, "def solve(x):\n    return 9\n", "diff", "ok", score=1.5))
+    assert program_detail(db, bare.id)["stages"] == [] and program_detail(db, bare.id)["llm_calls"] == []
+
+
+def test_a_record_the_database_refuses_leaves_no_row_and_stops_the_archive(db, db_url, seeded_archive):
+    archive = seeded_archive(db)
+    seed = archive.seed_program()
+    with db.engine.begin() as conn:  # the stage insert fails after the program's own insert
+        if db_url.startswith("sqlite"):
+            conn.exec_driver_sql("CREATE TRIGGER refuse BEFORE INSERT ON evaluation_stages "
+                                 "BEGIN SELECT RAISE(ABORT, 'stage refused'); END")
+        else:
+            conn.exec_driver_sql("CREATE FUNCTION refuse() RETURNS trigger AS $$ "
+                                 "BEGIN RAISE EXCEPTION 'stage refused'; END $$ LANGUAGE plpgsql")
+            conn.exec_driver_sql("CREATE TRIGGER refuse BEFORE INSERT ON evaluation_stages "
+                                 "FOR EACH ROW EXECUTE FUNCTION refuse()")
+    child = NewProgram(seed.id, 0, 1, "def solve(x):\n    return 6\n", "diff", "ok", score=3.0,
+                       stages=[{"name": "full", "status": "ok", "wall_s": 1.0, "cpu_s": 1.0}])
+    with pytest.raises(Exception, match="stage refused"):
+        archive.record(child)
+    assert [row["id"] for row in export_rows(db, archive.run.id)] == [seed.id]
+    with pytest.raises(ArchiveError, match="an earlier write failed"):
+        archive.record(child)
+    resumed = ProgramDatabase(db_url).archive(archive.run.id, archive.settings, archive.seed)
+    assert resumed.counts()["total"] == 0 and resumed.best().id == seed.id
+
+
 def test_unknown_origin_and_island_are_refused(db, seeded_archive):
     archive = seeded_archive(db, num_islands=2)
     with pytest.raises(ArchiveError, match="unknown origin"):

@@ -81,6 +81,14 @@ class TemporaryPostgres:
             raise
         return self
 
+    def new_database(self, name: str) -> str:
+        """Create an empty database on this server and return its URL."""
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=evolve dbname=postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql://evolve@127.0.0.1:{self.port}/{name}"
+
     def stop(self) -> None:
         if self.data.exists():
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")

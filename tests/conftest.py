@@ -62,6 +62,18 @@ def ray_local() -> Iterator[None]:
     ray.shutdown()
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """A throwaway PostgreSQL server on 127.0.0.1 for the session (``new_database`` per test)."""
+    from database.pg_cluster import TemporaryPostgres, find_binaries
+
+    if find_binaries() is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    server = TemporaryPostgres(fsync=False).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def write_program(tmp_path: Path) -> Callable[[str], Path]:
     """Write a candidate program (dedented) to a file and return its path."""

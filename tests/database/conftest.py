@@ -1,26 +1,16 @@
-"""Every database test runs on SQLite and on a real PostgreSQL server started here."""
+"""Every database test runs on SQLite and on a real PostgreSQL server (tests/conftest.py starts it)."""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 
 from database import ArchiveSettings, NewProgram, ProgramDatabase, RunArchive
-from database.pg_cluster import TemporaryPostgres, find_binaries
+from database.pg_cluster import TemporaryPostgres
 
 _names = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[TemporaryPostgres]:
-    if find_binaries() is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    server = TemporaryPostgres(fsync=False).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -28,10 +18,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/runs/evolve.db"
     server: TemporaryPostgres = request.getfixturevalue("postgres_server")
-    name = f"test_{next(_names)}"
-    with psycopg.connect(f"host=127.0.0.1 port={server.port} user=evolve dbname=postgres", autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return f"postgresql://evolve@127.0.0.1:{server.port}/{name}"
+    return server.new_database(f"test_{next(_names)}")
 
 
 @pytest.fixture

@@ -109,6 +109,29 @@ def test_kill_9_then_resume_loses_and_repeats_nothing(slow_problem: Path, tmp_pa
 
 
 @pytest.mark.slow
+@pytest.mark.postgres
+def test_a_run_on_postgresql_stores_every_attempt_with_its_stages_and_resumes(slow_problem: Path, postgres_server):
+    import psycopg
+
+    url = postgres_server.new_database("cli_run")
+    first = evolve("run", str(slow_problem), "-n", "6", "-k", "2", "--db", url, "--name", "pg-run")
+    assert first.returncode == 0, first.stdout + first.stderr
+    resumed = evolve("resume", "pg-run", "-n", "10", "--db", url)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    with psycopg.connect(url) as conn:
+        programs = conn.execute("SELECT id, origin, status FROM programs ORDER BY id").fetchall()
+        staged = {row[0] for row in conn.execute("SELECT DISTINCT program_id FROM evaluation_stages")}
+        status = conn.execute("SELECT status FROM runs WHERE name = 'pg-run'").fetchone()
+    candidates = [p for p in programs if p[1] not in ("seed", "migrant")]
+    assert len(candidates) == 10 and programs[0][1] == "seed"
+    evaluated = [p[0] for p in programs if p[1] != "migrant" and p[2] in ("ok", "error", "invalid", "timeout")]
+    assert evaluated and set(evaluated) <= staged
+    assert status == ("finished",)
+    shown = evolve("show", "pg-run", "--db", url)
+    assert shown.returncode == 0 and "pg-run" in shown.stdout, shown.stdout + shown.stderr
+
+
+@pytest.mark.slow
 def test_same_seed_one_in_flight_gives_the_same_programs(slow_problem: Path, tmp_path: Path):
     sequences = []
     for name in ("a", "b"):

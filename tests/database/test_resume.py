@@ -1,6 +1,7 @@
 import json
 
 from database import ArchiveSettings, FeatureDimension, NewProgram, ProgramDatabase
+from database.queries import run_summary
 
 SETTINGS = dict(num_islands=3, migration_interval=2, migration_rate=0.3, num_inspirations=3)
 
@@ -21,6 +22,22 @@ def test_resumed_archive_has_identical_state_and_samples(db, db_url, seeded_arch
     assert resumed.best().id == live.best().id
     assert resumed.seed_program().id == live.seed_program().id
     assert sample_ids(resumed, 12) == sample_ids(live, 12)
+
+
+def test_runs_written_at_once_into_one_catalogue_each_resume_identically(db, db_url, seeded_archive, grow_archive):
+    # two drivers on one database (their ids interleave), with a browser reading meanwhile
+    first = seeded_archive(db, seed=1, **SETTINGS)
+    second = ProgramDatabase(db_url).archive(
+        seeded_archive(db, seed=2, num_islands=2).run.id, ArchiveSettings(num_islands=2), 2
+    )
+    for _ in range(15):
+        grow_archive(first, 2, fail_every=3)
+        grow_archive(second, 1)
+        assert run_summary(db, first.run.id)["counts"]["total"] == first.counts()["total"]
+    for live in (first, second):
+        resumed = ProgramDatabase(db_url).archive(live.run.id, live.settings, live.seed)
+        assert resumed.state() == live.state()
+        assert sample_ids(resumed, 6) == sample_ids(live, 6)
 
 
 def test_resume_then_continue_matches_an_uninterrupted_run(db, seeded_archive, grow_archive):

@@ -88,6 +88,9 @@ class EvaluationPool:
         self._owns_ray = not ray.is_initialized()
         if self._owns_ray:
             if ray_address is None:
+                # Ray announces, as a warning on every start, that it secured the private
+                # cluster with a token; that is the setting we want, so it is not news.
+                logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
                 cpus = max(os.cpu_count() or 1, math.ceil(slots * problem.limits.cpus))
                 ray.init(address="local", num_cpus=cpus, include_dashboard=False,
                          object_store_memory=OBJECT_STORE_BYTES, logging_level=logging.WARNING)

@@ -14,6 +14,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import psycopg
+
 from database.errors import DatabaseError
 
 SEARCH_DIRS = [Path(p) for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)]
@@ -83,8 +85,6 @@ class TemporaryPostgres:
 
     def new_database(self, name: str) -> str:
         """Create an empty database on this server and return its URL."""
-        import psycopg
-
         with psycopg.connect(f"host=127.0.0.1 port={self.port} user=evolve dbname=postgres", autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql://evolve@127.0.0.1:{self.port}/{name}"

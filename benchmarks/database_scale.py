@@ -123,7 +123,8 @@ def measure(url: str, label: str, programs: int, steps: int) -> list[dict[str, f
 
     results = []
     variants = (("metric", metric, False, False), ("built-in", builtin, False, False),
-                ("built-in, computed during evaluation", builtin, False, True), ("metric", metric, True, False))
+                ("built-in, computed during evaluation", builtin, False, True), ("metric", metric, True, False),
+                ("built-in, computed during evaluation", builtin, True, True))
     for features, settings, flush, during_evaluation in variants:
         run_id = run_ids[features.split(",")[0]]
         gc.collect()

@@ -27,6 +27,7 @@ from database.record_statement import RECORD_PROGRAM, record_parameters
 from database.records import ORIGINS, LLMCallRecord, NewProgram, ProgramView, RunInfo, Sample
 from database.selection import choose_inspirations, choose_parent
 from database.settings import ArchiveSettings
+from database.storable import storable, storable_record
 from database.views import ViewCache
 
 if TYPE_CHECKING:
@@ -194,6 +195,7 @@ class RunArchive:
     def record(self, program: NewProgram) -> ProgramView:
         """Write the attempt durably, then index it (and migrate when due)."""
         self._check_usable()
+        program = storable_record(program)
         if program.origin not in ORIGINS:
             raise ArchiveError(f"unknown origin {program.origin!r}; use one of {', '.join(ORIGINS)}")
         if program.island < 0 or program.island >= len(self._islands):
@@ -328,6 +330,7 @@ class RunArchive:
             )
 
     def record_llm_call(self, call: LLMCallRecord, program_id: int | None = None) -> int:
+        call = storable_record(call)
         with self._statement() as conn:
             call_id = conn.execute(
                 insert(CALLS).values(
@@ -347,6 +350,7 @@ class RunArchive:
             conn.execute(update(CALLS).where(CALLS.c.id.in_(call_ids)).values(program_id=program_id))
 
     def set_test_metrics(self, program_id: int, score: float | None, metrics: dict[str, Any]) -> None:
+        metrics = storable(metrics)
         with self._statement() as conn:
             conn.execute(
                 update(PROGRAMS)

@@ -13,6 +13,7 @@ from database.errors import DatabaseError, RunNotFound
 from database.models import ArchiveState, Run
 from database.records import RUN_STATUSES, RunInfo
 from database.settings import ArchiveSettings
+from database.storable import storable
 
 DEFAULT_URL = "sqlite:///runs/evolve.db"
 RUNS = Run.__table__
@@ -59,7 +60,7 @@ class ProgramDatabase:
                     name=name or f"{problem}-pending-{now}",
                     problem=problem,
                     status="running",
-                    config=config,
+                    config=storable(config),
                     seed=seed,
                     created_at=now,
                     updated_at=now,
@@ -121,7 +122,7 @@ class ProgramDatabase:
     def store_bandit_state(self, run_id: int, state: dict[str, Any]) -> None:
         with self.engine.begin() as conn:
             conn.execute(
-                update(STATE).where(STATE.c.run_id == run_id).values(bandit_state=state, updated_at=time.time())
+                update(STATE).where(STATE.c.run_id == run_id).values(bandit_state=storable(state), updated_at=time.time())
             )
 
     def load_bandit_state(self, run_id: int) -> dict[str, Any] | None:

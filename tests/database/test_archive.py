@@ -162,6 +162,28 @@ def test_a_record_the_database_refuses_leaves_no_row_and_stops_the_archive(db, d
     assert resumed.counts()["total"] == 0 and resumed.best().id == seed.id
 
 
+def test_nul_characters_from_a_candidate_or_a_model_are_stored_as_replacement_characters(db, db_url, seeded_archive):
+    archive = seeded_archive(db)
+    seed = archive.seed_program()
+    call = archive.record_llm_call(LLMCallRecord("m1", "prompt\x00", "reply with \x00", 1, 1, 0.0, 0.1))
+    failed = archive.record(NewProgram(
+        seed.id, 0, 1, "def solve(x):\n    return '\x00'\n", "diff", "error", error="ValueError: \x00 in output",
+        metrics={"note\x00": "a\x00b"}, artifacts={"stderr": "\x00\x00tail"}, llm_call_ids=[call],
+        stages=[{"name": "full", "status": "error", "wall_s": 0.1, "cpu_s": 0.1, "error": "bad \x00"}],
+    ))
+    archive.set_test_metrics(seed.id, 1.0, {"log": "x\x00"})
+    detail = program_detail(db, failed.id)
+    assert detail["code"] == "def solve(x):\n    return '\ufffd'\n" and failed.code == detail["code"]
+    assert detail["error"] == "ValueError: \ufffd in output"
+    assert detail["metrics"] == {"note\ufffd": "a\ufffdb"} and detail["artifacts"] == {"stderr": "\ufffd\ufffdtail"}
+    assert detail["stages"][0]["error"] == "bad \ufffd"
+    assert detail["llm_calls"][0]["response"] == "reply with \ufffd"
+    assert archive.seed_program().test_metrics == {"log": "x\ufffd"}
+    archive.record(NewProgram(seed.id, 0, 1, "def solve(x):\n    return 4\n", "diff", "ok", score=2.0))
+    resumed = ProgramDatabase(db_url).archive(archive.run.id, archive.settings, archive.seed)
+    assert resumed.counts()["total"] == 2 and resumed.state() == archive.state()
+
+
 def test_unknown_origin_and_island_are_refused(db, seeded_archive):
     archive = seeded_archive(db, num_islands=2)
     with pytest.raises(ArchiveError, match="unknown origin"):

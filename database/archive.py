@@ -23,7 +23,7 @@ from database.errors import ArchiveError, NoParentAvailable, ProgramNotFound
 from database.features import code_hash, feature_values
 from database.grid import Binner, Elite, Island
 from database.models import EvaluationStage, LLMCall, Program
-from database.record_statement import RECORD_PROGRAM, record_parameters
+from database.record_statement import record_program
 from database.records import ORIGINS, LLMCallRecord, NewProgram, ProgramView, RunInfo, Sample
 from database.selection import choose_inspirations, choose_parent
 from database.settings import ArchiveSettings
@@ -224,8 +224,7 @@ class RunArchive:
             row["feature_cell"] = list(self._binner.cell(values)) if values is not None else None
             migrating = self._migration_due(program.origin)
             if self._autocommit is not None and not migrating:
-                parameters = record_parameters(row, stage_rows(program), program.llm_call_ids)
-                program_id = self._autocommit.execute(RECORD_PROGRAM, parameters).scalar_one()
+                program_id = record_program(self._autocommit, row, stage_rows(program), program.llm_call_ids)
                 self._index_new(program, program_id, values, hash_hex)
             else:
                 with self._transaction() as conn:

@@ -136,6 +136,11 @@ class RunArchive:
                 place(program_id, origin, status, island, score, tuple(values) if placeable else None, hash_hex)
             if self._seed_id is not None:
                 self._seed_code = conn.execute(select(PROGRAMS.c.code).where(PROGRAMS.c.id == self._seed_id)).scalar()
+            # The elites are what sampling will ask for first: read them (best first, as many
+            # as the cache holds) in one query now rather than one round trip each later.
+            elites = sorted({e.id: e for island in self._islands for e in island.cells.values()}.values(),
+                            key=lambda e: (-e.score, -e.id))[: self._views.capacity]
+            self._views.fetch(lambda: nullcontext(conn), [e.id for e in reversed(elites)])
             failed = [i for island in self._islands for i in island.failures]
             self._failure_text = {
                 row.id: failure_reason(row.status, row.error, row.artifacts)
@@ -225,12 +230,12 @@ class RunArchive:
             migrating = self._migration_due(program.origin)
             if self._autocommit is not None and not migrating:
                 program_id = record_program(self._autocommit, row, stage_rows(program), program.llm_call_ids)
-                self._index_new(program, program_id, values, hash_hex)
+                cell = self._index_new(program, program_id, values, hash_hex)
             else:
                 with self._transaction() as conn:
                     program_id = conn.execute(INSERT_PROGRAM, row).inserted_primary_key[0]
                     self._write_details(conn, program_id, program)
-                    self._index_new(program, program_id, values, hash_hex)
+                    cell = self._index_new(program, program_id, values, hash_hex)
                     if migrating:
                         self._migrate(conn)
         except Exception as exc:
@@ -248,17 +253,24 @@ class RunArchive:
             feature_cell=tuple(row["feature_cell"]) if row["feature_cell"] is not None else None,
             created_at=now, diff=program.diff, error=program.error,
         )
-        self._views.put(view)
+        # Only elites are cached: they are what sampling offers again and again, and the
+        # stream of other children would otherwise push them out of the cache.
+        elite = self._islands[program.island].cells.get(cell) if cell is not None else None
+        if elite is not None and elite.id == program_id:
+            self._views.put(view)
         return view
 
     def _migration_due(self, origin: str) -> bool:
         """Whether recording a program of this origin makes ``_place`` count a migration."""
         return origin not in NOT_CANDIDATES and (self._candidates + 1) % self._period == 0
 
-    def _index_new(self, program: NewProgram, program_id: int, values: tuple[float, ...] | None, hash_hex: str) -> None:
-        self._place(program_id, program.origin, program.status, program.island, program.score, values, hash_hex)
+    def _index_new(
+        self, program: NewProgram, program_id: int, values: tuple[float, ...] | None, hash_hex: str
+    ) -> tuple[int, ...] | None:
+        cell = self._place(program_id, program.origin, program.status, program.island, program.score, values, hash_hex)
         if program.origin == "seed" and self._seed_id is None:
             self._seed_id, self._seed_code = program_id, program.code
+        return cell
 
     def _write_details(self, conn: Connection, program_id: int, program: NewProgram) -> None:
         if program.stages:

@@ -253,8 +253,8 @@ class RunArchive:
             feature_cell=tuple(row["feature_cell"]) if row["feature_cell"] is not None else None,
             created_at=now, diff=program.diff, error=program.error,
         )
-        # Only elites are cached: they are what sampling offers again and again, and the
-        # stream of other children would otherwise push them out of the cache.
+        # A new program enters the cache only as an elite: elites are what sampling offers
+        # again and again, and the stream of other children would push them out.
         elite = self._islands[program.island].cells.get(cell) if cell is not None else None
         if elite is not None and elite.id == program_id:
             self._views.put(view)

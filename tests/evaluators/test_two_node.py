@@ -6,7 +6,6 @@ and is stopped by signalling exactly its own processes; none may outlive it.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -15,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support import loopback_cluster
 
 DRIVER = textwrap.dedent(
     """\
@@ -36,18 +37,9 @@ DRIVER = textwrap.dedent(
 )
 
 
-def _load_loopback_cluster():
-    path = Path(__file__).resolve().parents[1] / "support" / "loopback_cluster.py"
-    spec = importlib.util.spec_from_file_location("loopback_cluster", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture
 def two_node_cluster() -> Iterator[tuple[str, dict[str, str]]]:
-    with _load_loopback_cluster().two_node_cluster(object_store_mb=80) as (address, env):
+    with loopback_cluster.two_node_cluster(object_store_mb=80) as (address, env):
         yield address, env
 
 

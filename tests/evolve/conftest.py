@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Callable, Iterator
 
@@ -13,11 +10,10 @@ import pytest
 
 from database.records import ProgramView
 from evolve.mutation import MutationRequest
+from tests.support import openai_server as scripted_server
 
 # Before any test module imports litellm: never fetch its price map from the network.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
-SERVER_PATH = Path(__file__).resolve().parents[1] / "support" / "openai_server.py"
 
 PROGRAM = '''import math
 
@@ -40,21 +36,9 @@ THRESHOLD = 5
 '''
 
 
-def _load_server_module() -> ModuleType:
-    name = "evolve_tests_openai_server"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, SERVER_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="session")
 def server_module() -> ModuleType:
-    return _load_server_module()
+    return scripted_server
 
 
 @pytest.fixture

@@ -1,4 +1,3 @@
-import importlib.util
 import sys
 import textwrap
 from pathlib import Path
@@ -7,19 +6,13 @@ import numpy as np
 import pytest
 
 from evaluators.contract import InvalidProgram
+from tests.support.problem_files import load_problem_file
 
 ROOT = Path(__file__).resolve().parents[2] / "problems" / "bin_packing"
 
 
-def _load_evaluator():
-    sys.path.insert(0, str(ROOT))
-    spec = importlib.util.spec_from_file_location("bin_packing_evaluate", ROOT / "evaluate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
-
-evaluator = _load_evaluator()
+evaluator = load_problem_file("bin_packing")
 packing = sys.modules["online_packing"]
 
 

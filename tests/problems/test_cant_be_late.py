@@ -1,22 +1,16 @@
-import importlib.util
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from evaluators.contract import InvalidProgram
+from tests.support.problem_files import load_problem_file
 
 ROOT = Path(__file__).resolve().parents[2] / "problems" / "cant_be_late"
 
 
-def _load_evaluator():
-    spec = importlib.util.spec_from_file_location("cant_be_late_evaluate", ROOT / "evaluate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
-
-evaluator = _load_evaluator()
+evaluator = load_problem_file("cant_be_late", on_path=False)
 simulation = evaluator._SKY_SPOT["sky_spot.simulation"]
 Strategy = evaluator._SKY_SPOT["sky_spot.strategies.strategy"].Strategy
 ClusterType = evaluator._SKY_SPOT["sky_spot.utils"].ClusterType

@@ -1,10 +1,10 @@
-import importlib.util
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from evaluators.contract import InvalidProgram
+from tests.support.problem_files import load_problem_file
 
 ROOT = Path(__file__).resolve().parents[2] / "problems" / "cant_be_late_multi"
 SCENARIOS = (
@@ -13,14 +13,8 @@ SCENARIOS = (
 )
 
 
-def _load_evaluator():
-    spec = importlib.util.spec_from_file_location("cant_be_late_multi_evaluate", ROOT / "evaluate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
-
-evaluator = _load_evaluator()
+evaluator = load_problem_file("cant_be_late_multi", on_path=False)
 simulation = evaluator._SKY_SPOT["sky_spot.simulation"]
 MultiRegionStrategy = evaluator._SKY_SPOT["sky_spot.strategies.multi_strategy"].MultiRegionStrategy
 ClusterType = evaluator._SKY_SPOT["sky_spot.utils"].ClusterType
@@ -135,11 +129,7 @@ def test_launching_while_moving_gets_no_instance_in_either_zone(tmp_path):
 
 
 def test_both_problems_evaluate_in_one_process():
-    single_spec = importlib.util.spec_from_file_location(
-        "cant_be_late_evaluate_again", ROOT.parent / "cant_be_late" / "evaluate.py"
-    )
-    single = importlib.util.module_from_spec(single_spec)
-    single_spec.loader.exec_module(single)
+    single = load_problem_file("cant_be_late", on_path=False)
     single_quick = single.evaluate_quick(str(ROOT.parent / "cant_be_late" / "seed.py"))
     multi_quick = evaluator.evaluate_quick(str(ROOT / "seed.py"))
     assert single_quick["runs"] == 180 and multi_quick["runs"] == 1

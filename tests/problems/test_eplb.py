@@ -1,4 +1,3 @@
-import importlib.util
 import sys
 import textwrap
 from pathlib import Path
@@ -7,23 +6,16 @@ import numpy as np
 import pytest
 
 from evaluators.contract import InvalidProgram
+from tests.support.problem_files import load_problem_file
 
 ROOT = Path(__file__).resolve().parents[2] / "problems" / "eplb"
 
 
-def _load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
-
-sys.path.insert(0, str(ROOT))
-evaluator = _load(ROOT / "evaluate.py", "eplb_evaluate")
+evaluator = load_problem_file("eplb")
 placement = sys.modules["expert_placement"]
 history_module = sys.modules["load_history"]
-deepseek = _load(ROOT / "baselines" / "deepseek_hierarchical.py", "eplb_deepseek")
+deepseek = load_problem_file("eplb", "baselines/deepseek_hierarchical.py")
 
 L, E, R = history_module.NUM_LAYERS, history_module.NUM_EXPERTS, evaluator.NUM_REPLICAS
 

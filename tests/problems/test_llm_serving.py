@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -10,25 +9,16 @@ import numpy as np
 import pytest
 
 from evaluators.contract import InvalidProgram
+from tests.support.problem_files import load_problem_file
 
 ROOT = Path(__file__).resolve().parents[2] / "problems" / "llm_serving"
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+EV = load_problem_file("llm_serving")  # puts the problem folder on sys.path for servesim
 
 from servesim.latency import InstanceConfig, LatencyModel, llama2_7b_a100  # noqa: E402
 from servesim.simulator import SchedulerError, Simulator  # noqa: E402
 from servesim.views import RequestView  # noqa: E402
 from servesim.workload import Scenario, Tenant, Turn, generate  # noqa: E402
 
-
-def _load_evaluator():
-    spec = importlib.util.spec_from_file_location("llm_serving_evaluate", ROOT / "evaluate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-EV = _load_evaluator()
 BASELINES = ["fcfs_round_robin", "least_load", "prefix_affinity", "sjf_predicted", "sjf_oracle", "vtc", "dlpm"]
 
 

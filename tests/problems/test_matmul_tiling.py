@@ -1,4 +1,3 @@
-import importlib.util
 import sys
 import textwrap
 from pathlib import Path
@@ -12,19 +11,13 @@ pytest.importorskip("triton", reason=REASON)
 
 from evaluators.contract import InvalidProgram, StageUnavailable  # noqa: E402
 from evaluators.problem import load_problem  # noqa: E402
+from tests.support.problem_files import load_problem_file
 
 ROOT = Path(__file__).resolve().parents[2] / "problems" / "matmul_tiling"
 
 
-def _load_evaluator():
-    sys.path.insert(0, str(ROOT))
-    spec = importlib.util.spec_from_file_location("matmul_tiling_evaluate", ROOT / "evaluate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
-
-evaluator = _load_evaluator()
+evaluator = load_problem_file("matmul_tiling")
 kernel = sys.modules["matmul_kernel"]
 
 

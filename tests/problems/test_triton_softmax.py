@@ -1,5 +1,3 @@
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,20 +9,14 @@ pytest.importorskip("triton", reason=REASON)
 
 from evaluators.contract import InvalidProgram, StageUnavailable  # noqa: E402
 from evaluators.problem import load_problem  # noqa: E402
+from tests.support.problem_files import load_problem_file
 
 ROOT = Path(__file__).resolve().parents[2] / "problems" / "triton_softmax"
 SEED = (ROOT / "seed.py").read_text()
 
 
-def _load_evaluator():
-    sys.path.insert(0, str(ROOT))
-    spec = importlib.util.spec_from_file_location("triton_softmax_evaluate", ROOT / "evaluate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
-
-evaluator = _load_evaluator()
+evaluator = load_problem_file("triton_softmax")
 
 
 def _variant(tmp_path: Path, old: str, new: str) -> str:

@@ -1,4 +1,3 @@
-import importlib.util
 import random
 import sys
 import textwrap
@@ -7,20 +6,13 @@ from pathlib import Path
 import pytest
 
 from evaluators.contract import InvalidProgram
+from tests.support.problem_files import load_problem_file
 
 ROOT = Path(__file__).resolve().parents[2] / "problems" / "txn_scheduling"
 
 
-def _load_evaluator():
-    sys.path.insert(0, str(ROOT))
-    spec = importlib.util.spec_from_file_location("txn_scheduling_evaluate", ROOT / "evaluate.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
-
-evaluator = _load_evaluator()
+evaluator = load_problem_file("txn_scheduling")
 txn_workload = sys.modules["txn_workload"]
 
 

@@ -26,6 +26,7 @@ from evolve.regions import (
 SEARCH_MARK = "<<<<<<< SEARCH"
 DIVIDER_MARK = "======="
 REPLACE_MARK = ">>>>>>> REPLACE"
+MARKS = (SEARCH_MARK, DIVIDER_MARK, REPLACE_MARK)
 
 _FENCE = re.compile(r"^```[^\n`]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
 
@@ -52,6 +53,20 @@ class EditResult:
     parsed_edit: str
 
 
+def _section(lines: list[str], i: int, end: str, number: int, missing: str) -> tuple[list[str], int]:
+    """The lines from ``i`` up to the ``end`` mark, and the index after it; any other mark
+    first means the block is malformed."""
+    text = []
+    while i < len(lines) and not _is_mark(lines[i], end):
+        if any(_is_mark(lines[i], mark) for mark in MARKS if mark != end):
+            raise EditError(f"block {number}: '{lines[i].strip()}' before the '{end}' line")
+        text.append(lines[i])
+        i += 1
+    if i == len(lines):
+        raise EditError(f"block {number}: {missing}")
+    return text, i + 1
+
+
 def _is_mark(line: str, mark: str) -> bool:
     return line.strip() == mark
 
@@ -70,25 +85,8 @@ def parse_diff_blocks(text: str) -> list[DiffBlock]:
             i += 1
             continue
         number = len(blocks) + 1
-        search: list[str] = []
-        replace: list[str] = []
-        i += 1
-        while i < len(lines) and not _is_mark(lines[i], DIVIDER_MARK):
-            if _is_mark(lines[i], SEARCH_MARK) or _is_mark(lines[i], REPLACE_MARK):
-                raise EditError(f"block {number}: '{lines[i].strip()}' before the '{DIVIDER_MARK}' line")
-            search.append(lines[i])
-            i += 1
-        if i == len(lines):
-            raise EditError(f"block {number}: missing the '{DIVIDER_MARK}' line after the SEARCH text")
-        i += 1
-        while i < len(lines) and not _is_mark(lines[i], REPLACE_MARK):
-            if _is_mark(lines[i], SEARCH_MARK) or _is_mark(lines[i], DIVIDER_MARK):
-                raise EditError(f"block {number}: '{lines[i].strip()}' before the '{REPLACE_MARK}' line")
-            replace.append(lines[i])
-            i += 1
-        if i == len(lines):
-            raise EditError(f"block {number}: missing the closing '{REPLACE_MARK}' line")
-        i += 1
+        search, i = _section(lines, i + 1, DIVIDER_MARK, number, f"missing the '{DIVIDER_MARK}' line after the SEARCH text")
+        replace, i = _section(lines, i, REPLACE_MARK, number, f"missing the closing '{REPLACE_MARK}' line")
         if not "".join(search).strip():
             raise EditError(f"block {number}: the SEARCH text is empty; copy the exact lines to replace")
         blocks.append(DiffBlock(_with_newline("".join(search)), _with_newline("".join(replace))))

@@ -1,7 +1,7 @@
 """Framework overhead: an instant model and an instant evaluator, so only the framework costs time.
 
 Both frameworks make the same number of candidates on the same problem
-(benchmarks/problems/instant and its OpenEvolve twin) against the same scripted server,
+(benchmarks/problems/instant, which both run as it is) against the same scripted server,
 at K candidates in flight (evolve: -k K with K evaluation slots; OpenEvolve: K worker
 processes). evolve's cost per candidate is then split into its parts, from the engine's
 timings, the evaluation stages and the LLM call records of the run's database, plus two

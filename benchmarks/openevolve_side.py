@@ -1,4 +1,8 @@
-"""Running OpenEvolve 0.4.0 on a benchmark problem's twin, in a virtual environment of its own.
+"""Running OpenEvolve 0.4.0 on a benchmark problem, in a virtual environment of its own.
+
+OpenEvolve gets the problem's own seed.py and evaluate.py (the evaluator answers both
+frameworks: `score` for evolve, `combined_score` for OpenEvolve) and the settings in the
+problem's openevolve/config.yaml.
 
 The environment lives under runs/ (ignored by git) and is created on first use with
 ``pip install openevolve==0.4.0``. OpenEvolve runs through its own command line
@@ -53,9 +57,9 @@ def ensure_openevolve() -> Path:
     return PYTHON
 
 
-def write_config(twin: Path, target: Path, api_base: str, in_flight: int, n: int) -> Path:
-    """The twin's config.yaml with this run's server, parallelism and length."""
-    config = yaml.safe_load((twin / "config.yaml").read_text())
+def write_config(problem: Path, target: Path, api_base: str, in_flight: int, n: int) -> Path:
+    """The problem's OpenEvolve config.yaml with this run's server, parallelism and length."""
+    config = yaml.safe_load((problem / "openevolve" / "config.yaml").read_text())
     config["llm"]["api_base"] = api_base
     config["evaluator"]["parallel_evaluations"] = in_flight
     config["max_iterations"] = n
@@ -63,8 +67,8 @@ def write_config(twin: Path, target: Path, api_base: str, in_flight: int, n: int
     return target
 
 
-def command(twin: Path, config: Path, output: Path, n: int) -> list[str]:
-    return [str(PYTHON), "-m", "openevolve.cli", str(twin / "initial_program.py"), str(twin / "evaluator.py"),
+def command(problem: Path, config: Path, output: Path, n: int) -> list[str]:
+    return [str(PYTHON), "-m", "openevolve.cli", str(problem / "seed.py"), str(problem / "evaluate.py"),
             "--config", str(config), "--output", str(output), "--iterations", str(n)]
 
 
@@ -93,15 +97,14 @@ def read_candidates(output: Path) -> tuple[list[float], Counter[str]]:
 
 
 def run_openevolve(problem: Path, api_base: str, n: int, in_flight: int, workdir: Path) -> RunMeasure:
-    """Run ``n`` iterations with ``in_flight`` worker processes on the problem's twin."""
+    """Run ``n`` iterations with ``in_flight`` worker processes on the problem."""
     ensure_openevolve()
-    twin = problem / "openevolve"
     workdir.mkdir(parents=True, exist_ok=True)
     output = workdir / "openevolve_output"
     shutil.rmtree(output, ignore_errors=True)
-    config = write_config(twin, workdir / "config.yaml", api_base, in_flight, n)
+    config = write_config(problem, workdir / "config.yaml", api_base, in_flight, n)
     started = time.perf_counter()
-    done = subprocess.run(command(twin, config, output, n), cwd=workdir, capture_output=True, text=True,
+    done = subprocess.run(command(problem, config, output, n), cwd=workdir, capture_output=True, text=True,
                           timeout=RUN_TIMEOUT_S, env={**os.environ, "OPENAI_API_KEY": "bench"})
     wall = time.perf_counter() - started
     if done.returncode != 0:

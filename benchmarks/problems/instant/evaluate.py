@@ -1,6 +1,6 @@
 """Benchmark evaluator: no work beyond loading the program, so the framework's own cost is what a run measures.
 
-The same file is the OpenEvolve twin's evaluator.py: OpenEvolve calls evaluate(path) and
+OpenEvolve runs this file too (benchmarks/openevolve_side.py): it calls evaluate(path) and
 reads combined_score, evolve calls evaluate(path, split) and reads score.
 """
 

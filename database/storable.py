@@ -17,24 +17,31 @@ REPLACEMENT = "\ufffd"
 Record = TypeVar("Record")
 
 
-def storable(value: Any) -> Any:
-    """``value`` with every NUL in its strings (dict keys included) replaced."""
+def has_nul(value: Any) -> bool:
     if isinstance(value, str):
-        return value.replace(NUL, REPLACEMENT) if NUL in value else value
+        return NUL in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(has_nul(v) for v in value)
+    return False
+
+
+def storable(value: Any) -> Any:
+    """``value`` with every NUL in its strings (dict keys included) replaced; ``value``
+    itself when it has none, which is the usual case and costs one scan."""
+    if not has_nul(value):
+        return value
+    if isinstance(value, str):
+        return value.replace(NUL, REPLACEMENT)
     if isinstance(value, dict):
         return {storable(k): storable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [storable(v) for v in value]
-    return value
+    return [storable(v) for v in value]
 
 
 def storable_record(record: Record) -> Record:
     """A copy of a dataclass record whose text fields are storable (the record itself when
-    nothing needed replacing, which is the usual case and costs one scan)."""
-    changes = {}
-    for each in fields(record):  # type: ignore[arg-type]
-        value = getattr(record, each.name)
-        cleaned = storable(value)
-        if cleaned != value:
-            changes[each.name] = cleaned
+    none has a NUL)."""
+    changes = {f.name: storable(getattr(record, f.name)) for f in fields(record)  # type: ignore[arg-type]
+               if has_nul(getattr(record, f.name))}
     return replace(record, **changes) if changes else record  # type: ignore[type-var]

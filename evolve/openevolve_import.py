@@ -43,26 +43,17 @@ the fitness. evolve calls evaluate(program_path, split) and evaluate_quick(...) 
 {"score": ..., metrics..., "artifacts": {...}}. The original evaluator is not modified.
 """
 
-import importlib.util
 import json
 import os
-import sys
 import traceback
+
+from evaluators.contract import load_program
 
 SETTINGS = __SETTINGS__
 RESERVED = ("score", "artifacts")
 
 
-def _load_original():
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), SETTINGS["evaluator"])
-    spec = importlib.util.spec_from_file_location("evaluator", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["evaluator"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-original = _load_original()
+original = load_program(os.path.join(os.path.dirname(os.path.abspath(__file__)), SETTINGS["evaluator"]), "evaluator")
 CASCADE = SETTINGS["cascade"] and callable(getattr(original, "evaluate_stage1", None))
 HAS_STAGE2 = callable(getattr(original, "evaluate_stage2", None))
 HAS_STAGE3 = callable(getattr(original, "evaluate_stage3", None))

@@ -13,10 +13,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-PROBLEMS_DIR = Path(os.environ.get("EVOLVE_PROBLEMS_DIR") or Path(__file__).resolve().parent.parent / "problems")
+from evaluators.markers import END_MARKER, START_MARKER, has_markers
 
-START_MARKER = "EVOLVE-BLOCK-START"
-END_MARKER = "EVOLVE-BLOCK-END"
+PROBLEMS_DIR = Path(os.environ.get("EVOLVE_PROBLEMS_DIR") or Path(__file__).resolve().parent.parent / "problems")
 
 
 class ProblemError(ValueError):
@@ -149,7 +148,7 @@ def load_problem(ref: str | Path) -> Problem:
     program_path = _inside(root, spec.program, "program", source)
     evaluator_path = _inside(root, spec.evaluator, "evaluator", source)
     seed_code = program_path.read_text()
-    if START_MARKER not in seed_code or END_MARKER not in seed_code:
+    if not has_markers(seed_code):
         raise ProblemError(
             f"invalid problem file {source}: program {spec.program} must mark what may evolve with "
             f"'# {START_MARKER}' and '# {END_MARKER}' lines"

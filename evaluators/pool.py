@@ -19,7 +19,7 @@ import ray
 
 from evaluators.bundle import pack_problem, unpack_problem
 from evaluators.cascade import run_cascade
-from evaluators.problem import Limits, Problem, ProblemError
+from evaluators.problem import Problem, ProblemError
 from evaluators.result import EvaluationResult
 from evaluators.sandbox import Sandbox, SandboxError
 
@@ -34,16 +34,12 @@ def _check_split(problem: Problem, split: str) -> None:
         raise ProblemError(f"problem {problem.name} has no split '{split}' (it has: {', '.join(problem.splits)})")
 
 
-def _sandbox(problem: Problem, root: Path) -> Sandbox:
-    return Sandbox(root, str(problem.evaluator_path.relative_to(problem.root)), problem.program_path.name, problem.limits)
-
-
 def evaluate_file(problem: Problem, path: str | Path, split: str = "train") -> EvaluationResult:
     """Score one program file with the run's sandbox and cascade, in this process's machine."""
     _check_split(problem, split)
     code = Path(path).read_text()
     digest, bundle = pack_problem(problem.root)
-    with _sandbox(problem, unpack_problem(digest, bundle)) as sandbox:
+    with Sandbox.for_problem(problem, unpack_problem(digest, bundle)) as sandbox:
         result = run_cascade(sandbox, code, split, problem.cascade_threshold)
     result.node = socket.gethostname()
     return result
@@ -52,12 +48,10 @@ def evaluate_file(problem: Problem, path: str | Path, split: str = "train") -> E
 class EvaluationWorker:
     """A Ray actor holding one fork server; it evaluates one candidate at a time."""
 
-    def __init__(self, digest: str, bundle: bytes, evaluator: str, program_name: str,
-                 limits: dict[str, Any], threshold: float | None) -> None:
-        root = unpack_problem(digest, bundle)
-        self.sandbox = Sandbox(root, evaluator, program_name, Limits(**limits))
+    def __init__(self, digest: str, bundle: bytes, problem: Problem) -> None:
+        self.sandbox = Sandbox.for_problem(problem, unpack_problem(digest, bundle))
         self.sandbox.start()
-        self.threshold = threshold
+        self.threshold = problem.cascade_threshold
         context = ray.get_runtime_context()
         self.node = f"{context.get_node_id()}@{ray.util.get_node_ip_address()}"
 
@@ -105,8 +99,7 @@ class EvaluationPool:
         self._bundle_ref = ray.put(bundle)
         self._actor_class = ray.remote(num_cpus=problem.limits.cpus, num_gpus=gpus, max_concurrency=1,
                                        scheduling_strategy="SPREAD")(EvaluationWorker)
-        self._args = (digest, self._bundle_ref, str(problem.evaluator_path.relative_to(problem.root)),
-                      problem.program_path.name, problem.limits.model_dump(), problem.cascade_threshold)
+        self._args = (digest, self._bundle_ref, problem)
         self._workers = [self._actor_class.remote(*self._args) for _ in range(slots)]
         try:
             self._nodes = ray.get([w.ready.remote() for w in self._workers], timeout=READY_TIMEOUT_S)

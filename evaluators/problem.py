@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -34,6 +34,15 @@ class Limits(BaseModel):
     max_file_mb: int = Field(64, ge=1, description="largest file the candidate may write")
     max_procs: int = Field(64, ge=1, description="processes and threads the candidate may have at once")
     max_open_files: int = Field(256, ge=16, description="open file descriptors")
+    max_disk_mb: int = Field(256, ge=1, description="all the candidate may write in one evaluation, files together")
+
+
+class CandidateSpec(BaseModel):
+    """What a candidate's process may see of the problem and the Python installation."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    public: list[str] = Field(default_factory=list, description="paths under the problem folder the candidate may import")
+    packages: list[str] = Field(default_factory=lambda: ["numpy"], description="installed packages the candidate may import")
 
 
 class ProblemSpec(BaseModel):
@@ -45,13 +54,15 @@ class ProblemSpec(BaseModel):
     program: str = "seed.py"
     evaluator: str = "evaluate.py"
     limits: Limits = Field(default_factory=Limits)
+    scoring: Literal["channel", "in_process"] = "in_process"
+    candidate: CandidateSpec = Field(default_factory=CandidateSpec)
     features: list[dict[str, Any]] = Field(default_factory=list)
     cascade_threshold: float | None = None
     splits: dict[str, str] = Field(default_factory=lambda: {"train": "", "test": ""})
     evolve: dict[str, Any] = Field(default_factory=dict)
 
 
-_SECTIONS: dict[str, type[BaseModel]] = {"limits": Limits}
+_SECTIONS: dict[str, type[BaseModel]] = {"limits": Limits, "candidate": CandidateSpec}
 
 
 class Problem(BaseModel):
@@ -65,6 +76,8 @@ class Problem(BaseModel):
     evaluator_path: Path
     seed_code: str
     limits: Limits
+    scoring: str
+    candidate: CandidateSpec
     features: list[dict[str, Any]]
     cascade_threshold: float | None
     splits: dict[str, str]
@@ -128,6 +141,13 @@ def _inside(root: Path, relative: str, key: str, source: Path) -> Path:
     return path
 
 
+def _public_path(root: Path, relative: str, source: Path) -> Path:
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root) or not path.exists():
+        raise ProblemError(f"invalid problem file {source}: candidate.public '{relative}' is not a file or folder in {root}")
+    return path
+
+
 def load_problem(ref: str | Path) -> Problem:
     """Load a problem by name (a folder under PROBLEMS_DIR) or by path to its folder."""
     root = _resolve(ref)
@@ -146,6 +166,8 @@ def load_problem(ref: str | Path) -> Problem:
         raise ProblemError(_describe(exc, source)) from None
     _check_features(spec.features, source)
     program_path = _inside(root, spec.program, "program", source)
+    for public in spec.candidate.public:
+        _public_path(root, public, source)
     evaluator_path = _inside(root, spec.evaluator, "evaluator", source)
     seed_code = program_path.read_text()
     if not has_markers(seed_code):
@@ -163,6 +185,8 @@ def load_problem(ref: str | Path) -> Problem:
         evaluator_path=evaluator_path,
         seed_code=seed_code,
         limits=spec.limits,
+        scoring=spec.scoring,
+        candidate=spec.candidate,
         features=spec.features,
         cascade_threshold=spec.cascade_threshold,
         splits=spec.splits,

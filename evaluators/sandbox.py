@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evaluators.candidate_server import CandidateServer, CandidateServerError
 from evaluators.confinement import PidsCgroup, bwrap_command, probe_bwrap, remove_stale, scrubbed_env, warn_once
-from evaluators.problem import Limits
+from evaluators.problem import CandidateSpec, Limits, Problem
 
 MAX_RESULT_BYTES = 16 * 1024 * 1024
 STARTUP_TIMEOUT_S = 300.0
@@ -38,6 +39,16 @@ SIGNAL_REASONS = {
     signal.SIGXFSZ: "file size limit exceeded",
     signal.SIGKILL: "killed by SIGKILL (out of memory or too many processes)",
 }
+
+
+def signal_reason(number: int) -> str:
+    """Why a process died of signal ``number``, also for numbers Python has no name for."""
+    if number in SIGNAL_REASONS:
+        return SIGNAL_REASONS[number]
+    try:
+        return f"killed by signal {signal.Signals(number).name}"
+    except ValueError:
+        return f"killed by signal {number}"
 
 
 class SandboxError(RuntimeError):
@@ -94,7 +105,8 @@ def _finite_or_none(value: Any) -> Any:
 class Sandbox:
     """One fork server for one problem; ``run`` evaluates one stage of one candidate."""
 
-    def __init__(self, problem_dir: Path, evaluator: str, program_name: str, limits: Limits) -> None:
+    def __init__(self, problem_dir: Path, evaluator: str, program_name: str, limits: Limits,
+                 scoring: str = "in_process", candidate: CandidateSpec | None = None) -> None:
         self.problem_dir = Path(problem_dir)
         self.evaluator = evaluator
         self.program_name = program_name
@@ -109,7 +121,14 @@ class Sandbox:
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
         self._cgroup: PidsCgroup | None = None
-        self._count = 0
+        self._candidates = (CandidateServer(self.root / "candidate", self.problem_dir, candidate or CandidateSpec(),
+                                            limits, self.bwrap) if scoring == "channel" else None)
+
+    @classmethod
+    def for_problem(cls, problem: Problem, root: Path) -> "Sandbox":
+        """The sandbox of ``problem`` whose files were unpacked at ``root`` (a worker's copy)."""
+        return cls(root, str(problem.evaluator_path.relative_to(problem.root)), problem.program_path.name,
+                   problem.limits, problem.scoring, problem.candidate)
 
     def __enter__(self) -> "Sandbox":
         self.start()
@@ -148,13 +167,18 @@ class Sandbox:
         self.has_quick = hello["has_quick"]
         if not hello["network_isolated"]:
             warn_once("netns", "cannot create a network namespace here: candidates can reach the network")
+        if self._candidates is not None:
+            try:
+                self._candidates.start()
+            except CandidateServerError as exc:
+                self._stop_server()
+                raise SandboxError(str(exc)) from None
 
     def run(self, stage: str, code: str, split: str) -> StageOutcome:
         """Evaluate ``code`` with the evaluator's quick or full stage, confined and timed."""
         if self._proc is None or self._proc.poll() is not None:
             self.start()
-        self._count += 1
-        workdir = self.runs / str(self._count)
+        workdir = self.runs / secrets.token_hex(8)
         workdir.mkdir()
         program = workdir / self.program_name
         program.write_text(code)
@@ -164,19 +188,42 @@ class Sandbox:
             "env": {**self._env, "HOME": str(workdir), "TMPDIR": str(workdir)},
             "limits": self.limits.model_dump(),
         }
-        pipes = [os.pipe() for _ in range(3)]
-        reads, writes = [r for r, _ in pipes], [w for _, w in pipes]
-        open_fds = set(reads) | set(writes)
+        streams = ("result", "stdout", "stderr") if self._candidates is None else ("result", "evaluator", "stdout", "stderr")
+        pipes = {name: os.pipe() for name in streams}
+        open_fds = {fd for pair in pipes.values() for fd in pair}
         try:
-            self._send(json.dumps(request).encode(), writes)
-            for fd in writes:
-                os.close(fd)
-                open_fds.discard(fd)
-            return self._collect(stage, nonce, reads, open_fds)
+            scorer_fds = self._start_candidate(code, pipes, open_fds)
+            self._send(json.dumps(request).encode(), scorer_fds)
+            for name in streams:
+                os.close(pipes[name][1])
+                open_fds.discard(pipes[name][1])
+            return self._collect(stage, nonce, {pipes[name][0]: name for name in streams}, open_fds)
         finally:
             for fd in open_fds:
                 os.close(fd)
-            shutil.rmtree(workdir, ignore_errors=True)
+            self._clear_runs()
+
+    def _start_candidate(self, code: str, pipes: dict[str, tuple[int, int]], open_fds: set[int]) -> list[int]:
+        """The scorer's file descriptors; on the channel, the candidate's process is started first."""
+        if self._candidates is None:
+            return [pipes[name][1] for name in ("result", "stdout", "stderr")]
+        scorer_end, candidate_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self._candidates.begin(code, [candidate_end.fileno(), pipes["stdout"][1], pipes["stderr"][1]])
+        finally:
+            candidate_end.close()
+        channel_fd = scorer_end.detach()
+        open_fds.add(channel_fd)
+        evaluator = pipes["evaluator"][1]
+        return [pipes["result"][1], evaluator, evaluator, channel_fd]
+
+    def _clear_runs(self) -> None:
+        """Nothing an evaluation wrote survives into the next one, wherever in runs/ it wrote."""
+        for entry in self.runs.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
 
     def _send(self, request: bytes, fds: list[int]) -> None:
         """Hand a request to the server, restarting it once if a candidate killed it earlier."""
@@ -190,11 +237,10 @@ class Sandbox:
                     raise SandboxError("the fork server died twice in a row; see its log in " + str(self.root))
                 self.start()
 
-    def _collect(self, stage: str, nonce: str, reads: list[int], open_fds: set[int]) -> StageOutcome:
+    def _collect(self, stage: str, nonce: str, reads: dict[int, str], open_fds: set[int]) -> StageOutcome:
         keep = self.limits.max_output_kb * 1024
-        result = _Capture(MAX_RESULT_BYTES, MAX_RESULT_BYTES)
-        out, err = _Capture(keep, FLOOD_FACTOR * keep), _Capture(keep, FLOOD_FACTOR * keep)
-        captures = dict(zip(reads, (result, out, err)))
+        captures = {fd: _Capture(MAX_RESULT_BYTES, MAX_RESULT_BYTES) if name == "result"
+                    else _Capture(keep, FLOOD_FACTOR * keep) for fd, name in reads.items()}
         flooded: list[str] = []
         reply: dict[str, Any] | None = None
         deadline = time.monotonic() + self.limits.timeout_s + BACKSTOP_S
@@ -212,7 +258,7 @@ class Sandbox:
                     selector.unregister(self._sock)
                     reply = json.loads(raw) if raw else {"server_died": True}
                     if not raw:
-                        self._stop_server()  # and with it whatever the candidate left running
+                        self._stop_server()  # and with it whatever the evaluation left running
                     continue
                 fd = int(key.fd)
                 try:
@@ -222,7 +268,7 @@ class Sandbox:
                 if chunk and captures[fd].add(chunk):
                     continue
                 if chunk:
-                    flooded.append({reads[1]: "stdout", reads[2]: "stderr"}.get(fd, "result"))
+                    flooded.append(reads[fd])
                 selector.unregister(fd)
                 os.close(fd)  # a flooding writer now gets EPIPE instead of blocking
                 open_fds.discard(fd)
@@ -232,18 +278,21 @@ class Sandbox:
             self._stop_server()
             reply = {"timed_out": reply is None, "server_died": reply is not None, "exit_code": None,
                      "signal": None, "wall_s": self.limits.timeout_s, "cpu_s": 0.0, "escaped": 0}
-        outcome = self._interpret(stage, nonce, reply, bytes(result.data), flooded)
-        for name, capture in (("stdout", out), ("stderr", err)):
+        candidate = self._candidates.finish() if self._candidates is not None else None
+        texts = {reads[fd]: capture for fd, capture in captures.items()}
+        outcome = self._interpret(stage, nonce, reply, bytes(texts.pop("result").data), flooded, candidate)
+        for name, capture in texts.items():
             if capture.total:
-                outcome.artifacts[name] = capture.text()
-        if reply.get("escaped"):
-            outcome.artifacts["sandbox"] = f"{reply['escaped']} processes outlived the evaluation and were killed"
+                outcome.artifacts["evaluator_output" if name == "evaluator" else name] = capture.text()
+        escaped = reply.get("escaped", 0) + (candidate or {}).get("escaped", 0)
+        if escaped:
+            outcome.artifacts["sandbox"] = f"{escaped} processes outlived the evaluation and were killed"
         if outcome.error:
             outcome.artifacts.setdefault("error", outcome.error)
         return outcome
 
-    def _interpret(self, stage: str, nonce: str, reply: dict[str, Any], raw: bytes, flooded: list[str]) -> StageOutcome:
-        timing = {"wall_s": reply["wall_s"], "cpu_s": reply["cpu_s"]}
+    def _interrupted(self, stage: str, reply: dict[str, Any], flooded: list[str], timing: dict[str, float]) -> StageOutcome | None:
+        """The outcome when the scorer's run itself was cut short (clock, death, flood, signal)."""
         if reply["timed_out"]:
             return StageOutcome(stage, "timeout", error=f"wall-clock timeout after {self.limits.timeout_s:g} s", **timing)
         if reply.get("server_died"):
@@ -253,18 +302,28 @@ class Sandbox:
             return StageOutcome(stage, "killed", error=f"output limit exceeded on {what} "
                                 f"(more than {FLOOD_FACTOR * self.limits.max_output_kb} KB)", **timing)
         if reply["signal"] is not None:
-            number = reply["signal"]
-            reason = SIGNAL_REASONS.get(number, f"killed by signal {signal.Signals(number).name}")
-            return StageOutcome(stage, "killed", error=reason, **timing)
+            return StageOutcome(stage, "killed", error=signal_reason(reply["signal"]), **timing)
+        return None
+
+    def _interpret(self, stage: str, nonce: str, reply: dict[str, Any], raw: bytes, flooded: list[str],
+                   candidate: dict[str, Any] | None) -> StageOutcome:
+        timing = {"wall_s": reply["wall_s"], "cpu_s": reply["cpu_s"] + (candidate or {}).get("cpu_s", 0.0)}
+        interrupted = self._interrupted(stage, reply, flooded, timing)
+        if interrupted is not None:
+            return interrupted
         if not raw:
             return StageOutcome(stage, "error", error=f"the evaluation exited (code {reply['exit_code']}) without a result", **timing)
         try:
             message = json.loads(raw)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
+            message = None
+        if not isinstance(message, dict) or not isinstance(message.get("status"), str):
             return StageOutcome(stage, "error", error="the result channel held something other than one result "
                                 "(tampered with by the candidate?)", **timing)
-        if not isinstance(message, dict) or not secrets.compare_digest(str(message.get("nonce")), nonce):
+        if not secrets.compare_digest(str(message.get("nonce")), nonce):
             return StageOutcome(stage, "error", error="the result did not carry this evaluation's nonce (forged)", **timing)
+        if message.get("candidate_exited") and candidate and candidate.get("signal") is not None:
+            return StageOutcome(stage, "killed", error=f"the candidate's process was {signal_reason(candidate['signal'])}", **timing)
         if message["status"] != "ok":
             return StageOutcome(stage, message["status"], error=message.get("error"), **timing)
         return self._scored(stage, message["output"], timing)
@@ -303,4 +362,6 @@ class Sandbox:
 
     def close(self) -> None:
         self._stop_server()
+        if self._candidates is not None:
+            self._candidates.stop()
         shutil.rmtree(self.root, ignore_errors=True)

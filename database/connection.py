@@ -9,11 +9,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import StaticPool
 
-from database.errors import SchemaError
+from database.errors import DatabaseURLError, NoDatabase, ReadOnlyDatabase, SchemaError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -26,6 +26,50 @@ def normalise_url(url: str) -> str:
     return url
 
 
+URL_HELP = "use a SQLite file (sqlite:///runs/evolve.db) or a PostgreSQL server (postgresql://user@host/dbname)"
+
+
+def parse_url(url: str) -> URL:
+    """The URL, or one line saying why ``url`` cannot name a database."""
+    try:
+        parsed = make_url(normalise_url(url))
+        parsed.get_dialect()
+    except (ArgumentError, NoSuchModuleError, ModuleNotFoundError, ValueError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatabaseURLError(f"--db {url!r} is not a database URL evolve can open ({detail}); {URL_HELP}") from None
+    return parsed
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The file a SQLite URL names (None for memory or other back ends)."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    database = url.database
+    if url.query.get("uri") == "true" and database.startswith("file:"):
+        database = database[len("file:") :].split("?", 1)[0]
+    return Path(database)
+
+
+def require_existing(url: URL, shown: str) -> None:
+    """For commands that only read: a SQLite file that is not there is an error, not a new file."""
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
+        raise NoDatabase(f"no database at {path} (from --db {shown}); start a run first, or point --db at one")
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _translate_errors(context) -> None:  # type: ignore[no-untyped-def]
+    """A write to a read-only SQLite file becomes one line saying so, wherever it happens."""
+    original = context.original_exception
+    if "readonly database" in str(original) or "read-only" in str(original).lower():
+        where = context.engine.url.render_as_string(hide_password=True) if context.engine is not None else "the database"
+        raise ReadOnlyDatabase(f"{where} is read-only for this user; point --db at a file you may write, "
+                               f"or fix its permissions (and its folder's, for the WAL files)") from None
+
+
 def make_engine(url: str, flush_each_commit: bool = False) -> Engine:
     """An engine for ``url``; a SQLite file's folder is created, and WAL lets the
     browsers read while the driver writes.
@@ -36,11 +80,11 @@ def make_engine(url: str, flush_each_commit: bool = False) -> Engine:
     SQLite ``synchronous=FULL`` instead of ``NORMAL``, PostgreSQL ``synchronous_commit``
     on instead of off.
     """
-    parsed = make_url(normalise_url(url))
+    parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_file(parsed)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(parsed)
         else:
             engine = create_engine(parsed, poolclass=StaticPool, connect_args={"check_same_thread": False})
@@ -61,6 +105,7 @@ def make_engine(url: str, flush_each_commit: bool = False) -> Engine:
             dbapi_connection.commit()
 
     event.listen(engine, "connect", configure)
+    event.listen(engine, "handle_error", _translate_errors)
     return engine
 
 
@@ -81,15 +126,19 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade_schema(engine: Engine, revision: str = "head") -> None:
-    """Create the schema, or migrate an older one, up to ``revision``."""
+def upgrade_schema(engine: Engine, revision: str = "head", create: bool = True) -> None:
+    """Create the schema, or migrate an older one, up to ``revision``; with ``create`` off an
+    empty database is refused rather than made into a catalogue."""
     target = head_revision() if revision == "head" else revision
+    shown = engine.url.render_as_string(hide_password=True)
     try:
         current = current_revision(engine)
     except OperationalError as exc:
-        raise SchemaError(f"cannot open {engine.url.render_as_string(hide_password=True)}: {exc.orig}") from exc
+        raise DatabaseURLError(f"cannot open {shown}: {_one_line(exc.orig)}") from None
     if current == target:
         return
+    if current is None and not create:
+        raise NoDatabase(f"{shown} holds no evolve runs (no schema); start a run first, or point --db at a catalogue")
     known = {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
     if current is not None and current not in known:
         raise SchemaError(

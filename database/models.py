@@ -96,6 +96,12 @@ class LLMCall(Base):
     latency_s: Mapped[float] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[float] = mapped_column(Float)
+    # pending (written before the request goes out), answered, failed, or lost (the driver
+    # died with it in flight; charged at max_cost_usd, since the provider may have billed it)
+    state: Mapped[str | None] = mapped_column(String(20))
+    attempts: Mapped[list[dict[str, Any]] | None] = mapped_column(NullableJSON)
+    max_cost_usd: Mapped[float | None] = mapped_column(Float)
+    anomaly: Mapped[str | None] = mapped_column(Text)
 
 
 class ArchiveState(Base):
@@ -106,6 +112,21 @@ class ArchiveState(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     bandit_state: Mapped[dict[str, Any] | None] = mapped_column(NullableJSON)
     updated_at: Mapped[float] = mapped_column(Float)
+
+
+class RunLease(Base):
+    """The driver that holds a run: at most one row per run, refreshed by its heartbeat."""
+
+    __tablename__ = "run_leases"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    token: Mapped[str] = mapped_column(String(36))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[float] = mapped_column(Float)
+    heartbeat_at: Mapped[float] = mapped_column(Float)
+    stop_requested_by: Mapped[str | None] = mapped_column(String(300))
+    ray_session: Mapped[str | None] = mapped_column(Text)
 
 
 Index("ix_programs_run_id_id", Program.run_id, Program.id)

@@ -74,6 +74,10 @@ class LLMCallRecord:
     error: str | None = None
     kind: str = "mutation"  # mutation | repair
     parsed_edit: str | None = None
+    # every attempt's outcome: {"outcome": "ok" | "http 500" | "invalid JSON" | error name, "status", "latency_s"}
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    anomaly: str | None = None  # the reply's usage broke a bound (more completion tokens than max_tokens)
+    call_id: int | None = None  # its row, when it was journaled before the request went out
 
 
 @dataclass

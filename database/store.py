@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 
 from database.archive import RunArchive
-from database.connection import make_engine, normalise_url, upgrade_schema
+from database.connection import make_engine, normalise_url, parse_url, require_existing, upgrade_schema
 from database.errors import DatabaseError, RunNotFound
 from database.models import ArchiveState, Run
 from database.records import RUN_STATUSES, RunInfo
@@ -36,12 +36,16 @@ def _run_info(row: Any) -> RunInfo:
 class ProgramDatabase:
     """Opening one brings its schema to the current version, so a database written by
     an older evolve opens as if it were new. Every commit survives a killed driver;
-    ``flush_each_commit`` also makes it survive power loss (see ``make_engine``)."""
+    ``flush_each_commit`` also makes it survive power loss (see ``make_engine``).
+    ``create=False`` is for commands that work on existing runs: a database that is not
+    there is an error (``NoDatabase``) instead of a new, empty catalogue."""
 
-    def __init__(self, url: str = DEFAULT_URL, flush_each_commit: bool = False) -> None:
+    def __init__(self, url: str = DEFAULT_URL, flush_each_commit: bool = False, create: bool = True) -> None:
         self.url = normalise_url(url)
+        if not create:
+            require_existing(parse_url(self.url), url)
         self.engine: Engine = make_engine(self.url, flush_each_commit)
-        upgrade_schema(self.engine)
+        upgrade_schema(self.engine, create=create)
 
     @property
     def display_url(self) -> str:

@@ -8,39 +8,83 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+from typer.core import TyperGroup
 
 from database import DEFAULT_URL, DatabaseError
 from evaluators.problem import ProblemError, list_problems, load_problem
-from evolve.config import ConfigError
-from evolve.engine import SeedFailed
-from evolve.ensemble import EnsembleError
-from evolve.prompts import PromptError
+from evaluators.sandbox import SandboxError
+from evolve.errors import EvolveError
 from evolve.launch import RunRequest, resume_run, start_run
+from evolve.prompts import PromptError
+from evolve.scaffold import ScaffoldError
+
+console = Console()
+if not console.is_terminal:
+    console = Console(soft_wrap=True)  # a pipe gets whole lines, not lines cut at 80 columns
+err = Console(stderr=True)
+
+# What each error means to the shell, for the packages whose errors carry no ``exit_code``
+# (evolve's and the database's carry their own): 2 bad input, 1 a failure during the work.
+EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
+    (ProblemError, 2),
+    (PromptError, 2),
+    (ScaffoldError, 2),
+    (SandboxError, 1),
+    (SQLAlchemyError, 1),
+)
+
+
+def exit_code_of(error: BaseException) -> int | None:
+    """The exit code an error stands for, or None for a bug (which keeps its traceback)."""
+    if isinstance(error, (EvolveError, DatabaseError)):
+        return int(error.exit_code)
+    return next((code for kind, code in EXIT_CODES if isinstance(error, kind)), None)
+
+
+def one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, SQLAlchemyError):
+        text = f"database error: {' '.join(str(getattr(error, 'orig', None) or error).split())}"
+    return text
+
+
+class Commands(TyperGroup):
+    """The one place errors become messages: one line on stderr and the code for its kind."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            code = exit_code_of(exc)
+            if code is None:
+                raise
+            err.print(f"[red]error:[/red] {one_line(exc)}", highlight=False, markup=True, soft_wrap=True)
+            raise typer.Exit(code) from None
+
 
 app = typer.Typer(
+    cls=Commands,
     help="LLM-driven evolutionary discovery of systems algorithms.\n\n"
     "Example: evolve run bin_packing --iterations 100",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-if not console.is_terminal:
-    console = Console(soft_wrap=True)  # a pipe gets whole lines, not lines cut at 80 columns
-err = Console(stderr=True)
 
 DbOption = typer.Option(DEFAULT_URL, "--db", help="database URL (SQLite path or postgresql://...)")
 RayOption = typer.Option(None, "--ray-address", help="join this Ray cluster ('auto' or host:port); default: a private local one")
 JsonOption = typer.Option(False, "--json", help="machine-readable output")
 
-USER_ERRORS = (ConfigError, ProblemError, DatabaseError, SeedFailed, EnsembleError, PromptError)  # LLMConfigError is a ConfigError
-
-
 def fail(message: str) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    """Bad input found by the command itself (not raised by the work)."""
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -83,28 +127,25 @@ def run(
         iterations=iterations, max_in_flight=max_in_flight, seed=seed, max_wall_s=max_wall,
         budget_usd=budget, target_score=target, models=model, api_base=api_base,
     )
-    try:
-        start_run(problem, config, overrides, RunRequest(db_url=db, ray_address=ray_address, name=name), console)
-    except USER_ERRORS as exc:
-        fail(str(exc))
+    start_run(problem, config, overrides, RunRequest(db_url=db, ray_address=ray_address, name=name), console)
 
 
 @app.command()
 def resume(
     run_ref: str = typer.Argument(..., metavar="RUN", help="run id, name, or 'latest'"),
     iterations: Optional[int] = typer.Option(None, "--iterations", "-n", help="raise the run's candidate target"),
+    force: bool = typer.Option(False, "--force", help="take over a run another live driver holds (it is asked to stop)"),
     db: str = DbOption,
     ray_address: Optional[str] = RayOption,
 ) -> None:
     """Continue a stopped or killed run from the database, with nothing lost or repeated.
 
+    A killed driver's run is taken over at once; one still running only with --force.
+
     Example: evolve resume latest
     """
     extra = {"iterations": iterations} if iterations is not None else {}
-    try:
-        resume_run(run_ref, extra, RunRequest(db_url=db, ray_address=ray_address), console)
-    except USER_ERRORS as exc:
-        fail(str(exc))
+    resume_run(run_ref, extra, RunRequest(db_url=db, ray_address=ray_address, force=force), console)
 
 
 @app.command("eval")
@@ -119,14 +160,10 @@ def eval_(
     Example: evolve eval bin_packing problems/bin_packing/baselines/first_fit.py --split test
     """
     from evaluators.pool import evaluate_file
-    from evaluators.sandbox import SandboxError
     from evolve.openevolve_import import DEFAULT_CACHE_DIR, resolve_problem_ref
 
-    try:
-        loaded = load_problem(resolve_problem_ref(problem, DEFAULT_CACHE_DIR, err))
-        result = evaluate_file(loaded, file, split)
-    except (ProblemError, SandboxError) as exc:
-        fail(str(exc))
+    loaded = load_problem(resolve_problem_ref(problem, DEFAULT_CACHE_DIR, err))
+    result = evaluate_file(loaded, file, split)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
     else:
@@ -156,10 +193,7 @@ def problems(as_json: bool = JsonOption) -> None:
 
     Example: evolve problems
     """
-    try:
-        found = list_problems()
-    except ProblemError as exc:
-        fail(str(exc))
+    found = list_problems()
     if as_json:
         print(json.dumps([{"name": p.name, "summary": p.summary, "path": str(p.root)} for p in found], indent=2))
         return
@@ -179,12 +213,9 @@ def new_problem(
     Example: evolve new-problem my_scheduler && evolve run my_scheduler -n 20
     """
     from evaluators.problem import PROBLEMS_DIR
-    from evolve.scaffold import ScaffoldError, scaffold_problem
+    from evolve.scaffold import scaffold_problem
 
-    try:
-        root = scaffold_problem(name, directory or PROBLEMS_DIR)
-    except ScaffoldError as exc:
-        fail(str(exc))
+    root = scaffold_problem(name, directory or PROBLEMS_DIR)
     console.print(f"created {root}: edit seed.py and evaluate.py, then run: evolve run {root}", highlight=False)
 
 
@@ -202,10 +233,7 @@ def test(
     from evaluators.pool import EvaluationPool
     from evolve.launch import open_stored_run, score_test_split
 
-    try:
-        stored = open_stored_run(db, run_ref)
-    except USER_ERRORS as exc:
-        fail(str(exc))
+    stored = open_stored_run(db, run_ref)
     archive = stored.archive()
 
     async def go() -> None:
@@ -237,14 +265,13 @@ def prompt(
     from evolve.llm_mutator import LLMMutator
     from evolve.prompts import render_messages
 
+    stored = open_stored_run(db, run_ref)
+    config, archive = stored.config, stored.archive()
     try:
-        stored = open_stored_run(db, run_ref)
-        config, archive = stored.config, stored.archive()
         sample = archive.sample_for(program_id)
         request = mutation_request(stored.problem, sample, candidate_seed(config.seed, archive.counts()["total"]))
+    finally:
         archive.close()
-    except USER_ERRORS as exc:
-        fail(str(exc))
     if mode is None:
         mode, messages = LLMMutator(config.llm, rng_seed=config.seed).prompt_for(request)
     elif mode in ("diff", "rewrite"):

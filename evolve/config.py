@@ -13,9 +13,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from database.settings import ArchiveSettings
+from evolve.errors import InputError
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError, ValueError):
     """A configuration file or flag is wrong; the message says where and what is valid."""
 
 
@@ -85,7 +86,8 @@ def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] |
 
 
 def _describe(error: ValidationError, source: str) -> str:
-    lines = [f"invalid configuration in {source}:"]
+    """Every problem of the document, on one line (``; `` between them)."""
+    lines: list[str] = []
     for err in error.errors():
         loc = tuple(err["loc"])
         where = ".".join(str(p) for p in loc) or "(top level)"
@@ -93,10 +95,10 @@ def _describe(error: ValidationError, source: str) -> str:
             owner = _model_at(RunConfig, loc[:-1])
             valid = ", ".join(sorted(owner.model_fields)) if owner else "?"
             place = ".".join(str(p) for p in loc[:-1]) or "the top level"
-            lines.append(f"  unknown key '{loc[-1]}' at {place}; valid keys there: {valid}")
+            lines.append(f"unknown key '{loc[-1]}' at {place} (valid keys there: {valid})")
         else:
-            lines.append(f"  {where}: {err['msg']} (got {err.get('input')!r})")
-    return "\n".join(lines)
+            lines.append(f"{where}: {err['msg']} (got {err.get('input')!r})")
+    return f"invalid configuration in {source}: " + "; ".join(lines)
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

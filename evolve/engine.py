@@ -14,15 +14,21 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from database.call_journal import BudgetExhausted, CallJournal
 from database.features import BUILTIN_FEATURES, feature_values
 from database.records import NewProgram, ProgramView, Sample
 from evaluators.result import EvaluationResult
 from evolve.config import RunConfig
+from evolve.errors import InputError
 from evolve.mutation import MutationRequest, Mutator, Proposal
 
 
-class SeedFailed(RuntimeError):
+class SeedFailed(InputError, RuntimeError):
     """The problem's own seed program does not evaluate: nothing can evolve from it."""
+
+
+class MutatorContractError(InputError):
+    """The mutator lacks what the run needs of it (a stated maximum call cost under a budget)."""
 
 
 class Evaluator(Protocol):
@@ -108,27 +114,43 @@ class Engine:
         mutator: Mutator,
         pool: Evaluator,
         on_progress: Any = None,
+        journal: CallJournal | None = None,
     ) -> None:
         self.problem = problem
         self.config = config
         self.archive = archive
         self.mutator = mutator
         self.pool = pool
+        self.journal = journal or CallJournal(archive.db.engine, archive.run.id, config.budget_usd)
+        self._max_call_cost = self._stated_max_call_cost(mutator, config)
         self.on_progress = on_progress or (lambda progress: None)
         self.progress = Progress(target=config.iterations)
         self._stop_requested = 0
+        self._budget_refused: str | None = None
         self._in_flight_codes: set[str] = set()
         self._llm_slots = asyncio.Semaphore(config.llm.max_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._crash: BaseException | None = None
         self._seed_code: str | None = None
 
-    def request_stop(self) -> None:
-        """First call: finish what is in flight and stop. Second call: cancel it too."""
+    @staticmethod
+    def _stated_max_call_cost(mutator: Mutator, config: RunConfig) -> Any:
+        bound = getattr(mutator, "max_call_cost_usd", None)
+        if bound is None and config.budget_usd is not None:
+            raise MutatorContractError(
+                f"the {getattr(mutator, 'name', type(mutator).__name__)} mutator states no max_call_cost_usd, "
+                "so budget_usd cannot be enforced; drop the budget or give the mutator that method"
+            )
+        return bound
+
+    def request_stop(self) -> bool:
+        """First call: finish what is in flight and stop. Second call: cancel it too.
+        Returns whether this was the first request."""
         self._stop_requested += 1
         if self._stop_requested >= 2:
             for task in self._tasks:
                 task.cancel()
+        return self._stop_requested == 1
 
     async def run(self) -> Outcome:
         seed = await self._ensure_seed()
@@ -137,6 +159,7 @@ class Engine:
         self.progress.done = counts.get("total", 0)
         self.progress.failed = counts.get("total", 0) - counts.get("ok", 0)
         self.progress.seed_score = seed.score
+        self.progress.spent_usd = self.journal.spent_usd
         self._refresh_best()
         deadline = time.monotonic() + self.config.max_wall_s if self.config.max_wall_s else math.inf
         next_index = self.progress.done
@@ -175,14 +198,13 @@ class Engine:
         target = self.config.target_score
         if target is not None and self.progress.best_score is not None and self.progress.best_score >= target:
             return "target_score"
-        if self.config.budget_usd is not None and self._next_call_would_exceed_budget():
+        if self.config.budget_usd is not None and (self._budget_refused or self._next_call_would_exceed_budget()):
             return "budget"
         return None
 
     def _next_call_would_exceed_budget(self) -> bool:
-        worst_case = getattr(self.mutator, "max_call_cost_usd", lambda: 0.0)()
-        pending = worst_case * (len(self._tasks) + 1)  # repair turns are part of one call's worst case
-        return self.archive.spent_usd() + pending > (self.config.budget_usd or 0.0)
+        pending = self._max_call_cost() * (len(self._tasks) + 1)  # repair turns are part of one call's worst case
+        return self.journal.spent_usd + pending > (self.config.budget_usd or 0.0)
 
     def _launch(self, index: int) -> None:
         task = asyncio.create_task(self._candidate(index), name=f"candidate-{index}")
@@ -202,8 +224,12 @@ class Engine:
             return existing
         result = await self.pool.evaluate(self.problem.seed_code, "train")
         if not result.ok:
-            details = "\n".join(f"[{k}]\n{v}" for k, v in result.artifacts.items())
-            raise SeedFailed(f"the seed program of '{self.problem.name}' did not evaluate: {result.status}\n{details}")
+            cause = _summary(result.artifacts.get("error")) or _summary(next(iter(result.artifacts.values()), None))
+            raise SeedFailed(
+                f"the seed program of '{self.problem.name}' did not evaluate: {result.status}"
+                f"{f' ({cause})' if cause else ''}; see the whole output with: "
+                f"evolve eval {self.problem.root} {self.problem.program_path}"
+            )
         return self.archive.record(
             NewProgram(
                 parent_id=None,
@@ -245,6 +271,9 @@ class Engine:
                 record.features = await features
         except asyncio.CancelledError:
             record.status, record.error = "cancelled", "stopped by the user before it finished"
+        except BudgetExhausted as exc:
+            self._budget_refused = str(exc)
+            record.status, record.error = "cancelled", f"not started: {exc}"
         finally:
             if proposal is not None and proposal.code is not None:
                 self._in_flight_codes.discard(proposal.code)
@@ -277,16 +306,20 @@ class Engine:
             record.error = _summary(result.artifacts.get("error")) or result.status
 
     def _record(self, record: NewProgram, proposal: Proposal | None, parent_score: float | None) -> None:
+        calls = proposal.llm_calls if proposal else []
+        record.llm_call_ids = [call.call_id for call in calls if call.call_id is not None]
         view = self.archive.record(record)
-        cost = 0.0
-        for call in proposal.llm_calls if proposal else []:
-            self.archive.record_llm_call(call, view.id)
-            cost += call.cost_usd
+        for call in calls:
+            if call.call_id is None:
+                self.journal.record(call, view.id)
+            else:
+                self.journal.note_edit(call.call_id, call.parsed_edit)
+        cost = sum(call.cost_usd for call in calls)
         self.progress.done += 1
         self.progress.done_this_session += 1
         if view.status != "ok":
             self.progress.failed += 1
-        self.progress.spent_usd = self.archive.spent_usd()
+        self.progress.spent_usd = self.journal.spent_usd
         observe = getattr(self.mutator, "observe", None)
         if observe is not None and view.model:
             improvement = 0.0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,15 @@ from rich.console import Console
 
 from database import ProgramDatabase, RunInfo
 from database.archive import RunArchive
+from database.call_journal import CallJournal
+from database.lease import Lease, acquire
 from database.queries import program_detail, top_programs
 from evaluators.pool import EvaluationPool
 from evaluators.problem import PROBLEMS_DIR, Problem, load_problem
 from evolve.config import RunConfig, build_config, deep_merge
 from evolve.display import LiveDisplay, format_score
 from evolve.engine import Engine, Outcome
+from evolve.leftovers import clear_ray_leftovers, ray_session
 from evolve.mutation import Mutator
 from evolve.offline import OfflineMutator
 from evolve.openevolve_import import DEFAULT_CACHE_DIR, resolve_problem_ref
@@ -40,6 +44,7 @@ class RunRequest:
     db_url: str
     ray_address: str | None = None
     name: str | None = None
+    force: bool = False  # take over a run another live driver holds
 
 
 def problem_reference(problem: Problem) -> str:
@@ -57,12 +62,14 @@ def effective_config(problem: Problem, config_file: Path | None, cli: dict[str, 
     return build_config(problem_overrides=layer, config_file=config_file, cli_overrides=cli)
 
 
-def make_mutator(config: RunConfig) -> Mutator:
+def make_mutator(config: RunConfig, journal: CallJournal | None = None) -> Mutator:
     if not config.llm.models:
         return OfflineMutator()
+    from evolve.llm_client import require_keys
     from evolve.llm_mutator import LLMMutator
 
-    return LLMMutator(config.llm, rng_seed=config.seed)
+    require_keys(config.llm)
+    return LLMMutator(config.llm, rng_seed=config.seed, journal=journal)
 
 
 def with_problem_threshold(problem: Problem, config: RunConfig) -> Problem:
@@ -80,7 +87,18 @@ class RunSession:
         self.db, self.run, self.problem, self.config, self.console = db, run, problem, config, console
         self.mutator: Mutator = OfflineMutator()
 
-    def execute(self, ray_address: str | None) -> Outcome:
+    def execute(self, ray_address: str | None, force: bool = False) -> Outcome:
+        """Hold the run's lease for the whole session, so no second driver works on it."""
+        lease = acquire(self.db.engine, self.run, force, on_wait=lambda holder: self.console.print(
+            f"asked {holder.describe(time.time())} to stop; waiting for its candidates in flight", highlight=False))
+        try:
+            if lease.taken_from is not None:
+                clear_ray_leftovers(lease.taken_from, self.console)
+            return self._execute_held(lease, ray_address)
+        finally:
+            lease.release()
+
+    def _execute_held(self, lease: Lease, ray_address: str | None) -> Outcome:
         if not self.config.llm.models:
             self.console.print(OFFLINE_NOTICE, style="yellow", highlight=False)
         self.console.print(
@@ -89,9 +107,13 @@ class RunSession:
             highlight=False,
         )
         archive = self.db.archive(self.run.id, self.config.archive, self.config.seed)
+        journal = CallJournal(self.db.engine, self.run.id, self.config.budget_usd)
+        if journal.lost:
+            self.console.print(f"{journal.lost} model call(s) were in flight when the last driver stopped: "
+                               "recorded as lost, at their maximum cost", highlight=False)
         self.db.set_run_status(self.run.id, "running")
         try:
-            outcome = asyncio.run(self._execute(archive, ray_address))
+            outcome = asyncio.run(self._execute(archive, journal, lease, ray_address))
         except BaseException:
             self.db.set_run_status(self.run.id, "failed")
             raise
@@ -101,13 +123,19 @@ class RunSession:
         self._summarise(outcome)
         return outcome
 
-    async def _execute(self, archive: RunArchive, ray_address: str | None) -> Outcome:
+    async def _execute(self, archive: RunArchive, journal: CallJournal, lease: Lease, ray_address: str | None) -> Outcome:
         slots = self.config.evaluation.slots or self.config.max_in_flight
         # Importing litellm and starting Ray each take seconds; the first mostly computes,
         # the second mostly waits on the processes it starts, so they overlap well.
-        building = asyncio.create_task(asyncio.to_thread(make_mutator, self.config))
+        building = asyncio.create_task(asyncio.to_thread(make_mutator, self.config, journal))
         await asyncio.sleep(0)
-        pool = EvaluationPool(with_problem_threshold(self.problem, self.config), slots=slots, ray_address=ray_address)
+        try:
+            pool = EvaluationPool(with_problem_threshold(self.problem, self.config), slots=slots, ray_address=ray_address)
+        except BaseException:
+            await asyncio.gather(building, return_exceptions=True)
+            raise
+        if ray_address is None:
+            lease.note_ray_session(ray_session())
         try:
             self.mutator = await building
             bandit = self.db.load_bandit_state(self.run.id)
@@ -116,10 +144,11 @@ class RunSession:
             with LiveDisplay(self.console, f"evolve: {self.run.name}") as display:
                 engine = Engine(
                     problem=self.problem, config=self.config, archive=archive, mutator=self.mutator,
-                    pool=pool, on_progress=self._progress_sink(display),
+                    pool=pool, on_progress=self._progress_sink(display), journal=journal,
                 )
                 loop = asyncio.get_running_loop()
                 loop.add_signal_handler(signal.SIGINT, self._interrupt, engine)
+                lease.watch(lambda reason: loop.call_soon_threadsafe(self._told_to_stop, engine, reason))
                 try:
                     outcome = await engine.run()
                 finally:
@@ -141,9 +170,12 @@ class RunSession:
         return sink
 
     def _interrupt(self, engine: Engine) -> None:
-        engine.request_stop()
-        if engine._stop_requested == 1:
+        if engine.request_stop():
             self.console.print("stopping: finishing the candidates in flight (Ctrl-C again cancels them)")
+
+    def _told_to_stop(self, engine: Engine, reason: str) -> None:
+        if engine.request_stop():
+            self.console.print(f"stopping: {reason}; finishing the candidates in flight", highlight=False)
 
     def _summarise(self, outcome: Outcome) -> None:
         seed, best = outcome.seed, outcome.best
@@ -196,8 +228,9 @@ class StoredRun:
 
 
 def open_stored_run(db_url: str, run_ref: str, extra: dict[str, Any] | None = None) -> StoredRun:
-    """``extra`` overrides stored settings (for example a higher candidate target)."""
-    db = ProgramDatabase(db_url)
+    """``extra`` overrides stored settings (for example a higher candidate target). A
+    database that is not there is an error here, never a new empty one."""
+    db = ProgramDatabase(db_url, create=False)
     run = db.open_run(run_ref)
     config = RunConfig.model_validate({**run.config, **(extra or {})})
     return StoredRun(db, run, config, load_problem(run.problem))
@@ -207,4 +240,4 @@ def resume_run(run_ref: str, extra: dict[str, Any], request: RunRequest, console
     stored = open_stored_run(request.db_url, run_ref, extra)
     run = stored.run
     console.print(f"resuming run {run.name} (id {run.id}), status was {run.status}", highlight=False)
-    return RunSession(stored.db, run, stored.problem, stored.config, console).execute(request.ray_address)
+    return RunSession(stored.db, run, stored.problem, stored.config, console).execute(request.ray_address, request.force)

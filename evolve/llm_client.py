@@ -1,10 +1,13 @@
 """Model calls through litellm: retries with backoff, a per-call timeout, and cost.
 
 litellm's own retries are switched off so that one place decides what is retried
-(rate limits, 5xx, timeouts, dropped connections), how long to wait (exponential
-backoff with full jitter, or the server's Retry-After), and what a call finally costs.
-A call that fails after its retries is returned as a record with its error, never
-raised: the engine stores it and spends no evaluation on it.
+(rate limits, 5xx, timeouts, dropped connections, replies that are not JSON), how long to
+wait (exponential backoff with full jitter, or the server's Retry-After), and what a call
+finally costs. A call that fails after its retries is returned as a record with its
+error, never raised: the engine stores it and spends no evaluation on it. With a journal,
+the call is a database row before its request goes out and holds every attempt's outcome,
+so a killed driver loses no paid call; the journal also refuses a call that could pass
+the budget (``BudgetExhausted``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch the
 
 import litellm  # noqa: E402  (the environment above must be set before the import)
 
+from database.call_journal import CallJournal  # noqa: E402
 from database.records import LLMCallRecord  # noqa: E402
 from evolve.config import ConfigError, LLMSettings, ModelSettings  # noqa: E402
 
@@ -61,6 +65,23 @@ def api_key_for(model: ModelSettings) -> str | None:
     return None
 
 
+def require_keys(settings: LLMSettings) -> None:
+    """Stop before the first call when a configured model has no key to call with."""
+    for model in settings.models:
+        if api_key_for(model) is not None or model.api_base:
+            continue
+        try:
+            missing = litellm.validate_environment(model=model.name).get("missing_keys") or []
+        except Exception:  # litellm raises bare Exceptions for models it does not know
+            continue
+        keys = [k for k in missing if not k.endswith("_API_BASE")]
+        if keys:
+            raise LLMConfigError(
+                f"model {model.name}: {' or '.join(keys)} is not set; export it (or name the variable with "
+                "api_key_env), or run offline by giving no --model and no llm.models"
+            )
+
+
 def token_prices(model: ModelSettings) -> tuple[float, float]:
     """USD per token (prompt, completion): the settings' override, else litellm's table, else 0.
 
@@ -85,6 +106,36 @@ def call_cost_usd(model: ModelSettings, tokens_in: int, tokens_out: int) -> floa
 def estimate_tokens(messages: list[dict[str, str]]) -> int:
     """A generous prompt-size estimate (about 3 characters per token) for budget checks."""
     return sum(len(m.get("content") or "") for m in messages) // 3 + 8 * len(messages)
+
+
+def max_cost_usd(model: ModelSettings, messages: list[dict[str, str]]) -> float:
+    """The most one call of these messages can cost: the whole of ``max_tokens`` used."""
+    return call_cost_usd(model, estimate_tokens(messages), model.max_tokens)
+
+
+def usage_anomaly(model: ModelSettings, tokens_out: int) -> str | None:
+    if tokens_out <= model.max_tokens:
+        return None
+    return (f"the reply reports {tokens_out} completion tokens against max_tokens {model.max_tokens}; "
+            "charged as reported")
+
+
+def attempt_outcome(error: BaseException | None, latency_s: float) -> dict[str, Any]:
+    """One attempt as kept with its call: what came back (status code or error) and when."""
+    status = getattr(error, "status_code", None) if error is not None else 200
+    if error is None:
+        outcome = "ok"
+    elif any(sign in str(error) for sign in ("Expecting value", "JSONDecodeError", "Unterminated string")):
+        outcome = "invalid JSON"
+    elif isinstance(status, int):
+        outcome = f"http {status}"
+    else:
+        outcome = type(error).__name__
+    entry: dict[str, Any] = {"outcome": outcome, "status": status if isinstance(status, int) else None,
+                             "latency_s": round(latency_s, 4)}
+    if error is not None:
+        entry["error"] = _short(error, 200)
+    return entry
 
 
 def retry_after_s(error: BaseException) -> float | None:
@@ -151,8 +202,10 @@ class CallOutcome:
 class LLMClient:
     """Asynchronous chat calls with retries, a concurrency cap and cost accounting."""
 
-    def __init__(self, settings: LLMSettings, rng: random.Random | None = None) -> None:
+    def __init__(self, settings: LLMSettings, rng: random.Random | None = None,
+                 journal: CallJournal | None = None) -> None:
         self.settings = settings
+        self.journal = journal
         self.ledger = CostLedger()
         self._rng = rng or random.Random(0)
         self._semaphore: asyncio.Semaphore | None = None
@@ -203,48 +256,56 @@ class LLMClient:
             return await asyncio.wait_for(litellm.acompletion(**kwargs), self.settings.timeout_s + 1.0)
 
     async def complete(self, model: ModelSettings, messages: list[dict[str, str]], kind: str = "mutation") -> CallOutcome:
+        """One call with its retries. Raises ``BudgetExhausted`` (sending nothing) when the
+        journal says it could pass the budget."""
         kwargs = self._arguments(model, messages)
+        prompt = render_transcript(messages)
+        call_id = self.journal.open(model.name, kind, prompt, max_cost_usd(model, messages)) if self.journal else None
         started = time.monotonic()
-        attempts = 0
-        error: BaseException | None = None
-        response: Any = None
+        attempts: list[dict[str, Any]] = []
+        error, response = await self._attempts(kwargs, attempts, call_id)
+        latency = time.monotonic() - started
+        if error is not None:
+            kinds = ", ".join(a["outcome"] for a in attempts)
+            reason = f"{type(error).__name__} after {len(attempts)} attempt(s) ({kinds}): {_short(error)}"
+            record = LLMCallRecord(model.name, prompt, None, latency_s=latency, error=reason, kind=kind,
+                                   attempts=attempts, call_id=call_id)
+            text = None
+        else:
+            text = response.choices[0].message.content or ""
+            usage = getattr(response, "usage", None)
+            tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
+            tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
+            record = LLMCallRecord(
+                model.name, prompt, text, tokens_in=tokens_in, tokens_out=tokens_out,
+                cost_usd=call_cost_usd(model, tokens_in, tokens_out), latency_s=latency, kind=kind,
+                attempts=attempts, anomaly=usage_anomaly(model, tokens_out), call_id=call_id,
+            )
+        if self.journal is not None and call_id is not None:
+            self.journal.close(call_id, record, attempts)
+        self.ledger.add(record)
+        return CallOutcome(record, text, len(attempts))
+
+    async def _attempts(self, kwargs: dict[str, Any], attempts: list[dict[str, Any]],
+                        call_id: int | None) -> tuple[BaseException | None, Any]:
+        """Try until an answer, an error retrying cannot help, or the retries are spent."""
         while True:
-            attempts += 1
+            began = time.monotonic()
             try:
                 response = await self._attempt(kwargs)
-                error = None
-                break
             except _RETRIED as exc:
-                error = exc
-                if attempts > self.settings.retries:
-                    break
-                await asyncio.sleep(self.backoff_s(attempts - 1, exc))
+                attempts.append(attempt_outcome(exc, time.monotonic() - began))
+                if len(attempts) > self.settings.retries:
+                    return exc, None
+                if self.journal is not None and call_id is not None:
+                    self.journal.attempted(call_id, attempts)
+                await asyncio.sleep(self.backoff_s(len(attempts) - 1, exc))
             except Exception as exc:  # auth, bad request, unknown model: retrying cannot help
-                error = exc
-                break
-        latency = time.monotonic() - started
-        prompt = render_transcript(messages)
-        if error is not None:
-            reason = f"{type(error).__name__} after {attempts} attempt(s): {_short(error)}"
-            record = LLMCallRecord(model.name, prompt, None, latency_s=latency, error=reason, kind=kind)
-            self.ledger.add(record)
-            return CallOutcome(record, None, attempts)
-        text = response.choices[0].message.content or ""
-        usage = getattr(response, "usage", None)
-        tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
-        tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
-        record = LLMCallRecord(
-            model.name,
-            prompt,
-            text,
-            tokens_in=tokens_in,
-            tokens_out=tokens_out,
-            cost_usd=call_cost_usd(model, tokens_in, tokens_out),
-            latency_s=latency,
-            kind=kind,
-        )
-        self.ledger.add(record)
-        return CallOutcome(record, text, attempts)
+                attempts.append(attempt_outcome(exc, time.monotonic() - began))
+                return exc, None
+            else:
+                attempts.append(attempt_outcome(None, time.monotonic() - began))
+                return None, response
 
 
 def _short(error: BaseException, limit: int = 300) -> str:

@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from database.call_journal import CallJournal
 from database.records import LLMCallRecord
 from evolve.config import LLMSettings
 from evolve.edits import EditError, EditResult, apply_diff, apply_rewrite
@@ -38,11 +39,12 @@ class LLMMutator:
         settings: LLMSettings,
         rng_seed: int,
         on_call: Callable[[LLMCallRecord], None] | None = None,
+        journal: CallJournal | None = None,
     ) -> None:
         self.settings = settings
         self.rng_seed = rng_seed
         self.ensemble = ModelEnsemble(settings.models, bandit=settings.bandit)
-        self.client = LLMClient(settings, random.Random(f"backoff:{rng_seed}"))
+        self.client = LLMClient(settings, random.Random(f"backoff:{rng_seed}"), journal)
         self.on_call = on_call
         self._largest_prompt_tokens = 0
 
@@ -92,7 +94,7 @@ class LLMMutator:
                 outcome = await self._call(model, messages, "repair", calls)
                 continue
             outcome.record.parsed_edit = result.parsed_edit
-            return Proposal(result.code, mode, diff=result.diff, model=model, llm_calls=calls)
+            return Proposal(result.code, mode, diff=result.diff, model=model, llm_calls=calls, repairs=list(result.repairs))
 
     def observe(self, model: str, improvement: float, cost_usd: float) -> None:
         self.ensemble.observe(model, improvement, cost_usd)

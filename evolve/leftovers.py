@@ -1,0 +1,60 @@
+"""What a killed driver leaves behind on its machine: the processes of its private Ray.
+
+A driver killed with ``kill -9`` cannot shut its local Ray down, and Ray's dashboard and
+agent processes outlive it for a minute or two. The driver notes its Ray session folder
+on the run's lease; the driver that takes the lease over on the same machine ends the
+processes of that session before it starts its own.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+
+def ray_session() -> str | None:
+    """The session folder of the Ray this process started, if it started one."""
+    try:
+        import ray
+
+        node = ray._private.worker.global_worker.node
+        return str(node.get_session_dir_path()) if node is not None else None
+    except Exception:  # Ray not started here, or its private layout changed
+        return None
+
+
+def session_processes(session: str) -> list[int]:
+    """Processes whose command line names the session folder (gcs, raylet, dashboard, agents)."""
+    name = Path(session).name
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if name.encode() in command:
+            found.append(int(entry.name))
+    return found
+
+
+def clear_ray_leftovers(holder: Any, console: Console) -> int:
+    """End what the previous holder's Ray left running here; returns how many processes."""
+    if not holder.ray_session or holder.host != socket.gethostname() or not Path("/proc").is_dir():
+        return 0
+    ended = 0
+    for pid in session_processes(holder.ray_session):
+        try:
+            os.kill(pid, signal.SIGKILL)
+            ended += 1
+        except (ProcessLookupError, PermissionError):
+            continue
+    if ended:
+        console.print(f"ended {ended} process(es) the previous driver's Ray left running", highlight=False)
+    return ended

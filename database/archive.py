@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 PROGRAMS = Program.__table__
 STAGES = EvaluationStage.__table__
 CALLS = LLMCall.__table__
+# What counts as a candidate, for the archive's counts and every browser alike
+# (``database.queries.CANDIDATE``): an attempt the search made. The seed is given and a
+# migrant copies a program already counted.
 NOT_CANDIDATES = ("seed", "migrant")
 # Built once: statements with bound parameters skip SQLAlchemy's per-call compilation.
 INSERT_PROGRAM = insert(PROGRAMS)

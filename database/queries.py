@@ -1,18 +1,25 @@
 """Read-only queries for the browsing CLI and the web UI; they return plain dicts.
 
 They read what the driver wrote and never need the driver's in-memory archive, so a
-browser can look at a running or a finished run alike.
+browser can look at a running or a finished run alike. Two rules are stated here once for
+every browser: which rows are candidates (``CANDIDATE``, the archive's own definition)
+and which program is a run's best (``BEST_FIRST``, the archive's tie-break).
 """
 
 from __future__ import annotations
 
+import sys
+from collections import Counter
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator, Union
 
 from sqlalchemy import Engine, and_, case, func, select
 
+from database.archive import NOT_CANDIDATES, RunArchive
 from database.errors import ProgramNotFound, RunNotFound
-from database.models import EvaluationStage, LLMCall, Program, Run
+from database.models import ArchiveState, EvaluationStage, LLMCall, Program, Run
 from database.records import RunInfo
+from database.settings import ArchiveSettings
 
 if TYPE_CHECKING:
     from database.store import ProgramDatabase
@@ -23,9 +30,17 @@ RUNS = Run.__table__
 PROGRAMS = Program.__table__
 CALLS = LLMCall.__table__
 STAGES = EvaluationStage.__table__
-CANDIDATE = PROGRAMS.c.origin.notin_(("seed", "migrant"))
+STATE = ArchiveState.__table__
+CANDIDATE = PROGRAMS.c.origin.notin_(NOT_CANDIDATES)
+# What the archive places (``archive._placeable``): ok with a finite score.
+PLACEABLE = and_(PROGRAMS.c.status == "ok", PROGRAMS.c.score.between(-sys.float_info.max, sys.float_info.max))
+# The run's best is what ``RunArchive.best`` names: placeable, not a migrant copy, and of
+# equal scores the newer (``Elite.beats``).
+BEST_ELIGIBLE = and_(PLACEABLE, PROGRAMS.c.origin != "migrant")
+BEST_FIRST = (PROGRAMS.c.score.desc(), PROGRAMS.c.id.desc())
 SUMMARY_COLUMNS = ("id", "parent_id", "island", "generation", "origin", "model", "status", "score",
                    "test_score", "error", "feature_cell", "created_at")
+CAUSES_SHOWN = 10
 
 
 def _engine(db: Source) -> Engine:
@@ -36,24 +51,49 @@ def _program_summary(row: Any) -> dict[str, Any]:
     return {name: getattr(row, name) for name in SUMMARY_COLUMNS}
 
 
+def error_headline(error: str | None) -> str:
+    """The line of an error that names it: a traceback's last line, else the first line."""
+    lines = [line.strip() for line in (error or "").splitlines() if line.strip()]
+    if not lines:
+        return ""
+    return lines[-1] if lines[0].startswith("Traceback") else lines[0]
+
+
+def _best_of_run(run_id: Any) -> Any:
+    return (
+        select(PROGRAMS.c.id).where(PROGRAMS.c.run_id == run_id, BEST_ELIGIBLE)
+        .order_by(*BEST_FIRST).limit(1).scalar_subquery()
+    )
+
+
 def list_runs(db: Source) -> list[dict[str, Any]]:
-    """Every run, newest first, with its candidates, failures, best scores and dollars."""
+    """Every run, newest first: candidates, failures, the best program with its own test
+    score (and the highest test score, which may belong to another), dollars, last activity."""
     stats = (
         select(
             PROGRAMS.c.run_id,
             func.sum(case((CANDIDATE, 1), else_=0)).label("candidates"),
             func.sum(case((and_(CANDIDATE, PROGRAMS.c.status != "ok"), 1), else_=0)).label("failed"),
-            func.max(case((PROGRAMS.c.status == "ok", PROGRAMS.c.score))).label("best_score"),
-            func.max(PROGRAMS.c.test_score).label("best_test_score"),
+            func.max(PROGRAMS.c.test_score).label("max_test_score"),
+            func.max(PROGRAMS.c.created_at).label("last_program_at"),
         )
         .group_by(PROGRAMS.c.run_id)
         .subquery()
     )
-    cost = select(CALLS.c.run_id, func.sum(CALLS.c.cost_usd).label("cost_usd")).group_by(CALLS.c.run_id).subquery()
+    cost = (
+        select(CALLS.c.run_id, func.sum(CALLS.c.cost_usd).label("cost_usd"),
+               func.max(CALLS.c.created_at).label("last_call_at"))
+        .group_by(CALLS.c.run_id).subquery()
+    )
+    best = PROGRAMS.alias("best")
     query = (
-        select(RUNS, stats.c.candidates, stats.c.failed, stats.c.best_score, stats.c.best_test_score, cost.c.cost_usd)
+        select(RUNS, stats.c.candidates, stats.c.failed, stats.c.max_test_score, stats.c.last_program_at,
+               cost.c.cost_usd, cost.c.last_call_at, STATE.c.updated_at.label("state_at"),
+               best.c.id.label("best_id"), best.c.score.label("best_score"), best.c.test_score.label("best_test_score"))
         .outerjoin(stats, stats.c.run_id == RUNS.c.id)
         .outerjoin(cost, cost.c.run_id == RUNS.c.id)
+        .outerjoin(STATE, STATE.c.run_id == RUNS.c.id)
+        .outerjoin(best, best.c.id == _best_of_run(RUNS.c.id))
         .order_by(RUNS.c.id.desc())
     )
     with _engine(db).connect() as conn:
@@ -61,16 +101,40 @@ def list_runs(db: Source) -> list[dict[str, Any]]:
             {
                 "id": row.id, "name": row.name, "problem": row.problem, "status": row.status,
                 "candidates": int(row.candidates or 0), "failed": int(row.failed or 0),
-                "best_score": row.best_score, "best_test_score": row.best_test_score,
-                "cost_usd": float(row.cost_usd or 0.0), "created_at": row.created_at,
-                "updated_at": row.updated_at,
+                "best_id": row.best_id, "best_score": row.best_score, "best_test_score": row.best_test_score,
+                "max_test_score": row.max_test_score, "cost_usd": float(row.cost_usd or 0.0),
+                "created_at": row.created_at, "updated_at": row.updated_at,
+                "last_activity": max(t for t in (row.updated_at, row.last_program_at, row.last_call_at, row.state_at)
+                                     if t is not None),
+                "target": (row.config or {}).get("iterations"),
             }
             for row in conn.execute(query)
         ]
 
 
+def failure_causes(db: Source, run_id: int, limit: int = CAUSES_SHOWN) -> list[dict[str, Any]]:
+    """The most frequent failure messages of the run's candidates (by status and headline),
+    each with one program that shows it."""
+    counts: Counter[tuple[str, str]] = Counter()
+    examples: dict[tuple[str, str], int] = {}
+    with _engine(db).connect() as conn:
+        rows = conn.execute(
+            select(PROGRAMS.c.id, PROGRAMS.c.status, PROGRAMS.c.error)
+            .where(PROGRAMS.c.run_id == run_id, CANDIDATE, PROGRAMS.c.status != "ok")
+            .order_by(PROGRAMS.c.id)
+        )
+        for row in rows:
+            key = (row.status, error_headline(row.error))
+            counts[key] += 1
+            examples.setdefault(key, row.id)
+    return [
+        {"status": status, "error": headline, "count": count, "example_id": examples[(status, headline)]}
+        for (status, headline), count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    ]
+
+
 def run_summary(db: Source, run: RunInfo | int) -> dict[str, Any]:
-    """Per-island bests, counts by status, score over time and per-model spending."""
+    """Counts by status, per-island candidates and failures, failure causes, model spending."""
     if isinstance(run, int):
         run = _run(db, run)
     run_rows = PROGRAMS.c.run_id == run.id
@@ -80,42 +144,19 @@ def run_summary(db: Source, run: RunInfo | int) -> dict[str, Any]:
                 select(PROGRAMS.c.status, func.count()).where(run_rows, CANDIDATE).group_by(PROGRAMS.c.status)
             ).all()
         )
-        causes = [
-            {"status": status, "error": error, "count": count}
-            for status, error, count in conn.execute(
-                select(PROGRAMS.c.status, func.substr(PROGRAMS.c.error, 1, 120).label("cause"), func.count())
-                .where(run_rows, CANDIDATE, PROGRAMS.c.status != "ok")
-                .group_by(PROGRAMS.c.status, "cause")
-                .order_by(func.count().desc())
-                .limit(20)
-            )
-        ]
         islands = [
-            {"island": island, "programs": programs, "best_score": best}
-            for island, programs, best in conn.execute(
+            {"island": island, "candidates": int(candidates or 0), "failed": int(failed or 0)}
+            for island, candidates, failed in conn.execute(
                 select(
-                    PROGRAMS.c.island, func.count(),
-                    func.max(case((PROGRAMS.c.status == "ok", PROGRAMS.c.score))),
+                    PROGRAMS.c.island,
+                    func.sum(case((CANDIDATE, 1), else_=0)),
+                    func.sum(case((and_(CANDIDATE, PROGRAMS.c.status != "ok"), 1), else_=0)),
                 )
                 .where(run_rows)
                 .group_by(PROGRAMS.c.island)
                 .order_by(PROGRAMS.c.island)
             )
         ]
-        timeline = []
-        best_so_far = None
-        rows = conn.execute(
-            select(PROGRAMS.c.id, PROGRAMS.c.created_at, PROGRAMS.c.score, PROGRAMS.c.status)
-            .where(run_rows, PROGRAMS.c.origin != "migrant")
-            .order_by(PROGRAMS.c.id)
-        )
-        for index, row in enumerate(rows):
-            score = row.score if row.status == "ok" else None
-            if score is not None and (best_so_far is None or score > best_so_far):
-                best_so_far = score
-            timeline.append(
-                {"index": index, "id": row.id, "created_at": row.created_at, "score": score, "best_so_far": best_so_far}
-            )
         models = [
             {
                 "model": row.model, "calls": row.calls, "errors": int(row.errors or 0),
@@ -143,9 +184,8 @@ def run_summary(db: Source, run: RunInfo | int) -> dict[str, Any]:
                 "seed": run.seed, "config": run.config, "created_at": run.created_at,
                 "updated_at": run.updated_at},
         "counts": {**by_status, "total": total, "failed": total - by_status.get("ok", 0)},
-        "failure_causes": causes,
+        "failure_causes": failure_causes(db, run.id),
         "islands": islands,
-        "score_over_time": timeline,
         "models": models,
         "cost_usd": sum(m["cost_usd"] for m in models),
     }
@@ -160,13 +200,16 @@ def _run(db: Source, run_id: int) -> RunInfo:
 
 
 def top_programs(db: Source, run_id: int, limit: int = 10, by: str = "score") -> list[dict[str, Any]]:
-    """The best distinct programs (migrant copies left out) by train ``score`` or ``test_score``."""
-    column = PROGRAMS.c.test_score if by == "test_score" else PROGRAMS.c.score
+    """The best distinct programs (migrant copies left out), best first by ``BEST_FIRST``
+    on the train ``score`` (the first is ``RunArchive.best``), or by ``test_score``."""
+    if by == "test_score":
+        where, order = PROGRAMS.c.test_score.is_not(None), (PROGRAMS.c.test_score.desc(), PROGRAMS.c.id.desc())
+    else:
+        where, order = PROGRAMS.c.score.is_not(None), BEST_FIRST
     query = (
         select(*[PROGRAMS.c[n] for n in SUMMARY_COLUMNS])
-        .where(PROGRAMS.c.run_id == run_id, PROGRAMS.c.status == "ok", PROGRAMS.c.origin != "migrant",
-               column.is_not(None))
-        .order_by(column.desc(), PROGRAMS.c.id)
+        .where(PROGRAMS.c.run_id == run_id, BEST_ELIGIBLE, where)
+        .order_by(*order)
         .limit(limit)
     )
     with _engine(db).connect() as conn:
@@ -185,7 +228,12 @@ def program_detail(db: Source, program_id: int) -> dict[str, Any]:
         calls = [dict(r._mapping) for r in conn.execute(
             select(CALLS).where(CALLS.c.program_id == program_id).order_by(CALLS.c.id)
         )]
-    return {**dict(row._mapping), "stages": stages, "llm_calls": calls}
+        duplicate_of = conn.execute(
+            select(PROGRAMS.c.id).where(PROGRAMS.c.run_id == row.run_id, PROGRAMS.c.code_hash == row.code_hash,
+                                        PROGRAMS.c.id != row.id, PROGRAMS.c.status != "duplicate")
+            .order_by(PROGRAMS.c.id).limit(1)
+        ).scalar() if row.status == "duplicate" else None
+    return {**dict(row._mapping), "stages": stages, "llm_calls": calls, "duplicate_of": duplicate_of}
 
 
 def ancestors(db: Source, program_id: int) -> list[dict[str, Any]]:
@@ -230,14 +278,16 @@ def descendants(db: Source, program_id: int, max_depth: int = 1000) -> list[dict
         return [{**_program_summary(row), "depth": row.depth} for row in rows]
 
 
-ATTEMPT_COLUMNS = ("id", "island", "origin", "status", "score", "created_at", "feature_cell")
+ATTEMPT_COLUMNS = ("id", "parent_id", "island", "origin", "status", "score", "created_at")
 
 
-def run_attempts(db: Source, run_id: int) -> list[dict[str, Any]]:
-    """Every attempt's place and outcome, without code or artifacts: what charts need."""
+def run_attempts(db: Source, run_id: int, origin: str | None = None) -> list[dict[str, Any]]:
+    """Every row's place and outcome (or only those of one ``origin``), without code or
+    artifacts: what charts need."""
+    conditions = [PROGRAMS.c.run_id == run_id] + ([PROGRAMS.c.origin == origin] if origin else [])
     with _engine(db).connect() as conn:
         rows = conn.execute(
-            select(*[PROGRAMS.c[n] for n in ATTEMPT_COLUMNS]).where(PROGRAMS.c.run_id == run_id).order_by(PROGRAMS.c.id)
+            select(*[PROGRAMS.c[n] for n in ATTEMPT_COLUMNS]).where(*conditions).order_by(PROGRAMS.c.id)
         ).all()
     return [dict(row._mapping) for row in rows]
 
@@ -256,3 +306,99 @@ def export_programs(db: Source, run_id: int, batch: int = 1000) -> Iterator[dict
         for row in rows:
             yield dict(row._mapping)
         last = rows[-1].id
+
+
+def archive_snapshot(db: "ProgramDatabase", run_id: int) -> dict[str, Any]:
+    """The run's islands and grids as the archive holds them, rebuilt by replaying the rows
+    through the archive's own placement (stored ``feature_cell`` values predate later
+    re-binnings of adaptive axes, so they are not trusted)."""
+    run = _run(db, run_id)
+    settings = ArchiveSettings.model_validate((run.config or {}).get("archive") or {})
+    archive = RunArchive(db, run, settings, run.seed)
+    try:
+        return archive.state()
+    finally:
+        archive.close()
+
+
+@dataclass
+class ProgramFilter:
+    """What the program table shows: ``None`` leaves a column unfiltered."""
+
+    statuses: tuple[str, ...] = ()
+    island: int | None = None
+    origin: str | None = None
+    model: str | None = None
+    min_score: float | None = None
+    max_score: float | None = None
+    min_generation: int | None = None
+    max_generation: int | None = None
+    error: str | None = None
+
+
+TABLE_COLUMNS = ("id", "parent_id", "island", "generation", "origin", "model", "status", "score", "test_score",
+                 "error", "created_at")
+
+
+def _conditions(run_id: int, f: ProgramFilter) -> list[Any]:
+    c = PROGRAMS.c
+    conditions: list[Any] = [c.run_id == run_id]
+    bounds = [(f.island, c.island.__eq__), (f.origin, c.origin.__eq__), (f.model, c.model.__eq__),
+              (f.min_score, c.score.__ge__), (f.max_score, c.score.__le__),
+              (f.min_generation, c.generation.__ge__), (f.max_generation, c.generation.__le__)]
+    conditions += [compare(value) for value, compare in bounds if value is not None]
+    if f.statuses:
+        conditions.append(c.status.in_(f.statuses))
+    if f.error:
+        conditions.append(c.error.ilike(f"%{f.error}%"))
+    return conditions
+
+
+def program_table(db: Source, run_id: int, f: ProgramFilter, sort: str = "id", descending: bool = False,
+                  offset: int = 0, limit: int = 100) -> tuple[list[dict[str, Any]], int]:
+    """One page of the run's programs (every row, migrants and the seed included), and how
+    many match; empty values sort last either way, ties by id."""
+    if sort not in TABLE_COLUMNS:
+        raise ValueError(f"cannot sort programs by {sort!r}; use one of {', '.join(TABLE_COLUMNS)}")
+    column = PROGRAMS.c[sort]
+    conditions = _conditions(run_id, f)
+    order = [column.is_(None), column.desc() if descending else column.asc(),
+             PROGRAMS.c.id.desc() if descending else PROGRAMS.c.id.asc()]
+    with _engine(db).connect() as conn:
+        total = conn.execute(select(func.count()).select_from(PROGRAMS).where(*conditions)).scalar_one()
+        rows = conn.execute(
+            select(*[PROGRAMS.c[n] for n in TABLE_COLUMNS]).where(*conditions)
+            .order_by(*order).offset(offset).limit(limit)
+        ).all()
+    return [dict(row._mapping) for row in rows], int(total)
+
+
+def table_choices(db: Source, run_id: int) -> dict[str, list[Any]]:
+    """The values the table's filters offer: statuses, islands, origins and models present."""
+    choices = {}
+    with _engine(db).connect() as conn:
+        for name in ("status", "island", "origin", "model"):
+            column = PROGRAMS.c[name]
+            choices[name] = [v for v in conn.execute(
+                select(column).where(PROGRAMS.c.run_id == run_id, column.is_not(None)).distinct().order_by(column)
+            ).scalars()]
+    return choices
+
+
+POPULATION_COLUMNS = ("id", "parent_id", "generation", "island", "origin", "status", "score")
+
+
+def population(db: Source, run_id: int) -> list[tuple[Any, ...]]:
+    """Every row of the run as a bare tuple (``POPULATION_COLUMNS``), oldest first: the tree."""
+    with _engine(db).connect() as conn:
+        return [tuple(row) for row in conn.execute(
+            select(*[PROGRAMS.c[n] for n in POPULATION_COLUMNS]).where(PROGRAMS.c.run_id == run_id).order_by(PROGRAMS.c.id)
+        )]
+
+
+def call_costs(db: Source, run_id: int) -> list[tuple[float, float]]:
+    """(time, dollars) of every model call of the run, oldest first: spending over time."""
+    with _engine(db).connect() as conn:
+        return [(row.created_at, float(row.cost_usd or 0.0)) for row in conn.execute(
+            select(CALLS.c.created_at, CALLS.c.cost_usd).where(CALLS.c.run_id == run_id).order_by(CALLS.c.created_at)
+        )]

@@ -51,21 +51,20 @@ def test_list_runs_and_summary(db, seeded_archive):
     assert [r["id"] for r in runs] == [other.run.id, archive.run.id]
     row = runs[1]
     assert (row["candidates"], row["failed"], row["best_score"], row["best_test_score"]) == (4, 1, 3.5, 3.0)
+    assert row["best_id"] == archive.best().id and row["max_test_score"] == 3.0
     assert row["cost_usd"] == pytest.approx(0.75)
     assert runs[0]["candidates"] == 0 and runs[0]["cost_usd"] == 0.0
 
     summary = queries.run_summary(db, archive.run)
     assert summary["counts"] == {"ok": 3, "error": 1, "total": 4, "failed": 1}
     assert summary["failure_causes"] == [
-        {"status": "error", "error": "ZeroDivisionError: division by zero", "count": 1}
+        {"status": "error", "error": "ZeroDivisionError: division by zero", "count": 1,
+         "example_id": summary["failure_causes"][0]["example_id"]}
     ]
-    assert [(t["score"], t["best_so_far"]) for t in summary["score_over_time"]] == [
-        (1.0, 1.0), (2.0, 2.0), (3.5, 3.5), (None, 3.5), (1.5, 3.5)
-    ]
+    assert [(i["island"], i["candidates"], i["failed"]) for i in summary["islands"]] == [(0, 4, 1)]
     assert [(m["model"], m["calls"], m["errors"], m["tokens_in"]) for m in summary["models"]] == [
         ("m1", 1, 0, 100), ("m2", 1, 1, 10)
     ]
-    assert summary["islands"][0]["best_score"] == 3.5
     assert queries.run_summary(db, archive.run.id) == summary
     with pytest.raises(RunNotFound):
         queries.run_summary(db, 999)
@@ -114,4 +113,65 @@ def test_run_attempts_lists_every_attempt_without_code(db):
     archive.record(NewProgram(1, 1, 1, "x = 2\n", "diff", "error", error="boom"))
     rows = run_attempts(db, run.id)
     assert [r["status"] for r in rows] == [r["status"] for r in export_programs(db, run.id)]
-    assert set(rows[0]) == {"id", "island", "origin", "status", "score", "created_at", "feature_cell"}
+    assert set(rows[0]) == {"id", "parent_id", "island", "origin", "status", "score", "created_at"}
+    assert [r["id"] for r in run_attempts(db, run.id, origin="seed")] == [rows[0]["id"]]
+
+
+def test_equal_scores_name_the_archives_best_everywhere(db, seeded_archive):
+    archive = seeded_archive(db, num_islands=1)
+    seed = archive.seed_program()
+    first = archive.record(NewProgram(seed.id, 0, 1, "def solve(x):\n    return 1\n", "diff", "ok", score=5.0))
+    second = archive.record(NewProgram(seed.id, 0, 1, "def solve(x):\n    return 2\n", "diff", "ok", score=5.0))
+    assert archive.best().id == second.id != first.id
+    assert queries.top_programs(db, archive.run.id, limit=1)[0]["id"] == second.id
+    assert next(r for r in queries.list_runs(db) if r["id"] == archive.run.id)["best_id"] == second.id
+
+
+def test_failure_causes_group_by_the_line_that_names_the_error(db, seeded_archive):
+    archive = seeded_archive(db, num_islands=1)
+    seed = archive.seed_program()
+    for i in range(3):
+        trace = f"Traceback (most recent call last):\n  File \"p.py\", line {i}\nZeroDivisionError: division by zero"
+        archive.record(NewProgram(seed.id, 0, 1, f"x = {i}\n", "diff", "error", error=trace))
+    archive.record(NewProgram(seed.id, 0, 1, "x = 9\n", "diff", "timeout", error="took too long\nafter 10 s"))
+    causes = queries.failure_causes(db, archive.run.id)
+    assert [(c["status"], c["error"], c["count"]) for c in causes] == [
+        ("error", "ZeroDivisionError: division by zero", 3), ("timeout", "took too long", 1)
+    ]
+
+
+def test_program_table_filters_sorts_and_counts(db, seeded_archive):
+    archive = seeded_archive(db, num_islands=1)
+    seed, a, b, c, d = build_chain(archive)
+    run_id = archive.run.id
+    rows, total = queries.program_table(db, run_id, queries.ProgramFilter(), "score", descending=True)
+    assert total == 5 and [r["id"] for r in rows] == [b.id, a.id, d.id, seed.id, c.id]  # no score last
+    rows, total = queries.program_table(db, run_id, queries.ProgramFilter(statuses=("error",)))
+    assert (total, rows[0]["id"]) == (1, c.id)
+    rows, _ = queries.program_table(db, run_id, queries.ProgramFilter(min_score=1.5, max_score=2.0, origin="diff"))
+    assert [r["id"] for r in rows] == [a.id]
+    rows, _ = queries.program_table(db, run_id, queries.ProgramFilter(error="zerodivision"))
+    assert [r["id"] for r in rows] == [c.id]
+    rows, total = queries.program_table(db, run_id, queries.ProgramFilter(), "id", offset=2, limit=2)
+    assert total == 5 and [r["id"] for r in rows] == [b.id, c.id]
+    with pytest.raises(ValueError, match="cannot sort programs by 'code'"):
+        queries.program_table(db, run_id, queries.ProgramFilter(), "code")
+
+
+def test_archive_snapshot_replays_the_runs_own_settings(db):
+    settings = ArchiveSettings(num_islands=3)
+    run = db.create_run("snap", "p", {"archive": settings.model_dump()}, 0)
+    archive = db.archive(run.id, settings, 0)
+    archive.record(NewProgram(None, 0, 0, "x = 1\n", "seed", "ok", score=1.0))
+    archive.record(NewProgram(1, 1, 1, "x = 1\ny = 2\n", "diff", "ok", score=2.0))
+    snapshot = queries.archive_snapshot(db, run.id)
+    assert snapshot["islands"] == archive.state()["islands"] and len(snapshot["islands"]) == 3
+    assert snapshot["best_id"] == archive.best().id
+
+
+def test_a_duplicate_names_the_program_it_copies(db, seeded_archive):
+    archive = seeded_archive(db, num_islands=1)
+    seed = archive.seed_program()
+    dup = archive.record(NewProgram(seed.id, 0, 1, seed.code, "diff", "duplicate", error="same code"))
+    assert queries.program_detail(db, dup.id)["duplicate_of"] == seed.id
+    assert queries.program_detail(db, seed.id)["duplicate_of"] is None

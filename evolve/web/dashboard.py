@@ -1,21 +1,25 @@
-"""The run dashboard's chart data: compact, columnar, and computed once on the server.
+"""The run dashboard's data: compact, columnar, and computed once on the server.
 
 A 10,000-program run must draw in well under two seconds, so the page ships columns of
-numbers (not a list of objects) and the browser only scales and draws them.
+numbers (not a list of objects) and the browser only scales and draws them. The same
+document is what a live page polls to redraw itself in place.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from evolve.web.views import RunSummary
+from evolve.web.views import RunRow, RunSummary
 
 # Statuses that count as a successful evaluation; everything else is a failure cause.
 OK_STATUSES = frozenset({"ok"})
+# Candidates over which the live rate (and so the time left) is measured.
+RATE_WINDOW = 50
 
 
 def failure_causes(summary: RunSummary) -> list[dict[str, Any]]:
-    """Failed attempts per cause, largest first, as a share of all attempts."""
+    """Failed attempts per status, largest first, as a share of all attempts."""
     total = sum(summary.counts.values())
     causes = [
         {"cause": status, "count": count, "fraction": count / total if total else 0.0}
@@ -25,46 +29,32 @@ def failure_causes(summary: RunSummary) -> list[dict[str, Any]]:
     return sorted(causes, key=lambda c: (-c["count"], c["cause"]))
 
 
-def grid_shape(summary: RunSummary, cells: list[tuple[int, ...]]) -> list[int]:
-    """Bins per axis: the configured ones, widened if a stored cell lies beyond them."""
-    dims = max((len(c) for c in cells), default=len(summary.features))
-    shape = [int(f.get("bins", 1)) for f in summary.features[:dims]]
-    shape += [1] * (dims - len(shape))
-    for cell in cells:
-        for axis, index in enumerate(cell):
-            shape[axis] = max(shape[axis], index + 1)
-    return shape
+def resume_command(run: RunRow) -> str:
+    return f"evolve resume {run.name}"
 
 
-def island_grids(summary: RunSummary) -> list[dict[str, Any]]:
-    """Per island, the best score in each MAP-Elites cell (the cell's elite).
-
-    Grids of more than two axes are shown on their first two: each drawn cell holds the
-    best over the hidden axes.
-    """
-    placed = [a for a in summary.attempts if a.feature_cell and a.score is not None and a.status in OK_STATUSES]
-    shape = grid_shape(summary, [tuple(a.feature_cell or ()) for a in placed])
-    shape2 = (shape + [1, 1])[:2]
-    axes = [f.get("name", f"axis {i}") for i, f in enumerate(summary.features[:2])]
-    grids: list[dict[str, Any]] = []
-    for island in sorted({i.island for i in summary.islands} | {a.island for a in placed}):
-        elites: dict[tuple[int, int], tuple[float, int]] = {}
-        for a in placed:
-            if a.island != island:
-                continue
-            cell = tuple(a.feature_cell or ())
-            key = (cell[0] if cell else 0, cell[1] if len(cell) > 1 else 0)
-            if key not in elites or a.score > elites[key][0]:
-                elites[key] = (a.score, a.id)
-        grids.append(
-            {
-                "island": island,
-                "shape": shape2,
-                "axes": axes,
-                "cells": [[x, y, score, pid] for (x, y), (score, pid) in sorted(elites.items())],
-            }
-        )
-    return grids
+def progress(summary: RunSummary, now: float | None = None) -> dict[str, Any]:
+    """Done, failed, the rate over the latest candidates, time left, last activity."""
+    now = time.time() if now is None else now
+    run = summary.run
+    done = [a.created_at for a in summary.attempts if a.origin != "seed"]
+    window = done[-RATE_WINDOW:]
+    span = window[-1] - window[0] if len(window) > 1 else 0.0
+    rate = (len(window) - 1) / span * 60 if span > 0 else None
+    left = max(0, run.target - run.candidates) if run.target is not None else None
+    return {
+        "state": run.state,
+        "live": run.running,
+        "done": run.candidates,
+        "failed": sum(c["count"] for c in failure_causes(summary)),
+        "target": run.target,
+        "in_flight_max": summary.config.get("max_in_flight") if run.running else 0,
+        "rate_per_min": rate,
+        "eta_s": left / rate * 60 if rate and left is not None and run.running else None,
+        "last_activity": run.last_activity,
+        "idle_s": max(0.0, now - run.last_activity),
+        "resume": resume_command(run) if run.state == "stalled" else None,
+    }
 
 
 def chart_data(summary: RunSummary) -> dict[str, Any]:
@@ -73,9 +63,11 @@ def chart_data(summary: RunSummary) -> dict[str, Any]:
     statuses = sorted({a.status for a in attempts})
     status_code = {s: i for i, s in enumerate(statuses)}
     start = summary.run.started_at or (attempts[0].created_at if attempts else 0.0)
+    top = summary.top[0] if summary.top else None
     return {
         "run": summary.run.id,
         "running": summary.running,
+        "progress": progress(summary),
         "statuses": statuses,
         "ok": [status_code[s] for s in statuses if s in OK_STATUSES],
         "islands": sorted({i.island for i in summary.islands} | {a.island for a in attempts}),
@@ -86,9 +78,13 @@ def chart_data(summary: RunSummary) -> dict[str, Any]:
             "status": [status_code[a.status] for a in attempts],
             "score": [a.score for a in attempts],
         },
+        "seed_score": summary.seed_score,
+        "best": {"id": top.id, "score": top.score} if top else None,
         "failures": failure_causes(summary),
         "models": [
             {"model": m.model, "calls": m.calls, "dollars": m.dollars, "errors": m.errors} for m in summary.models
         ],
-        "grids": island_grids(summary),
+        "features": summary.features,
+        "grids": summary.grids,
+        "grid_error": summary.grid_error,
     }

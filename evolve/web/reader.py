@@ -6,9 +6,10 @@ cannot drift apart.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Iterator
 
-from database import ProgramDatabase, queries
+from database import ArchiveError, ProgramDatabase, queries
 from evolve.web.views import (
     Attempt,
     IslandBest,
@@ -22,13 +23,16 @@ from evolve.web.views import (
 )
 
 TOP_PROGRAMS = 10
+# A run still marked running with nothing written for this long has lost its driver
+# (killed, or its machine gone): it is shown as stalled, with the command that resumes it.
+STALL_AFTER_S = 600.0
 
 
 def _row(d: dict[str, Any]) -> ProgramRow:
     return ProgramRow(
         id=d["id"], parent_id=d["parent_id"], island=d["island"], generation=d["generation"],
         origin=d["origin"], status=d["status"], score=d["score"], model=d["model"],
-        created_at=d["created_at"], error=d.get("error"),
+        created_at=d["created_at"], error=d.get("error"), test_score=d.get("test_score"),
     )
 
 
@@ -39,15 +43,19 @@ def _cell(value: Any) -> tuple[int, ...] | None:
 class RunReader:
     """Read-only access to runs and programs; never writes."""
 
-    def __init__(self, db: ProgramDatabase) -> None:
+    def __init__(self, db: ProgramDatabase, stall_after_s: float = STALL_AFTER_S) -> None:
         self.db = db
+        self.stall_after_s = stall_after_s
 
     def runs(self) -> list[RunRow]:
+        now = time.time()
         return [
             RunRow(
                 id=r["id"], name=r["name"], problem=r["problem"], status=r["status"],
                 candidates=r["candidates"], best_train=r["best_score"], best_test=r["best_test_score"],
-                dollars=r["cost_usd"], started_at=r["created_at"],
+                dollars=r["cost_usd"], started_at=r["created_at"], best_id=r["best_id"],
+                max_test=r["max_test_score"], last_activity=r["last_activity"], target=r["target"],
+                stalled=r["status"] == "running" and now - r["last_activity"] > self.stall_after_s,
             )
             for r in queries.list_runs(self.db)
         ]
@@ -59,43 +67,56 @@ class RunReader:
 
     def summary(self, run_id: int) -> RunSummary:
         s = queries.run_summary(self.db, run_id)
-        run = self.run(str(run_id))
-        attempts = [
-            Attempt(
-                id=p["id"], island=p["island"], status=p["status"], score=p["score"],
-                created_at=p["created_at"], feature_cell=_cell(p["feature_cell"]),
-            )
-            for p in queries.run_attempts(self.db, run_id)
-            if p["origin"] != "migrant"
-        ]
-        best_ids: dict[int, tuple[float, int]] = {}
-        for a in attempts:
-            if a.status == "ok" and a.score is not None and (a.island not in best_ids or a.score > best_ids[a.island][0]):
-                best_ids[a.island] = (a.score, a.id)
-        counts = {k: v for k, v in s["counts"].items() if k not in ("total", "failed")}
-        features = s["run"]["config"].get("archive", {}).get("features") or [
-            {"name": "complexity", "bins": 10}, {"name": "edit_distance", "bins": 10}
-        ]
+        rows = queries.run_attempts(self.db, run_id)
+        by_id = {p["id"]: p for p in rows}
+        try:
+            snapshot, grid_error = queries.archive_snapshot(self.db, run_id), None
+        except ArchiveError as exc:
+            snapshot, grid_error = {"features": [], "islands": []}, str(exc)
+        seed = next((p for p in rows if p["origin"] == "seed"), None)
         return RunSummary(
-            run=run,
+            run=self.run(str(run_id)),
             config=s["run"]["config"],
-            counts=counts,
-            islands=[
-                IslandBest(i["island"], i["programs"], best_ids.get(i["island"], (None, None))[1], i["best_score"])
-                for i in s["islands"]
-            ],
+            counts={k: v for k, v in s["counts"].items() if k not in ("total", "failed")},
+            islands=self._islands(s["islands"], snapshot, by_id),
             models=[
                 ModelUsage(m["model"], m["calls"], m["tokens_in"], m["tokens_out"], m["cost_usd"], m["errors"])
                 for m in s["models"]
             ],
             top=[_row(p) for p in queries.top_programs(self.db, run_id, TOP_PROGRAMS)],
-            attempts=attempts,
-            features=features,
+            attempts=[
+                Attempt(id=p["id"], island=p["island"], status=p["status"], score=p["score"],
+                        created_at=p["created_at"], origin=p["origin"])
+                for p in rows if p["origin"] != "migrant"
+            ],
+            features=snapshot["features"],
+            grids=snapshot["islands"],
+            grid_error=grid_error,
+            failure_causes=s["failure_causes"],
+            seed_score=seed["score"] if seed and seed["status"] == "ok" else None,
         )
+
+    @staticmethod
+    def _islands(counts: list[dict[str, Any]], snapshot: dict[str, Any], by_id: dict[int, Any]) -> list[IslandBest]:
+        """Counts from the rows, bests from the archive's own grids (one rule for both)."""
+        held = {i["island"]: i for i in snapshot["islands"]}
+        numbers = {c["island"]: c for c in counts}
+        islands = []
+        for index in sorted(set(held) | set(numbers)):
+            best = (held.get(index) or {}).get("best")
+            row = by_id.get(best["id"]) if best else None
+            islands.append(IslandBest(
+                island=index, candidates=numbers.get(index, {}).get("candidates", 0),
+                best_id=best["id"] if best else None, best_score=best["score"] if best else None,
+                failed=numbers.get(index, {}).get("failed", 0), elites=len((held.get(index) or {}).get("cells", [])),
+                best_migrant_of=row["parent_id"] if row and row["origin"] == "migrant" else None,
+            ))
+        return islands
 
     def program(self, program_id: int) -> ProgramDetail:
         d = queries.program_detail(self.db, program_id)
-        children = [c["id"] for c in queries.descendants(self.db, program_id, max_depth=1)]
+        children = [_row(c) for c in queries.descendants(self.db, program_id, max_depth=1)]
+        seed = next((p for p in queries.run_attempts(self.db, d["run_id"], origin="seed")), None)
         return ProgramDetail(
             row=_row(d), run_id=d["run_id"], code=d["code"], diff=d["diff"] or "",
             metrics=d["metrics"] or {}, artifacts={k: str(v) for k, v in (d["artifacts"] or {}).items()},
@@ -109,6 +130,8 @@ class RunReader:
                 for c in d["llm_calls"]
             ],
             children=children,
+            duplicate_of=d["duplicate_of"],
+            seed_id=seed["id"] if seed else None,
         )
 
     def lineage(self, program_id: int) -> list[LineageStep]:

@@ -23,14 +23,34 @@ class RunRow:
     best_test: float | None
     dollars: float
     started_at: float
+    best_id: int | None = None
+    max_test: float | None = None
+    last_activity: float = 0.0
+    target: int | None = None
+    stalled: bool = False
+
+    @property
+    def running(self) -> bool:
+        """The driver is writing: running and heard from lately (a killed one is stalled)."""
+        return self.status == "running" and not self.stalled
+
+    @property
+    def state(self) -> str:
+        return "stalled" if self.status == "running" and self.stalled else self.status
 
 
 @dataclass
 class IslandBest:
+    """An island as the archive holds it: its best elite (a migrant copy, if that is what
+    holds the island's best cell) and its candidates."""
+
     island: int
     candidates: int
     best_id: int | None
     best_score: float | None
+    failed: int = 0
+    elites: int = 0
+    best_migrant_of: int | None = None
 
 
 @dataclass
@@ -57,6 +77,7 @@ class ProgramRow:
     model: str | None
     created_at: float
     error: str | None = None
+    test_score: float | None = None
 
 
 @dataclass
@@ -68,7 +89,7 @@ class Attempt:
     status: str
     score: float | None
     created_at: float
-    feature_cell: tuple[int, ...] | None = None
+    origin: str = "diff"
 
 
 @dataclass
@@ -83,10 +104,14 @@ class RunSummary:
     top: list[ProgramRow]
     attempts: list[Attempt]
     features: list[dict[str, Any]] = field(default_factory=list)
+    grids: list[dict[str, Any]] = field(default_factory=list)
+    grid_error: str | None = None
+    failure_causes: list[dict[str, Any]] = field(default_factory=list)
+    seed_score: float | None = None
 
     @property
     def running(self) -> bool:
-        return self.run.status == "running"
+        return self.run.running
 
 
 @dataclass
@@ -117,7 +142,9 @@ class ProgramDetail:
     timings: dict[str, float]
     feature_cell: tuple[int, ...] | None
     llm_calls: list[LLMCall]
-    children: list[int]
+    children: list[ProgramRow]
+    duplicate_of: int | None = None
+    seed_id: int | None = None
 
 
 @dataclass

@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 import uvicorn
@@ -49,6 +49,37 @@ def build_run(url: str, candidates: int) -> dict[str, int]:
     return ids
 
 
+def build_migrating_run(url: str, candidates: int = 60, islands: int = 3) -> dict[str, Any]:
+    """A run whose islands trade elites often, whose code grows (so the adaptive feature axes
+    re-bin) and whose scores repeat (so ties must be broken); returns the live archive's
+    own view of the end state, taken before it is closed."""
+    db = ProgramDatabase(url)
+    settings = ArchiveSettings(num_islands=islands, migration_interval=1, migration_rate=0.5)
+    run = db.create_run("migrating", "toy", {"archive": settings.model_dump()}, seed=1)
+    archive = db.archive(run.id, settings, seed=1)
+    archive.record(NewProgram(None, 0, 0, "def f(x):\n    return x\n", "seed", "ok", score=0.0))
+    for step in range(candidates):
+        sample = archive.sample()
+        failed = step % 7 == 6
+        archive.record(NewProgram(
+            sample.parent.id, sample.island, sample.generation,
+            sample.parent.code + f"    y{step} = {step}\n" * (1 + step % 3), "diff", "error" if failed else "ok",
+            score=None if failed else float((step * 37) % 11), error="ValueError: bad" if failed else None,
+        ))
+    state = {"archive": archive.state(), "best": archive.best().id, "counts": archive.counts(), "run": run.id}
+    archive.close()
+    db.set_run_status(run.id, "finished")
+    db.close()
+    return state
+
+
+@pytest.fixture(scope="module")
+def migrating(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any], RunReader]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('migrating') / 'runs.db'}"
+    state = build_migrating_run(url)
+    return url, state, RunReader(ProgramDatabase(url))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -56,9 +87,14 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, int]]]:
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, int]]:
     url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'runs.db'}"
-    ids = build_run(url, 12)
+    return url, build_run(url, 12)
+
+
+@pytest.fixture(scope="session")
+def served(demo_run: tuple[str, dict[str, int]]) -> Iterator[tuple[str, dict[str, int]]]:
+    url, ids = demo_run
     server = uvicorn.Server(uvicorn.Config(create_app(RunReader(ProgramDatabase(url))), host="127.0.0.1",
                                            port=free_port(), log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -65,7 +65,8 @@ def _translate_errors(context) -> None:  # type: ignore[no-untyped-def]
     """A write to a read-only SQLite file becomes one line saying so, wherever it happens."""
     original = context.original_exception
     if "readonly database" in str(original) or "read-only" in str(original).lower():
-        where = context.engine.url.render_as_string(hide_password=True) if context.engine is not None else "the database"
+        url = context.engine.url if context.engine is not None else None
+        where = str(sqlite_file(url) or url.render_as_string(hide_password=True)) if url is not None else "the database"
         raise ReadOnlyDatabase(f"{where} is read-only for this user; point --db at a file you may write, "
                                f"or fix its permissions (and its folder's, for the WAL files)") from None
 

@@ -27,6 +27,7 @@ from evolve.config import RunConfig, build_config, deep_merge
 from evolve.display import LiveDisplay, format_score
 from evolve.engine import Engine, Outcome
 from evolve.leftovers import clear_ray_leftovers, ray_session
+from evolve.load_failure import explain
 from evolve.mutation import Mutator
 from evolve.offline import OfflineMutator
 from evolve.openevolve_import import DEFAULT_CACHE_DIR, resolve_problem_ref
@@ -131,9 +132,10 @@ class RunSession:
         await asyncio.sleep(0)
         try:
             pool = EvaluationPool(with_problem_threshold(self.problem, self.config), slots=slots, ray_address=ray_address)
-        except BaseException:
+        except BaseException as exc:
             await asyncio.gather(building, return_exceptions=True)
-            raise
+            p = self.problem
+            raise explain(p.root, p.evaluator_path, p.program_path, str(exc)) or exc from None
         if ray_address is None:
             lease.note_ray_session(ray_session())
         try:

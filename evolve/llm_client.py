@@ -125,6 +125,8 @@ def attempt_outcome(error: BaseException | None, latency_s: float) -> dict[str, 
     status = getattr(error, "status_code", None) if error is not None else 200
     if error is None:
         outcome = "ok"
+    elif isinstance(error, (litellm.Timeout, asyncio.TimeoutError)):
+        outcome, status = "timeout", None  # litellm's 408 is its own, not the server's
     elif any(sign in str(error) for sign in ("Expecting value", "JSONDecodeError", "Unterminated string")):
         outcome = "invalid JSON"
     elif isinstance(status, int):

@@ -31,6 +31,7 @@ class Proposal:
     model: str | None = None
     error: str | None = None
     llm_calls: list[LLMCallRecord] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)  # what the edit needed to apply (evolve.edits.REPAIRS)
 
 
 class Mutator(Protocol):

@@ -73,10 +73,23 @@ def test_edit_of_frozen_code_is_a_failure(program_code):
         apply_diff(program_code, block("    scores = priority(item, bins)\n", "    scores = 0\n"))
 
 
-def test_edit_spanning_a_marker_is_a_failure(program_code):
+def test_unchanged_marker_line_in_search_and_replace_is_dropped(program_code):
+    search = "    return -slack * 1.0\n# EVOLVE-BLOCK-END\n"
+    result = apply_diff(program_code, block(search, "    return 0\n# EVOLVE-BLOCK-END\n"))
+    assert result.code == program_code.replace("return -slack * 1.0", "return 0")
+    assert result.repairs == ("marker_lines",)
+
+
+def test_edit_removing_a_marker_is_a_failure(program_code):
     search = "    return -slack * 1.0\n# EVOLVE-BLOCK-END\n"
     with pytest.raises(EditError, match="outside the EVOLVE-BLOCK regions"):
-        apply_diff(program_code, block(search, "    return 0\n# EVOLVE-BLOCK-END\n"))
+        apply_diff(program_code, block(search, "    return 0\n"))
+
+
+def test_edit_spanning_frozen_code_between_markers_is_a_failure(program_code):
+    search = "    return -slack * 1.0\n# EVOLVE-BLOCK-END\n\n\ndef choose(item, bins):\n"
+    with pytest.raises(EditError, match="outside the EVOLVE-BLOCK regions"):
+        apply_diff(program_code, block(search, search.replace("1.0", "2.0")))
 
 
 def test_edit_adding_a_marker_is_a_failure(program_code):
@@ -139,3 +152,82 @@ def test_rewrite_blocks_carrying_markers_are_a_failure(program_code):
 def test_rewrite_that_does_not_parse_is_a_failure(program_code):
     with pytest.raises(EditError, match="does not parse"):
         apply_rewrite(program_code, "```python\ndef priority(:\n```\n```python\nTHRESHOLD = 1\n```\n")
+
+
+def test_exact_edit_needs_no_repair(program_code):
+    assert apply_diff(program_code, block("THRESHOLD = 5\n", "THRESHOLD = 6\n")).repairs == ()
+
+
+def test_misspelt_marks_are_read_and_named():
+    blocks = parse_diff_blocks("<<<<<<<< SEARCH\na\n========\nb\n>>>>>>>> REPLACE\n")
+    assert [(b.search, b.replace, b.repairs) for b in blocks] == [("a\n", "b\n", ("block_marks",))]
+
+
+def test_a_line_of_eight_equals_signs_is_text_in_a_well_spelt_block():
+    blocks = parse_diff_blocks("<<<<<<< SEARCH\na\n========\n=======\nb\n>>>>>>> REPLACE\n")
+    assert [(b.search, b.replace) for b in blocks] == [("a\n========\n", "b\n")]
+
+
+def test_divider_closes_replace_only_when_no_replace_mark_follows():
+    blocks = parse_diff_blocks("<<<<<<< SEARCH\na\n=======\nb\n=======\nprose\n")
+    assert [(b.search, b.replace, b.repairs) for b in blocks] == [("a\n", "b\n", ("divider_closes_replace",))]
+    with pytest.raises(EditError, match="'=======' before the '>>>>>>> REPLACE' line"):
+        parse_diff_blocks("<<<<<<< SEARCH\na\n=======\nb\n=======\nc\n>>>>>>> REPLACE\n")
+
+
+def test_reindented_search_shifts_the_replace_back():
+    code = "class A:\n    # EVOLVE-BLOCK-START\n    def f(self):\n        return 1\n    # EVOLVE-BLOCK-END\n"
+    result = apply_diff(code, block("def f(self):\n    return 1\n", "def f(self):\n    x = 2\n    return x\n"))
+    assert result.code == code.replace("        return 1\n", "        x = 2\n        return x\n")
+    assert result.repairs == ("indentation",)
+
+
+def test_a_shift_that_is_not_an_indentation_step_does_not_match():
+    code = "# EVOLVE-BLOCK-START\ndef f():\n    return 1\n# EVOLVE-BLOCK-END\n"
+    with pytest.raises(EditError, match="does not occur"):
+        apply_diff(code, block("  return 1\n", "  return 2\n"))
+
+
+def test_unchanged_lines_keep_the_programs_own_whitespace():
+    code = "# EVOLVE-BLOCK-START\ndef f():\n    a = 1   \n    \n    return a\n# EVOLVE-BLOCK-END\n"
+    result = apply_diff(code, block("    a = 1\n\n    return a\n", "    a = 1\n\n    return a + 1\n"))
+    assert result.code == code.replace("    return a\n", "    return a + 1\n")
+    assert result.repairs == ("trailing_whitespace",)
+
+
+def test_crlf_program_stays_crlf_and_keeps_its_frozen_bytes(program_code):
+    crlf = program_code.replace("\n", "\r\n")
+    result = apply_diff(crlf, block("THRESHOLD = 5\n", "THRESHOLD = 6\nLIMIT = 2\n"))
+    assert result.code == crlf.replace("THRESHOLD = 5\r\n", "THRESHOLD = 6\r\nLIMIT = 2\r\n")
+    assert result.repairs == ("crlf",)
+
+
+def test_whitespace_only_change_is_unchanged(program_code):
+    with pytest.raises(EditError, match="unchanged"):
+        apply_diff(program_code, block("THRESHOLD = 5\n", "THRESHOLD = 5   \n\n"))
+
+
+def test_rewrite_with_whitespace_in_the_frozen_part_keeps_the_parents_frozen_bytes(program_code):
+    child = program_code.replace("THRESHOLD = 5", "THRESHOLD = 8").replace("\n\n\ndef choose(item, bins):", "\ndef choose(item, bins):  ")
+    result = apply_rewrite(program_code, f"```python\n{child}```")
+    assert result.code == program_code.replace("THRESHOLD = 5", "THRESHOLD = 8")
+    assert result.repairs == ("frozen_whitespace",)
+
+
+def test_rewrite_of_the_whole_file_without_markers_is_cut_into_regions(program_code):
+    child = program_code.replace("THRESHOLD = 5", "THRESHOLD = 8").replace("return -slack * 1.0", "return -slack")
+    unmarked = "".join(line for line in child.splitlines(keepends=True) if "EVOLVE-BLOCK" not in line)
+    result = apply_rewrite(program_code, f"```python\n{unmarked}```")
+    assert result.code == child
+    assert result.repairs == ("whole_file_without_markers",)
+
+
+def test_region_redefining_a_frozen_function_is_a_failure(program_code):
+    reply = block("THRESHOLD = 5\n", "THRESHOLD = 5\n\n\ndef choose(item, bins):\n    return 0\n")
+    with pytest.raises(EditError, match="defines choose inside an EVOLVE-BLOCK region"):
+        apply_diff(program_code, reply)
+
+
+def test_unmarked_program_without_final_newline():
+    result = apply_diff("x = 1\ny = 2", block("y = 2\n", "y = 3\n"))
+    assert result.code == "x = 1\ny = 3\n"

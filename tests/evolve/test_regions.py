@@ -2,7 +2,7 @@
 
 import pytest
 
-from evolve.regions import RegionError, frozen_text, split_regions
+from evolve.regions import RegionError, cut_regions, frozen_text, same_frame, split_lines, split_regions
 
 TWO = """import numpy as np
 # EVOLVE-BLOCK-START
@@ -49,3 +49,29 @@ def test_a_file_without_markers_is_one_region():
     program = split_regions("x = 1\ny = 2\n")
     assert len(program.regions) == 1
     assert program.regions[0].body == "x = 1\ny = 2\n"
+
+
+@pytest.mark.parametrize("start, end", [("# EVOLVE-BLOCK START", "# EVOLVE-BLOCK END"), ("# EVOLVE_BLOCK_START", "# EVOLVE_BLOCK_END")])
+def test_marker_spellings_of_other_frameworks_are_read(start, end):
+    code = f"x = 0\n{start}\ny = 1\n{end}\n"
+    assert [r.body for r in split_regions(code).regions] == ["y = 1\n"]
+
+
+def test_lines_split_only_at_newlines():
+    code = "s = 'a\x0cb'\n# EVOLVE-BLOCK-START\nx = 1\n# EVOLVE-BLOCK-END\n"
+    assert split_lines(code)[0] == "s = 'a\x0cb'\n"
+    assert split_regions(code).regions[0].start_line == 1
+
+
+def test_same_frame_tells_exact_from_whitespace_from_different():
+    program = split_regions(TWO)
+    assert same_frame(program, split_regions(TWO.replace("def a(x):", "def a(y):"))) is True
+    assert same_frame(program, split_regions(TWO.replace("FROZEN = 3\n", "FROZEN = 3  \n\n"))) is False
+    assert same_frame(program, split_regions(TWO.replace("FROZEN = 3", "FROZEN = 4"))) is None
+
+
+def test_cut_regions_finds_bodies_between_frozen_segments():
+    unmarked = "".join(line for line in TWO.splitlines(keepends=True) if "EVOLVE" not in line)
+    assert cut_regions(split_regions(TWO), unmarked) == ["def a(x):\n    return x + 1\n", "def b(x):\n    return x * 2\n"]
+    assert cut_regions(split_regions(TWO), unmarked.replace("FROZEN = 3", "FROZEN = 4")) is None
+    assert cut_regions(split_regions(TWO), unmarked.replace("FROZEN = 3\n", "FROZEN = 3\nFROZEN = 3\n")) is None

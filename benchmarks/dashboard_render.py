@@ -1,4 +1,6 @@
-"""Time to load a 10,000-program run's dashboard in headless chromium until its charts are drawn.
+"""Time to load a 10,000-program run's pages in headless chromium until they are drawn:
+the dashboard (charts and the replayed MAP-Elites grids) and the population tree; and the
+server's time for the program table sorted by score.
 
 Run: python benchmarks/dashboard_render.py [--programs 10000] [--repeats 3]
 """
@@ -13,6 +15,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -36,26 +39,51 @@ def build(url: str, programs: int) -> int:
     archive = db.archive(run.id, settings, seed=0)
     seed = archive.record(NewProgram(None, 0, 0, "def f(x):\n    return x\n", "seed", "ok", score=0.0))
     parents = [seed.id]
+    generation = {seed.id: 0}
     for i in range(1, programs):
         status = rng.choice(STATUSES)
         call = archive.record_llm_call(LLMCallRecord(rng.choice(["a", "b"]), "prompt", "answer", 900, 300, 0.002))
         code = f"def f(x):\n    return x * {i} + {rng.random():.6f}\n" + "    # pad\n" * rng.randrange(40)
+        parent = rng.choice(parents[-50:])
         view = archive.record(NewProgram(
-            rng.choice(parents[-50:]), i % 4, i, code, "diff", status,
+            parent, i % 4, generation[parent] + 1, code, "diff", status,
             score=rng.gauss(i / programs, 0.1) if status == "ok" else None,
             error=None if status == "ok" else "failed", model="a", llm_call_ids=[call],
         ))
         if status == "ok":
             parents.append(view.id)
+            generation[view.id] = view.generation
     db.set_run_status(run.id, "finished")
     db.close()
     return run.id
+
+
+PAGES = [("the dashboard", "/run/{run}"), ("the tree", "/run/{run}/tree"),
+         ("the program table by score", "/run/{run}/programs?sort=score&order=desc")]
+DRAWN = [("dashboard", "/run/{run}", "body[data-charts-drawn=true]", "evolveChartsDrawnAt"),
+         ("tree", "/run/{run}/tree", "body[data-tree-drawn=true]", "evolveTreeDrawnAt")]
+
+
+def load(browser: Any, name: str, url: str, drawn: str, mark: str, shot: Path | None) -> float:
+    """Seconds from navigation to the page's own drawn mark."""
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    t = time.perf_counter()
+    page.goto(url)
+    page.wait_for_selector(drawn)
+    elapsed = time.perf_counter() - t
+    draw_ms = page.evaluate(f"window.{mark}")
+    if shot is not None:
+        page.screenshot(path=str(shot / f"{name}.png"), full_page=True)
+    page.close()
+    print(f"  {name}: drawn in {elapsed:.2f} s (navigation start to drawn: {draw_ms:.0f} ms)")
+    return elapsed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--programs", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--screenshots", type=Path, help="folder to save a screenshot of each page in")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
@@ -70,27 +98,22 @@ def main() -> None:
         threading.Thread(target=server.run, daemon=True).start()
         while not server.started:
             time.sleep(0.05)
-        fetch = []
-        for _ in range(args.repeats):
-            t = time.perf_counter()
-            httpx.get(f"http://127.0.0.1:{port}/run/{run_id}", timeout=60).raise_for_status()
-            fetch.append(time.perf_counter() - t)
-        print(f"server renders the page in {statistics.median(fetch):.2f} s (median)")
-        times = []
+        base = f"http://127.0.0.1:{port}"
+        for name, path in PAGES:
+            fetch = []
+            for _ in range(args.repeats):
+                t = time.perf_counter()
+                httpx.get(base + path.format(run=run_id), timeout=60).raise_for_status()
+                fetch.append(time.perf_counter() - t)
+            print(f"server renders {name} in {statistics.median(fetch):.2f} s (median)")
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            for _ in range(args.repeats):
-                page = browser.new_page(viewport={"width": 1300, "height": 900})
-                t = time.perf_counter()
-                page.goto(f"http://127.0.0.1:{port}/run/{run_id}")
-                page.wait_for_selector("body[data-charts-drawn=true]")
-                times.append(time.perf_counter() - t)
-                draw_ms = page.evaluate("window.evolveChartsDrawnAt")
-                page.close()
-                print(f"dashboard drawn in {times[-1]:.2f} s (navigation start to charts drawn: {draw_ms:.0f} ms)")
+            for name, path, drawn, mark in DRAWN:
+                times = [load(browser, name, base + path.format(run=run_id), drawn, mark, args.screenshots)
+                         for _ in range(args.repeats)]
+                print(f"{name}: median {statistics.median(times):.2f} s over {len(times)} loads, min {min(times):.2f} s")
             browser.close()
         server.should_exit = True
-        print(f"median {statistics.median(times):.2f} s over {len(times)} loads, min {min(times):.2f} s")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from evolve.web.views import as_plain
 
 DEFAULT_DB = "sqlite:///runs/evolve.db"
 SPARKS = "▁▂▃▄▅▆▇█"
+TEXT_MIN_WIDTH = 7
 
 DbOption = typer.Option(DEFAULT_DB, "--db", help="database URL (SQLite file or PostgreSQL)")
 JsonOption = typer.Option(False, "--json", help="print machine-readable JSON instead of tables")
@@ -48,19 +49,29 @@ def _print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
 
 
-def _table(title: str, headers: list[str], rows: Iterable[list[Any]]) -> None:
+def rich_table(title: str, headers: list[str], rows: list[list[str]], text_columns: Iterable[str] = ()) -> Table:
+    """Columns of numbers never wrap or shrink; the named text columns fold instead, so a
+    table stays whole on a narrow terminal."""
+    folding = set(text_columns)
+    table = Table(title=title, box=None, padding=(0, 1), pad_edge=False, header_style="bold underline")
+    for h in headers:
+        if h in folding:
+            table.add_column(h, overflow="fold", min_width=TEXT_MIN_WIDTH)
+        else:
+            table.add_column(h, no_wrap=True, min_width=len(h))
+    for r in rows:
+        table.add_row(*r)
+    return table
+
+
+def _table(title: str, headers: list[str], rows: Iterable[list[Any]], text_columns: Iterable[str] = ()) -> None:
     """A rich table on a terminal; tab-separated lines (header first) in a pipe."""
     rows = [[str(c) for c in r] for r in rows]
     if not sys.stdout.isatty():
         for line in [headers, *rows]:
             sys.stdout.write("\t".join(line) + "\n")
         return
-    table = Table(title=title)
-    for h in headers:
-        table.add_column(h)
-    for r in rows:
-        table.add_row(*r)
-    Console().print(table)
+    Console().print(rich_table(title, headers, rows, text_columns))
 
 
 def sparkline(values: list[float]) -> str:
@@ -84,6 +95,15 @@ def best_so_far(scores: Iterable[float | None], width: int = 60) -> list[float]:
     return best[::step]
 
 
+# "train" is the best program's score and "test" that same program's test score.
+RUNS_HEADERS = ["id", "name", "problem", "status", "cands", "train", "test", "dollars", "started"]
+
+
+def run_line(r: Any) -> list[str]:
+    return [str(r.id), r.name, r.problem, r.state, str(r.candidates), _score(r.best_train), _score(r.best_test),
+            f"{r.dollars:.4f}", format_when(r.started_at)[5:16]]
+
+
 def runs(db: str = DbOption, as_json: bool = JsonOption) -> None:
     """List runs, newest first.
 
@@ -92,9 +112,7 @@ def runs(db: str = DbOption, as_json: bool = JsonOption) -> None:
     rows = _reader(db).runs()
     if as_json:
         return _print_json([as_plain(r) for r in rows])
-    _table("runs", ["id", "name", "problem", "status", "candidates", "best train", "best test", "dollars", "started"],
-           [[r.id, r.name, r.problem, r.status, r.candidates, _score(r.best_train), _score(r.best_test),
-             f"{r.dollars:.4f}", format_when(r.started_at)] for r in rows])
+    _table("runs", RUNS_HEADERS, [run_line(r) for r in rows], text_columns=("name", "problem"))
 
 
 def show(run: str = typer.Argument("latest", help="run id, name or 'latest'"), db: str = DbOption,
@@ -112,16 +130,28 @@ def show(run: str = typer.Argument("latest", help="run id, name or 'latest'"), d
         data = as_plain(s)
         data.pop("attempts")
         return _print_json(data)
-    typer.echo(f"run {s.run.id} {s.run.name} ({s.run.problem}): {s.run.status}, {s.run.candidates} candidates, "
-               f"best train {_score(s.run.best_train)}, best test {_score(s.run.best_test)}, ${s.run.dollars:.4f}")
+    typer.echo(f"run {s.run.id} {s.run.name} ({s.run.problem}): {s.run.state}, {s.run.candidates} candidates, "
+               f"best train {_score(s.run.best_train)} (program {s.run.best_id}), its test {_score(s.run.best_test)}, "
+               f"${s.run.dollars:.4f}")
+    if s.run.state == "stalled":
+        typer.echo(f"its driver has stopped; resume it with: evolve resume {s.run.name}")
     typer.echo("best so far: " + sparkline(best_so_far(a.score if a.status == "ok" else None for a in s.attempts)))
     typer.echo("attempts by status: " + ", ".join(f"{k} {v}" for k, v in sorted(s.counts.items())))
-    _table("islands", ["island", "candidates", "best score", "best program"],
-           [[i.island, i.candidates, _score(i.best_score), i.best_id if i.best_id is not None else "-"] for i in s.islands])
+    _table("islands", ["island", "candidates", "failed", "elites", "best score", "best program"],
+           [[i.island, i.candidates, i.failed, i.elites, _score(i.best_score), _island_best(i)] for i in s.islands])
     _table("top programs", ["id", "score", "island", "generation", "origin", "model"],
            [[p.id, _score(p.score), p.island, p.generation, p.origin, p.model or "-"] for p in s.top])
-    _table("models", ["model", "calls", "errors", "tokens in", "tokens out", "dollars"],
-           [[m.model, m.calls, m.errors, m.tokens_in, m.tokens_out, f"{m.dollars:.4f}"] for m in s.models])
+    if s.models:
+        _table("models", ["model", "calls", "errors", "tokens in", "tokens out", "dollars"],
+               [[m.model, m.calls, m.errors, m.tokens_in, m.tokens_out, f"{m.dollars:.4f}"] for m in s.models])
+
+
+def _island_best(island: Any) -> str:
+    if island.best_id is None:
+        return "-"
+    if island.best_migrant_of is not None:
+        return f"{island.best_id} (migrant of {island.best_migrant_of})"
+    return str(island.best_id)
 
 
 def program(program_id: int = typer.Argument(..., help="program id"), db: str = DbOption,
@@ -143,7 +173,7 @@ def program(program_id: int = typer.Argument(..., help="program id"), db: str = 
     if r.error:
         typer.echo(f"error: {r.error}")
     if sys.stdout.isatty():
-        Console().print(Syntax(p.code, "python", line_numbers=True))
+        Console().print(Syntax(p.code, "python", line_numbers=True, word_wrap=True))
     else:
         typer.echo(p.code)
     _table("metrics", ["metric", "value"], [[k, v] for k, v in p.metrics.items()])
@@ -174,7 +204,7 @@ def lineage(program_id: int = typer.Argument(..., help="program id"), db: str = 
 
 
 def diff(a: int = typer.Argument(..., help="first program id"), b: int = typer.Argument(..., help="second program id"),
-         db: str = DbOption) -> None:
+         db: str = DbOption, as_json: bool = JsonOption) -> None:
     """Unified diff between the code of two programs.
 
     Example: evolve diff 12 42
@@ -184,9 +214,12 @@ def diff(a: int = typer.Argument(..., help="first program id"), b: int = typer.A
         left, right = reader.program(a), reader.program(b)
     except DatabaseError as exc:
         raise _fail(exc) from exc
-    lines = difflib.unified_diff(left.code.splitlines(keepends=True), right.code.splitlines(keepends=True),
-                                 f"program {a}", f"program {b}")
-    sys.stdout.write("".join(lines))
+    text = "".join(difflib.unified_diff(left.code.splitlines(keepends=True), right.code.splitlines(keepends=True),
+                                        f"program {a}", f"program {b}"))
+    if as_json:
+        return _print_json({"from": {"id": a, "score": left.row.score}, "to": {"id": b, "score": right.row.score},
+                            "diff": text})
+    sys.stdout.write(text)
 
 
 def best(run: str = typer.Argument("latest", help="run id, name or 'latest'"), db: str = DbOption,
@@ -197,17 +230,17 @@ def best(run: str = typer.Argument("latest", help="run id, name or 'latest'"), d
     """
     reader = _reader(db)
     try:
-        top = reader.summary(reader.run(run).id).top
+        row = reader.run(run)
     except DatabaseError as exc:
         raise _fail(exc) from exc
-    if not top:
+    if row.best_id is None:
         raise _fail(LookupError(f"run {run!r} has no successfully evaluated program yet"))
-    code = reader.program(top[0].id).code
+    code = reader.program(row.best_id).code
     if output is None:
         sys.stdout.write(code)
     else:
         output.write_text(code)
-        typer.echo(f"program {top[0].id} (score {_score(top[0].score)}) written to {output}", err=True)
+        typer.echo(f"program {row.best_id} (score {_score(row.best_train)}) written to {output}", err=True)
 
 
 def export(run: str = typer.Argument("latest", help="run id, name or 'latest'"), db: str = DbOption,

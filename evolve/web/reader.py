@@ -10,6 +10,7 @@ import time
 from typing import Any, Iterator
 
 from database import ArchiveError, ProgramDatabase, queries
+from database.lease import STALE_AFTER_S, holder_of
 from evolve.web.views import (
     Attempt,
     IslandBest,
@@ -23,8 +24,9 @@ from evolve.web.views import (
 )
 
 TOP_PROGRAMS = 10
-# A run still marked running with nothing written for this long has lost its driver
-# (killed, or its machine gone): it is shown as stalled, with the command that resumes it.
+# A running run's driver holds a lease with a heartbeat; a stale lease (or a dead process
+# on this host) means the driver was killed. A run without a lease (written before leases
+# existed) counts as stalled after this long without a row written.
 STALL_AFTER_S = 600.0
 
 
@@ -55,10 +57,19 @@ class RunReader:
                 candidates=r["candidates"], best_train=r["best_score"], best_test=r["best_test_score"],
                 dollars=r["cost_usd"], started_at=r["created_at"], best_id=r["best_id"],
                 max_test=r["max_test_score"], last_activity=r["last_activity"], target=r["target"],
-                stalled=r["status"] == "running" and now - r["last_activity"] > self.stall_after_s,
+                stalled=self._stalled(r, now),
             )
             for r in queries.list_runs(self.db)
         ]
+
+    def _stalled(self, run: dict[str, Any], now: float) -> bool:
+        """Marked running, but its driver is gone: shown with the command that resumes it."""
+        if run["status"] != "running":
+            return False
+        holder = holder_of(self.db.engine, run["id"])
+        if holder is not None:
+            return holder.is_stale(now, STALE_AFTER_S)
+        return now - run["last_activity"] > self.stall_after_s
 
     def run(self, ref: str) -> RunRow:
         """``ref`` is an id, a name or ``latest``; raises ``RunNotFound``."""

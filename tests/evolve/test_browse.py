@@ -91,3 +91,34 @@ def test_unknown_run_is_a_clear_error(cli, run_db):
 def test_sparkline_follows_the_best_so_far():
     assert best_so_far([None, 1.0, 0.5, 3.0]) == [1.0, 1.0, 3.0]
     assert sparkline([1.0, 1.0, 3.0]) == "▁▁█"
+
+
+def test_runs_table_keeps_every_number_whole_at_80_columns(run_db):
+    from rich.console import Console
+
+    from evolve.browse import RUNS_HEADERS, rich_table, run_line
+    from evolve.web.reader import RunReader
+
+    url, _ = run_db
+    row = RunReader(ProgramDatabase(url)).runs()[0]
+    row.name = "a-rather-long-run-name-that-would-not-fit-in-eighty-columns"
+    line = run_line(row)
+    console = Console(width=80, record=True, color_system=None)
+    console.print(rich_table("runs", RUNS_HEADERS, [line], text_columns=("name", "problem")))
+    out = console.export_text()
+    assert max(len(l) for l in out.splitlines()) <= 80
+    for number in (line[0], line[4], line[5], line[7], line[8]):
+        assert number in out, number
+
+
+def test_diff_json_and_no_models_table_for_an_offline_run(cli, run_db, tmp_path):
+    url, ids = run_db
+    data = json.loads(cli("diff", str(ids["seed"]), str(ids["child"]), "--db", url, "--json").output)
+    assert data["from"]["id"] == ids["seed"] and "+x = 2" in data["diff"]
+    offline = f"sqlite:///{tmp_path / 'offline.db'}"
+    db = ProgramDatabase(offline)
+    run = db.create_run("offline", "toy", {}, seed=0)
+    db.archive(run.id, ArchiveSettings(num_islands=1), seed=0).record(NewProgram(None, 0, 0, "x = 0\n", "seed", "ok", score=0.0))
+    out = cli("show", "offline", "--db", offline).output
+    assert "model\tcalls" not in out and "island\tcandidates" in out
+    assert "model\tcalls" in cli("show", "toy-run", "--db", url).output

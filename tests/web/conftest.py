@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -92,18 +93,32 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, i
     return url, build_run(url, 12)
 
 
-@pytest.fixture(scope="session")
-def served(demo_run: tuple[str, dict[str, int]]) -> Iterator[tuple[str, dict[str, int]]]:
-    url, ids = demo_run
+@contextmanager
+def serving(url: str) -> Iterator[str]:
+    """The UI over the database at ``url`` on a free local port; yields its base address."""
     server = uvicorn.Server(uvicorn.Config(create_app(RunReader(ProgramDatabase(url))), host="127.0.0.1",
                                            port=free_port(), log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{server.config.port}", ids
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def served(demo_run: tuple[str, dict[str, int]]) -> Iterator[tuple[str, dict[str, int]]]:
+    url, ids = demo_run
+    with serving(url) as base:
+        yield base, ids
+
+
+@pytest.fixture
+def serve() -> Any:
+    return serving
 
 
 @pytest.fixture(scope="session")

@@ -114,3 +114,17 @@ def test_migrants_are_marked_in_children_and_lineage(migrating):
     lineage = client.get(f"/program/{child['id']}/lineage").text
     assert f"copied to island {migrant['island']}" in lineage
     assert json.dumps(migrant["id"]) in lineage
+
+
+def test_a_run_whose_driver_process_is_gone_is_stalled_at_once(tmp_path):
+    from database.lease import LEASES, acquire
+
+    db = ProgramDatabase(f"sqlite:///{tmp_path / 'runs.db'}")
+    run = db.create_run("held", "toy", {}, seed=0)
+    acquire(db.engine, run)
+    reader = RunReader(db)
+    assert reader.run("held").running
+    with db.engine.begin() as conn:  # the holder's process ends without releasing (kill -9)
+        conn.execute(update(LEASES).values(pid=2 ** 22 + 12345))
+    row = reader.run("held")
+    assert row.state == "stalled" and not row.running

@@ -260,7 +260,9 @@
     current = data;
     const a = data.attempts;
     bestChart(document.getElementById("chart-candidates"), data, a.id.map((_, i) => i), "candidates", true);
-    bestChart(document.getElementById("chart-time"), data, a.t.map((t) => t / 60), "minutes since start", false);
+    const span = a.t.length ? a.t[a.t.length - 1] : 0;
+    const unit = span < 120 ? [1, "seconds"] : span < 7200 ? [60, "minutes"] : [3600, "hours"];
+    bestChart(document.getElementById("chart-time"), data, a.t.map((t) => t / unit[0]), unit[1] + " since start", false);
     barChart(document.getElementById("chart-failures"), data.failures, (r) => r.cause, (r) => r.fraction,
       (r) => (100 * r.fraction).toFixed(1) + "% (" + r.count + ")", "failure",
       (r) => "/run/" + data.run + "/programs?status=" + encodeURIComponent(r.cause));

@@ -6,9 +6,11 @@
   const data = JSON.parse(document.getElementById("tree-data").textContent);
   const canvas = document.getElementById("tree"), ctx = canvas.getContext("2d");
   const tip = document.getElementById("tip"), n = data.id.length;
-  const ROW = 36, PAD = 24, BUCKETS = 24, ok = data.statuses.indexOf("ok"), migrant = data.origins.indexOf("migrant");
-  const worldW = Math.max(canvas.width - 2 * PAD, data.widest * 8);
+  const PAD = 24, BUCKETS = 24, migrant = data.origins.indexOf("migrant");
   const gens = data.generation.reduce((m, g) => Math.max(m, g), 0);
+  // The whole tree fits the canvas at zoom 1: generations share its height, each
+  // generation its width; zooming in spreads a crowded one apart.
+  const worldW = canvas.width - 2 * PAD, ROW = Math.min(36, (canvas.height - 2 * PAD) / Math.max(1, gens));
   const wx = new Float64Array(n), wy = new Float64Array(n);
   for (let i = 0; i < n; i++) { wx[i] = PAD + data.x[i] * worldW; wy[i] = PAD + data.generation[i] * ROW; }
   const onPath = new Uint8Array(n);
@@ -30,9 +32,8 @@
 
   let k = 1, tx = 0, ty = 0;
   function fit() {
-    const worldH = PAD * 2 + gens * ROW;
-    k = Math.min(canvas.width / (worldW + 2 * PAD), canvas.height / worldH, 1);
-    tx = (canvas.width - (worldW + 2 * PAD) * k) / 2;
+    k = 1;
+    tx = 0;
     ty = 0;
   }
   const sx = (i) => wx[i] * k + tx, sy = (i) => wy[i] * k + ty;

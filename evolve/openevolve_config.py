@@ -83,6 +83,7 @@ class MappedConfig:
     cascade_threshold: float | None
     stage3_threshold: float | None
     feature_dimensions: list[str] = field(default_factory=list)  # OpenEvolve's names, left out of its fitness
+    initial_program: str | None = None  # evolve's own key: which file of the directory is the program
     unsupported: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -288,6 +289,10 @@ def map_config(config: dict[str, Any], source: str = "config.yaml") -> MappedCon
     archive, database_seed = _database(_section(config, "database", source), out)
     evaluation = _evaluator(_section(config, "evaluator", source), out)
     archive.update(inspirations)
+    program = top.take("initial_program")
+    if program is not None and (not isinstance(program, str) or not program.strip()):
+        raise OpenEvolveFormatError(f"{source}: 'initial_program' must name a file of the directory, not {program!r}")
+    out.initial_program = program
     if top.has("max_iterations"):
         out.evolve["iterations"] = int(top.take("max_iterations"))
     seed = top.take("random_seed")

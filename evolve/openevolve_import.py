@@ -6,6 +6,9 @@ keeps one evaluation path: the original evaluator runs inside our sandbox behind
 generated ``evaluate.py`` that translates its return values, cascade and artifacts.
 ``evolve run DIR`` converts into a cache folder named by the directory's content hash,
 so an unchanged directory is converted once and a changed one never reuses a stale copy.
+OpenEvolve takes the initial program's path on its command line, so the program may be
+named (``evolve run DIR/initial_greedy.py``, or ``initial_program:`` in config.yaml);
+otherwise it is found among the usual names.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ import typer
 import yaml
 from rich.console import Console
 
-from evaluators.problem import END_MARKER, START_MARKER, ProblemError, load_problem
+from evaluators.markers import END_MARKER, START_MARKER, has_markers
+from evaluators.problem import ProblemError, load_problem
 from evolve.config import ConfigError, RunConfig, deep_merge, validate
 from evolve.openevolve_config import MappedConfig, OpenEvolveFormatError, map_config
 
@@ -31,6 +35,7 @@ DEFAULT_CACHE_DIR = Path("runs/imported")
 EVALUATOR = "evaluator.py"
 CONFIG = "config.yaml"
 INITIAL_PROGRAM = "initial_program.py"
+USUAL_PROGRAMS = "initial_*.py"  # initial_greedy.py and the like, as ADRS examples name theirs
 SKIPPED = {"__pycache__", ".git", ".pytest_cache", "openevolve_output", ".ipynb_checkpoints"}
 ENTRY_POINTS = ("evaluate", "evaluate_stage1")
 
@@ -216,21 +221,38 @@ def _files(source: Path) -> list[Path]:
             if p.is_file() and not SKIPPED.intersection(p.relative_to(source).parts)]
 
 
-def _initial_program(source: Path) -> Path:
-    """initial_program.py, or else the one Python file that carries EVOLVE-BLOCK markers."""
+def _named_program(source: Path, named: str) -> Path:
+    path = (source / named).resolve()
+    if not path.is_relative_to(source) or not path.is_file():
+        found = ", ".join(p.name for p in sorted(source.glob("*.py")) if p.name != EVALUATOR) or "none"
+        raise OpenEvolveFormatError(f"{source}: the initial program '{named}' is not a file in the directory "
+                                    f"(Python files there: {found})")
+    if path.suffix != ".py":
+        raise OpenEvolveFormatError(f"{source}: the initial program {named} is not Python; evolve evolves Python programs")
+    return path
+
+
+def _initial_program(source: Path, named: str | None = None) -> Path:
+    """The named program; else initial_program.py; else the one initial_*.py, or the one
+    Python file that carries EVOLVE-BLOCK markers."""
+    if named:
+        return _named_program(source, named)
     if (source / INITIAL_PROGRAM).is_file():
         return source / INITIAL_PROGRAM
     others = sorted(p.name for p in source.glob("initial_program.*"))
     if others:
         raise OpenEvolveFormatError(f"{source}: the initial program {others[0]} is not Python; evolve evolves Python programs")
-    marked = [p for p in sorted(source.glob("*.py")) if p.name != EVALUATOR and START_MARKER in p.read_text(errors="replace")]
-    if len(marked) != 1:
-        found = ", ".join(p.name for p in marked) or "none"
+    candidates = sorted(source.glob(USUAL_PROGRAMS)) or [
+        p for p in sorted(source.glob("*.py")) if p.name != EVALUATOR and has_markers(p.read_text(errors="replace"))
+    ]
+    if len(candidates) != 1:
+        found = ", ".join(p.name for p in candidates) or "none"
         raise OpenEvolveFormatError(
-            f"{source}: cannot tell which file is the initial program: no {INITIAL_PROGRAM}, and Python "
-            f"files with '# {START_MARKER}' markers: {found}; name the program {INITIAL_PROGRAM}"
+            f"{source}: cannot tell which file is the initial program: no {INITIAL_PROGRAM}; candidates "
+            f"({USUAL_PROGRAMS}, or Python files with '# {START_MARKER}' markers): {found}; name it with "
+            f"`evolve run {source.name}/PROGRAM.py` or 'initial_program: PROGRAM.py' in {CONFIG}"
         )
-    return marked[0]
+    return candidates[0]
 
 
 def _evaluator_functions(path: Path) -> set[str]:
@@ -268,14 +290,10 @@ def _free_name(preferred: str, taken: set[str]) -> str:
     return preferred if preferred not in taken else f"evolve_{preferred}"
 
 
-def _has_markers(code: str) -> bool:
-    return START_MARKER in code and END_MARKER in code
-
-
 def _seed_text(program: Path) -> str:
     """The initial program; one without markers is wrapped whole, as OpenEvolve evolves the whole file."""
     code = program.read_text()
-    return code if _has_markers(code) else f"# {START_MARKER}\n{code.rstrip()}\n# {END_MARKER}\n"
+    return code if has_markers(code) else f"# {START_MARKER}\n{code.rstrip()}\n# {END_MARKER}\n"
 
 
 def _problem_yaml(name: str, mapped: MappedConfig, program: str, adapter: str) -> dict[str, Any]:
@@ -317,33 +335,36 @@ def _check_run_config(evolve: dict[str, Any], config_path: Path | None) -> None:
                                     "docs/openevolve.md says which is which)") from None
 
 
-def convert(source: Path, config_path: Path | None = None) -> tuple[MappedConfig, Path]:
-    """Read and map a directory without writing anything: the mapping and the initial program."""
+def convert(source: Path, config_path: Path | None = None, program: str | None = None) -> tuple[MappedConfig, Path]:
+    """Read and map a directory without writing anything: the mapping and the initial program
+    (``program``, else the one config.yaml names, else found by its name)."""
     source = source.resolve()
     if not (source / EVALUATOR).is_file():
         raise OpenEvolveFormatError(f"{source} has no {EVALUATOR}; an OpenEvolve problem needs one")
     functions = _evaluator_functions(source / EVALUATOR)
-    program = _initial_program(source)
     config_path = config_path or (source / CONFIG if (source / CONFIG).is_file() else None)
     mapped = map_config(_read_config(config_path), str(config_path or CONFIG))
+    program_path = _initial_program(source, program or mapped.initial_program)
     if config_path is None:
         mapped.notes.append(f"no {CONFIG}: OpenEvolve's evaluation defaults (cascade thresholds, timeout) apply")
     if mapped.cascade and mapped.stage3_threshold is not None and "evaluate_stage3" in functions:
         mapped.limits["timeout_s"] *= 2
         mapped.notes.append("stages 2 and 3 run in one sandboxed stage, so its timeout is twice evaluator.timeout")
-    if not _has_markers(program.read_text()):
-        mapped.notes.append(f"{program.name} has no EVOLVE-BLOCK markers: the whole file evolves, as in OpenEvolve")
+    if not has_markers(program_path.read_text()):
+        mapped.notes.append(f"{program_path.name} has no EVOLVE-BLOCK markers: the whole file evolves, as in OpenEvolve")
     _check_run_config(mapped.evolve, config_path)
-    return mapped, program
+    return mapped, program_path
 
 
-def import_directory(source: Path, target: Path, config_path: Path | None = None) -> ImportedProblem:
+def import_directory(
+    source: Path, target: Path, config_path: Path | None = None, program: str | None = None
+) -> ImportedProblem:
     """Write a native problem folder at ``target`` (which must not exist or be empty) from ``source``."""
     source = Path(source).resolve()
     target = Path(target)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise OpenEvolveFormatError(f"{target} already exists and is not empty; choose a new folder")
-    mapped, program = convert(source, config_path)
+    mapped, program_path = convert(source, config_path, program)
     # The config is replaced by problem.yaml, and may hold a literal API key that must not be copied.
     files = [p for p in _files(source) if p != (Path(config_path).resolve() if config_path else source / CONFIG)]
     taken = {p.relative_to(source).as_posix() for p in files}
@@ -355,7 +376,7 @@ def import_directory(source: Path, target: Path, config_path: Path | None = None
             destination = staging / path.relative_to(source)
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, destination)
-        (staging / seed_name).write_text(_seed_text(program))
+        (staging / seed_name).write_text(_seed_text(program_path))
         settings = {"evaluator": EVALUATOR, "cascade": mapped.cascade, "stage3_threshold": mapped.stage3_threshold,
                     "feature_dimensions": mapped.feature_dimensions}
         (staging / adapter_name).write_text(ADAPTER.replace("__SETTINGS__", repr(settings)))
@@ -375,9 +396,10 @@ def import_directory(source: Path, target: Path, config_path: Path | None = None
     return ImportedProblem(root=target.resolve(), source=source, unsupported=mapped.unsupported, notes=mapped.notes)
 
 
-def content_hash(source: Path) -> str:
-    """Hash of the directory's files and of this converter, so any change makes a fresh folder."""
-    digest = hashlib.sha256(ADAPTER.encode())
+def content_hash(source: Path, program: str | None = None) -> str:
+    """Hash of the directory's files, the program named, and this converter, so any change
+    makes a fresh folder."""
+    digest = hashlib.sha256(ADAPTER.encode() + (program or "").encode() + b"\0")
     digest.update(Path(__file__).with_name("openevolve_config.py").read_bytes())
     digest.update(Path(__file__).read_bytes())
     for path in _files(source):
@@ -395,22 +417,30 @@ def report(imported: ImportedProblem, console: Console) -> None:
         console.print(f"  note: {note}", highlight=False, markup=False)
 
 
-def import_cached(source: Path, cache_dir: Path = DEFAULT_CACHE_DIR) -> ImportedProblem:
+def import_cached(source: Path, cache_dir: Path = DEFAULT_CACHE_DIR, program: str | None = None) -> ImportedProblem:
     """Convert into ``cache_dir/<name>-<content hash>``, reusing the folder when nothing changed."""
     source = Path(source).resolve()
-    target = Path(cache_dir) / f"{source.name}-{content_hash(source)}"
+    target = Path(cache_dir) / f"{source.name}-{content_hash(source, program)}"
     if (target / "problem.yaml").is_file():
-        mapped, _ = convert(source)
+        mapped, _ = convert(source, program=program)
         return ImportedProblem(root=target.resolve(), source=source, unsupported=mapped.unsupported, notes=mapped.notes)
-    return import_directory(source, target)
+    return import_directory(source, target, program=program)
 
 
-def resolve_problem_ref(ref: str, cache_dir: Path = DEFAULT_CACHE_DIR, console: Console | None = None) -> str:
-    """The problem reference to load: ``ref`` itself, or the converted folder of an OpenEvolve directory."""
+def resolve_problem_ref(
+    ref: str, cache_dir: Path = DEFAULT_CACHE_DIR, console: Console | None = None, program: str | None = None
+) -> str:
+    """The problem reference to load: ``ref`` itself, or the converted folder of an OpenEvolve
+    directory. ``ref`` may be the initial program inside such a directory, or ``program`` name it."""
     path = Path(ref)
+    if path.is_file() and path.suffix == ".py" and is_openevolve_dir(path.parent) and program is None:
+        path, program = path.parent, path.name
     if not is_openevolve_dir(path):
+        if program is not None:
+            raise OpenEvolveFormatError(f"{ref} is not an OpenEvolve directory (evaluator.py, no problem.yaml), so no initial "
+                               f"program can be named for it; a problem folder names its program in problem.yaml")
         return ref
-    imported = import_cached(path, cache_dir)
+    imported = import_cached(path, cache_dir, program)
     if console is not None:
         console.print(f"OpenEvolve problem {path} runs as {imported.root}", highlight=False)
         report(imported, console)
@@ -425,6 +455,7 @@ def register(app: typer.Typer) -> None:
         directory: Path = typer.Argument(..., help="an OpenEvolve problem directory (evaluator.py, initial program, config.yaml)"),
         output: Path = typer.Option(..., "--output", "-o", help="the problem folder to write (must not exist)"),
         config: Optional[Path] = typer.Option(None, "--config", help="the OpenEvolve config to map (default: DIR/config.yaml)"),
+        program: Optional[str] = typer.Option(None, "--program", help="the initial program in DIR (default: initial_program.py or the usual names)"),
     ) -> None:
         """Convert a problem written for OpenEvolve into a native problem folder.
 
@@ -432,7 +463,7 @@ def register(app: typer.Typer) -> None:
         """
         console, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
         try:
-            imported = import_directory(directory, output, config)
+            imported = import_directory(directory, output, config, program)
         except ProblemError as exc:
             err.print(f"[red]error:[/red] {exc}", highlight=False)
             raise typer.Exit(2)

@@ -295,3 +295,60 @@ def test_mapped_models_reach_their_endpoint_with_key_system_message_and_sampling
         assert request.body["temperature"] == {"gpt-4o-mini": 0.6, "gpt-4o": 0.3}[request.model]
         assert request.body["max_tokens"] == 2048
         assert "one-dimensional minimiser" in request.messages[0]["content"]
+
+
+def adrs_style_copy(tmp_path: Path, name: str = "adrs") -> Path:
+    """The example as an ADRS folder ships it: the program is initial_greedy.py and its
+    markers are spelt with a space."""
+    source = example_copy(tmp_path, name=name)
+    program = (source / "initial_program.py").read_text()
+    (source / "initial_program.py").unlink()
+    spaced = program.replace("EVOLVE-BLOCK-START", "EVOLVE-BLOCK START").replace("EVOLVE-BLOCK-END", "EVOLVE-BLOCK END")
+    (source / "initial_greedy.py").write_text(spaced)
+    return source
+
+
+def test_program_of_a_usual_name_with_spaced_markers_is_found_and_evaluated(tmp_path: Path) -> None:
+    source = adrs_style_copy(tmp_path)
+    problem = load_problem(import_directory(source, tmp_path / "out").root)
+    assert problem.seed_code == (source / "initial_greedy.py").read_text()
+    assert "# EVOLVE-BLOCK START" in problem.seed_code
+    result = evaluate_file(problem, problem.program_path)
+    assert result.status == "ok" and result.metrics["quick_score"] > 0.99
+
+
+def test_the_initial_program_can_be_named_by_argument_path_or_config_key(tmp_path: Path) -> None:
+    source = adrs_style_copy(tmp_path)
+    greedy = (source / "initial_greedy.py").read_text()
+    (source / "initial_random.py").write_text(greedy.replace("def minimize", "def minimize_random"))
+    with pytest.raises(OpenEvolveFormatError, match="initial_greedy.py, initial_random.py"):
+        import_directory(source, tmp_path / "refused")
+    named = load_problem(import_directory(source, tmp_path / "named", program="initial_random.py").root)
+    assert "def minimize_random" in named.seed_code
+    by_path = resolve_problem_ref(str(source / "initial_greedy.py"), tmp_path / "cache")
+    assert load_problem(by_path).seed_code == greedy
+    by_argument = resolve_problem_ref(str(source), tmp_path / "cache", program="initial_random.py")
+    assert by_argument != by_path and "def minimize_random" in load_problem(by_argument).seed_code
+    config = example_config()
+    config["initial_program"] = "initial_random.py"
+    (source / "config.yaml").write_text(yaml.safe_dump(config))
+    assert "def minimize_random" in load_problem(import_directory(source, tmp_path / "keyed").root).seed_code
+    with pytest.raises(OpenEvolveFormatError, match="'missing.py' is not a file in the directory"):
+        import_directory(source, tmp_path / "missing", program="missing.py")
+    with pytest.raises(OpenEvolveFormatError, match="not an OpenEvolve directory"):
+        resolve_problem_ref("bin_packing", tmp_path / "cache", program="seed.py")
+
+
+@pytest.mark.slow
+def test_evolve_run_takes_the_program_inside_an_openevolve_directory(tmp_path: Path) -> None:
+    source = adrs_style_copy(tmp_path)
+    (source / "initial_other.py").write_text((source / "initial_greedy.py").read_text())
+    (tmp_path / "offline.yaml").write_text("llm:\n  models: []\n")
+    env = {**os.environ, "RAY_DISABLE_USAGE_STATS": "1"}
+    completed = subprocess.run(
+        [sys.executable, "-m", "evolve.cli", "run", str(source / "initial_greedy.py"), "-n", "3",
+         "--db", f"sqlite:///{tmp_path / 'x.db'}", "--config", str(tmp_path / "offline.yaml")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "stopped: iterations; 3 candidates" in completed.stdout

@@ -125,6 +125,18 @@ def create_app(reader: RunReader) -> FastAPI:
         run_row = reader.run(ref)
         return page("tree.html", run=run_row, data=tree_data(reader.db, run_row.id, run_row.best_id))
 
+    @app.get("/compare", response_class=HTMLResponse)
+    def compare(runs: str = "") -> HTMLResponse:
+        chosen = _run_ids(runs) if runs else [r.id for r in reader.runs()[:4]]
+        return page("compare.html", all_runs=reader.runs(), chosen=chosen, data=compare_data(reader, chosen))
+
+    _program_routes(app, reader, page)
+    return app
+
+
+def _program_routes(app: FastAPI, reader: RunReader, page: Any) -> None:
+    """Pages of one program: itself, its lineage, and its diff from any other."""
+
     @app.get("/program/{program_id}", response_class=HTMLResponse)
     def program(program_id: int) -> HTMLResponse:
         detail = reader.program(program_id)
@@ -143,10 +155,3 @@ def create_app(reader: RunReader) -> FastAPI:
         left, right = reader.program(a), reader.program(b)
         return page("diff.html", a=left, b=right, run=reader.run(str(right.run_id)),
                     diff=unified_diff(left.code, right.code, f"program {a}", f"program {b}"))
-
-    @app.get("/compare", response_class=HTMLResponse)
-    def compare(runs: str = "") -> HTMLResponse:
-        chosen = _run_ids(runs) if runs else [r.id for r in reader.runs()[:4]]
-        return page("compare.html", all_runs=reader.runs(), chosen=chosen, data=compare_data(reader, chosen))
-
-    return app

@@ -2,13 +2,15 @@
 
 Train: the three published workloads. Test: six fresh workloads drawn with
 `txn_generator` to the same three shapes (seeds below), so a scheduler that memorised the
-published orderings does not look better than it is. The makespan is always recomputed
-here from the returned order; the program's own figure is only reported.
+published orderings does not look better than it is. The program runs in its own process
+(`scoring: channel`): each workload goes to it as operation strings under a neutral name,
+`scheduling_call` builds the Workload there, and the makespan is always recomputed here
+from the returned order with this process's cost model; the program's own figure is only
+reported. The wall time is measured here, around each call.
 """
 
 from __future__ import annotations
 
-import random
 import signal
 import threading
 import time
@@ -16,19 +18,23 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from evaluators.contract import InvalidProgram, load_program
+from evaluators.contract import InvalidProgram
 from txn_generator import GENERATORS
 from txn_workload import Workload, load_workloads
+
+if TYPE_CHECKING:
+    from evaluators.channel import Candidate
 
 DATA = Path(__file__).parent / "data"
 NUM_SEQS = 10
 TEST_SEEDS = {"hot_keys": (2001, 2002), "warehouse": (2003, 2004), "read_then_write": (2005, 2006)}
 TIME_BUDGET_S = {"train": 10.0, "test": 20.0}
 LEADERBOARD_SHIFT = 0.10
+CANDIDATE_CALL = "scheduling_call:best_schedule"
 
 
 class ScheduleTimeout(InvalidProgram):
@@ -117,20 +123,17 @@ def leaderboard_scale(makespan: int, identity: int, bound: int) -> float:
     return float(min(100.0, max(0.0, 100.0 * (identity - makespan) / (identity - target))))
 
 
-def _run(program_path: str, workloads: list[Workload], budget_s: float) -> list[WorkloadResult]:
-    module = load_program(program_path)
-    scheduler = getattr(module, "get_best_schedule", None)
-    if not callable(scheduler):
+def _run(candidate: Candidate, workloads: list[Workload], budget_s: float) -> list[WorkloadResult]:
+    """One call per workload (a handful, each seconds of search at most), timed here."""
+    if not candidate.has("get_best_schedule"):
         raise InvalidProgram("the program must define get_best_schedule(workload, num_seqs)")
     deadline = time.perf_counter() + budget_s
     results = []
     for index, workload in enumerate(workloads):
-        shown = Workload([[*_texts(workload, t)] for t in range(workload.num_txns)], workload.name)
-        random.seed(index)
-        np.random.seed(index)
+        texts = [_texts(workload, t) for t in range(workload.num_txns)]
         started = time.perf_counter()
         with wall_time_limit(deadline - started, f"get_best_schedule on {workload.name}"):
-            answer = scheduler(shown, NUM_SEQS)
+            answer = candidate.call(CANDIDATE_CALL, texts, f"workload_{index + 1}", index, NUM_SEQS)
         wall_s = time.perf_counter() - started
         claimed, order = validated_schedule(answer, workload)
         makespan, blocking = replay(workload, order)
@@ -140,7 +143,7 @@ def _run(program_path: str, workloads: list[Workload], budget_s: float) -> list[
 
 
 def _texts(workload: Workload, txn: int) -> list[str]:
-    """Rebuilds a transaction's op strings so the program gets its own copy to touch."""
+    """A transaction's op strings: what the candidate's side builds its Workload from."""
     ops = ["*"] * workload.lengths[txn]
     for kind, key, position, _ in workload.txns[txn]:
         ops[position - 1] = f"{kind}-{key}"
@@ -159,9 +162,9 @@ def _artifacts(results: list[WorkloadResult]) -> dict[str, str]:
     return {"workloads": "\n".join(lines)}
 
 
-def evaluate(program_path: str, split: str = "train") -> dict:
+def evaluate(candidate: Candidate, split: str = "train") -> dict:
     """score = -(total makespan over the split's workloads)."""
-    results = _run(program_path, split_workloads(split), TIME_BUDGET_S[split])
+    results = _run(candidate, split_workloads(split), TIME_BUDGET_S[split])
     total = sum(r.makespan for r in results)
     identity = sum(r.identity for r in results)
     bound = sum(r.workload.lower_bound for r in results)

@@ -5,15 +5,31 @@ from pathlib import Path
 
 import pytest
 
+from evaluators.candidate_server import copy_public
+from evaluators.channel import open_candidate
 from evaluators.contract import InvalidProgram
+from evaluators.pool import evaluate_file
+from evaluators.problem import load_problem
 from tests.support.problem_files import load_problem_file
 
 ROOT = Path(__file__).resolve().parents[2] / "problems" / "txn_scheduling"
-
-
+PROBLEM = load_problem("txn_scheduling")
 
 evaluator = load_problem_file("txn_scheduling")
 txn_workload = sys.modules["txn_workload"]
+
+
+@pytest.fixture(scope="module")
+def public(tmp_path_factory) -> Path:
+    """The problem's public modules alone, as the candidate's process sees them."""
+    folder = tmp_path_factory.mktemp("public")
+    copy_public(ROOT, PROBLEM.candidate.public, folder)
+    return folder
+
+
+def score(public: Path, program: str | Path, split: str = "train") -> dict:
+    with open_candidate(program, public=[public]) as candidate:
+        return evaluator.evaluate(candidate, split)
 
 
 def _program(tmp_path: Path, body: str) -> str:
@@ -22,8 +38,8 @@ def _program(tmp_path: Path, body: str) -> str:
     return str(path)
 
 
-def test_identity_order_and_bound_reproduce_the_published_numbers():
-    result = evaluator.evaluate(str(ROOT / "baselines" / "identity.py"))
+def test_identity_order_and_bound_reproduce_the_published_numbers(public):
+    result = score(public, ROOT / "baselines" / "identity.py")
     assert [result[f"makespan_workloads_{i}"] for i in (1, 2, 3)] == [452, 38, 47]
     assert result["total_makespan"] == 537
     assert result["lower_bound"] == 46
@@ -31,15 +47,16 @@ def test_identity_order_and_bound_reproduce_the_published_numbers():
     assert result["leaderboard_scale"] == 0
 
 
-def test_sampled_greedy_is_near_the_published_total():
-    result = evaluator.evaluate(str(ROOT / "baselines" / "greedy.py"))
-    assert 320 <= result["total_makespan"] <= 370  # published: about 352
+def test_sampled_greedy_is_near_the_published_total(public):
+    result = score(public, ROOT / "baselines" / "greedy.py")
+    assert result["total_makespan"] == 350  # README: 350 (245 / 55 / 50) with the evaluator's seeds
+    assert [result[f"makespan_workloads_{i}"] for i in (1, 2, 3)] == [245, 55, 50]
     expected_scale = 100 * (537 - result["total_makespan"]) / (537 - (46 + 0.1 * 491))
     assert result["leaderboard_scale"] == pytest.approx(expected_scale)
 
 
-def test_seed_improves_on_identity():
-    assert evaluator.evaluate(str(ROOT / "seed.py"))["score"] > -537
+def test_seed_improves_on_identity(public):
+    assert score(public, ROOT / "seed.py")["score"] == -350
 
 
 def _literal_makespan(workload, order):
@@ -120,19 +137,19 @@ def test_generated_workloads_have_the_published_shapes():
         ("def schedule():\n    return 0\n", "must define get_best_schedule"),
     ],
 )
-def test_invalid_schedules_are_rejected_with_a_reason(tmp_path, body, reason):
+def test_invalid_schedules_are_rejected_with_a_reason(public, tmp_path, body, reason):
     with pytest.raises(InvalidProgram, match=reason):
-        evaluator.evaluate(_program(tmp_path, body))
+        score(public, _program(tmp_path, body))
 
 
-def test_claimed_makespan_is_never_trusted(tmp_path):
+def test_claimed_makespan_is_never_trusted(public, tmp_path):
     body = "def get_best_schedule(workload, num_seqs):\n    return 1, list(range(workload.num_txns))\n"
-    result = evaluator.evaluate(_program(tmp_path, body))
+    result = score(public, _program(tmp_path, body))
     assert result["score"] == -537
     assert "claimed 1" in result["artifacts"]["workloads"]
 
 
-def test_tampering_with_the_shown_workload_does_not_change_the_score(tmp_path):
+def test_tampering_with_the_shown_workload_does_not_change_the_score(public, tmp_path):
     body = """
     def get_best_schedule(workload, num_seqs):
         for txn in workload.txns:
@@ -140,34 +157,38 @@ def test_tampering_with_the_shown_workload_does_not_change_the_score(tmp_path):
         workload.lengths[:] = [1] * workload.num_txns
         return 0, list(range(workload.num_txns))
     """
-    assert evaluator.evaluate(_program(tmp_path, body))["score"] == -537
+    assert score(public, _program(tmp_path, body))["score"] == -537
 
 
-def test_overrunning_the_time_budget_is_rejected(tmp_path, monkeypatch):
+def test_overrunning_the_time_budget_is_rejected(public, tmp_path, monkeypatch):
     monkeypatch.setitem(evaluator.TIME_BUDGET_S, "train", 0.2)
-    body = "def get_best_schedule(workload, num_seqs):\n    while True:\n        time.sleep(0.01)\n"
+    body = "def get_best_schedule(workload, num_seqs):\n    for _ in range(100):\n        time.sleep(0.01)\n"
     with pytest.raises(evaluator.ScheduleTimeout, match="wall-time budget"):
-        evaluator.evaluate(_program(tmp_path, body))
+        score(public, _program(tmp_path, body))
 
 
-def test_swallowed_interrupt_is_still_caught_on_return(tmp_path, monkeypatch):
+def test_the_clock_runs_in_the_scorers_process_where_the_program_cannot_stop_it(public, tmp_path, monkeypatch):
     monkeypatch.setitem(evaluator.TIME_BUDGET_S, "train", 0.1)
     body = """
+    import signal
+
     def get_best_schedule(workload, num_seqs):
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)
+        signal.setitimer(signal.ITIMER_REAL, 0)
         end = time.time() + 0.3
         while time.time() < end:
             try:
                 time.sleep(0.01)
-            except Exception:
+            except BaseException:
                 pass
         return 0, list(range(workload.num_txns))
     """
     with pytest.raises(evaluator.ScheduleTimeout):
-        evaluator.evaluate(_program(tmp_path, body))
+        score(public, _program(tmp_path, body))
 
 
-def test_artifacts_name_every_workload_and_the_delaying_keys():
-    text = evaluator.evaluate(str(ROOT / "seed.py"))["artifacts"]["workloads"]
+def test_artifacts_name_every_workload_and_the_delaying_keys(public):
+    text = score(public, ROOT / "seed.py")["artifacts"]["workloads"]
     for name in ("workloads_1", "workloads_2", "workloads_3"):
         assert name in text
     assert "key 4 x" in text
@@ -180,8 +201,88 @@ def test_malformed_operation_is_a_workload_error():
         txn_workload.Workload([["*", "*"]])
 
 
-def test_evaluation_is_deterministic():
-    first = evaluator.evaluate(str(ROOT / "seed.py"))
-    second = evaluator.evaluate(str(ROOT / "seed.py"))
+def test_evaluation_is_deterministic(public):
+    first = score(public, ROOT / "seed.py")
+    second = score(public, ROOT / "seed.py")
     makespans = {k: v for k, v in first.items() if k.startswith("makespan_")}
     assert makespans == {k: v for k, v in second.items() if k.startswith("makespan_")}
+
+
+def test_a_program_that_rewrites_the_cost_model_is_still_scored_honestly(public, tmp_path):
+    body = """
+    import sys
+    import txn_workload
+
+    def get_best_schedule(workload, num_seqs):
+        txn_workload.Workload.get_opt_seq_cost = lambda self, order: 0
+        txn_workload.PartialSchedule.append = lambda self, txn: self.seq.append(txn)
+        txn_workload.PartialSchedule.makespan = 0
+        for name in ("evaluate", "txn_workload", "random"):
+            sys.modules.setdefault(name, txn_workload).get_opt_seq_cost = lambda *a: 0
+        return 0, list(range(workload.num_txns))
+    """
+    result = score(public, _program(tmp_path, body))
+    assert result["score"] == -537
+    assert result["total_makespan"] == 537
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("def get_best_schedule(workload, num_seqs):\n    return {'score': 1e9, 'status': 'ok'}\n", "makespan, schedule"),
+        ("def get_best_schedule(workload, num_seqs):\n    return 0, [object()] * workload.num_txns\n", "not plain data"),
+        ("def get_best_schedule(workload, num_seqs):\n    return 0, [True] * workload.num_txns\n", "integer"),
+        ("def get_best_schedule(workload, num_seqs):\n    return 0, list(range(workload.num_txns)) * 50\n", "permutation"),
+    ],
+)
+def test_garbage_answers_are_rejected(public, tmp_path, body, reason):
+    with pytest.raises(InvalidProgram, match=reason):
+        score(public, _program(tmp_path, body))
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_the_program_cannot_tell_the_split_from_the_workload_names(public, tmp_path, split):
+    body = "def get_best_schedule(workload, num_seqs):\n    return workload.name, list(range(workload.num_txns))\n"
+    text = score(public, _program(tmp_path, body), split)["artifacts"]["workloads"]
+    claimed = [line.split("claimed ")[1] for line in text.splitlines() if "claimed" in line]
+    count = len(evaluator.split_workloads(split))
+    assert sorted(claimed) == sorted(f"'workload_{i}'" for i in range(1, count + 1))
+
+
+LEAKS = """
+import sys
+
+SECRETS = {secrets!r}
+
+
+def get_best_schedule(workload, num_seqs):
+    leaked = []
+    for path in SECRETS:
+        try:
+            with open(path) as handle:
+                handle.read(10)
+            leaked.append(path)
+        except OSError:
+            pass
+    for module in ("evaluate", "txn_generator", "evaluators.contract"):
+        try:
+            __import__(module)
+            leaked.append(module)
+        except ImportError:
+            pass
+    claim = "leaked " + ", ".join(leaked) if leaked else 0
+    return claim, list(range(workload.num_txns))
+"""
+
+
+@pytest.mark.slow
+def test_in_the_sandbox_the_program_sees_neither_data_nor_scorer(tmp_path):
+    program = tmp_path / "leaks.py"
+    secrets = [str(ROOT / "data" / "workloads.json"), str(ROOT / "evaluate.py"), "/etc/shadow"]
+    program.write_text(LEAKS.format(secrets=secrets))
+    result = evaluate_file(PROBLEM, program)
+    assert result.status == "ok", result.artifacts
+    assert result.score == -537
+    assert "leaked" not in result.artifacts["workloads"]
+    seed = evaluate_file(PROBLEM, ROOT / "seed.py")
+    assert (seed.status, seed.score) == ("ok", -350)

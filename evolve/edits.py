@@ -22,6 +22,7 @@ from evolve.regions import (
     RegionError,
     check_parses,
     cut_regions,
+    holds_frozen_code,
     loose_lines,
     same_frame,
     split_lines,
@@ -167,7 +168,8 @@ def parse_diff_blocks(text: str) -> list[DiffBlock]:
         if not "".join(search).strip():
             raise EditError(f"block {number}: the SEARCH text is empty; copy the exact lines to replace")
         repairs |= more | most
-        blocks.append(DiffBlock(_with_newline("".join(search)), _with_newline("".join(replace)), tuple(sorted(repairs))))
+        texts = (_with_newline("".join(search)), _with_newline("".join(replace)))
+        blocks.append(DiffBlock(*texts, tuple(sorted(repairs))))
     if not blocks:
         raise EditError(
             f"no SEARCH/REPLACE block found; write each change as '{SEARCH_MARK}', the exact current "
@@ -185,11 +187,8 @@ def _content(line: str) -> str:
 
 
 def _unified(parent: str, child: str) -> str:
-    return "".join(
-        difflib.unified_diff(
-            parent.splitlines(keepends=True), child.splitlines(keepends=True), "parent", "child", n=2
-        )
-    )
+    lines = (parent.splitlines(keepends=True), child.splitlines(keepends=True))
+    return "".join(difflib.unified_diff(*lines, "parent", "child", n=2))
 
 
 def _finish(parent: str, child: str, parsed_edit: str, repairs: set[str]) -> EditResult:
@@ -324,7 +323,9 @@ def _matches(program: RegionedProgram, search: list[str], tier: tuple[str, tuple
     return [found[k] for k in sorted(found)]
 
 
-def _locate(program: RegionedProgram, search: list[str], anchors: tuple[bool, bool], number: int) -> tuple[_Match, str | None]:
+def _locate(
+    program: RegionedProgram, search: list[str], anchors: tuple[bool, bool], number: int
+) -> tuple[_Match, str | None]:
     """The one place the SEARCH lines match, and the repair the match needed."""
     exact = _matches(program, search, None, anchors)
     inside = [m for m in exact if m.in_region]
@@ -398,7 +399,7 @@ def _apply_block(code: str, block: DiffBlock, number: int, eol: str, repairs: se
     if any(anchors):
         repairs.add(MARKER_LINES)
     if not search:
-        raise EditError(f"block {number}: the SEARCH text holds only EVOLVE-BLOCK marker lines; copy the lines to replace")
+        raise EditError(f"block {number}: the SEARCH text holds only EVOLVE-BLOCK marker lines; copy lines to replace")
     _check_no_elision(search, code, f"block {number}: the SEARCH text")
     match, repair = _locate(program, search, anchors, number)
     if any(is_marker(line) for line in replace):
@@ -461,22 +462,12 @@ def _whole_file_bodies(program: RegionedProgram, child: str, repairs: set[str]) 
     return [region.body for region in rewritten.regions]
 
 
-def _reemits_frozen(program: RegionedProgram, block: str) -> bool:
-    """Whether a marker-less block holds frozen code: it defines a top-level name the frozen
-    code defines, or holds every frozen line."""
-    frozen_names, _ = top_level_defs(program)
-    names = top_level_defs(split_regions(block))[1]
-    frozen_lines = [line for segment in program.frozen_segments() for line in loose_lines(segment)]
-    have = set(loose_lines(split_lines(block)))
-    return bool(names & frozen_names) or len(frozen_lines) >= 3 and all(line in have for line in frozen_lines)
-
-
 def _rewrite_bodies(program: RegionedProgram, blocks: list[str], repairs: set[str]) -> list[str]:
     if len(blocks) == 1 and any(is_start(line) for line in split_lines(blocks[0])):
         return _whole_file_bodies(program, blocks[0], repairs)
     if any(is_marker(line) for block in blocks for line in split_lines(block)):
         raise EditError("a code block contains EVOLVE-BLOCK markers; give only the code between the markers")
-    if program.marked and len(blocks) == 1 and _reemits_frozen(program, blocks[0]):
+    if program.marked and len(blocks) == 1 and holds_frozen_code(program, blocks[0]):
         bodies = cut_regions(program, blocks[0])
         if bodies is None:
             raise EditError(
@@ -499,13 +490,12 @@ def _indent_like(body: str, block: str, repairs: set[str]) -> str:
     def least(text: str) -> int:
         return min((_measure(line, 8)[0] for line in split_lines(text) if line.strip()), default=0)
 
+    lines = split_lines(block)
     delta = least(body) - least(block)
-    if not delta or not body.strip() or any("\t" in line[: len(line) - len(line.lstrip())] for line in split_lines(block)):
+    if not delta or not body.strip() or any(line[: len(line) - len(line.lstrip())].count("\t") for line in lines):
         return block
     repairs.add(INDENTATION)
-    return "".join(
-        (" " * (_measure(line, 8)[0] + delta) + line.lstrip(" ")) if line.strip() else line for line in split_lines(block)
-    )
+    return "".join(" " * (_measure(line, 8)[0] + delta) + line.lstrip(" ") if line.strip() else line for line in lines)
 
 
 def apply_rewrite(code: str, reply: str) -> EditResult:

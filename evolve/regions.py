@@ -25,6 +25,7 @@ __all__ = [
     "cut_regions",
     "frozen_text",
     "has_markers",
+    "holds_frozen_code",
     "loose_lines",
     "same_frame",
     "split_lines",
@@ -185,6 +186,16 @@ def top_level_defs(program: RegionedProgram) -> tuple[set[str], set[str]]:
         if match:
             (regions if i in inside else frozen).add(match.group(1))
     return frozen, regions
+
+
+def holds_frozen_code(program: RegionedProgram, text: str) -> bool:
+    """Whether ``text``, written without markers, carries the program's frozen code: it
+    defines a top-level name the frozen lines define, or holds every frozen line."""
+    frozen_names = top_level_defs(program)[0]
+    names = top_level_defs(split_regions(text))[1]
+    frozen_lines = [line for segment in program.frozen_segments() for line in loose_lines(segment)]
+    have = set(loose_lines(split_lines(text)))
+    return bool(names & frozen_names) or len(frozen_lines) >= 3 and all(line in have for line in frozen_lines)
 
 
 def check_parses(code: str) -> None:

@@ -17,7 +17,9 @@ from sqlalchemy import create_engine, select
 
 from database.call_journal import CALLS
 from database.connection import normalise_url
+from database.lease import LEASES
 from database.models import Program
+from evolve.leftovers import session_processes
 from evolve.llm_client import render_transcript
 from tests.evolve.test_cli import REPO, SEED, SLOW_EVALUATOR
 from tests.evolve.test_llm_run import make_problem
@@ -110,14 +112,19 @@ def test_kill_9_at_random_moments_loses_no_answered_call(openai_server, tmp_path
     url = f"sqlite:///{tmp_path}/runs.db"
     rng = random.Random(17)
     calls = lambda: len(table(url, select(CALLS.c.id)))  # noqa: E731
+    left_by_killed: str | None = None
     for kill in range(3):
         args = ("run", str(problem), "--config", str(config), "--name", "k9") if kill == 0 else ("resume", "k9")
         process = start(*args, "--db", url)
         before = calls()
         wait_until(lambda: calls() >= before + rng.randint(1, 4))
+        if left_by_killed is not None:  # the new driver has started: the killed one's Ray is gone
+            assert session_processes(left_by_killed) == []
         time.sleep(rng.uniform(0.0, 0.35))
         process.send_signal(signal.SIGKILL)
         process.wait(30)
+        (left_by_killed,) = [row.ray_session for row in table(url, select(LEASES.c.ray_session))]
+        assert left_by_killed  # the killed driver's lease names its Ray session
     final = evolve("resume", "k9", "--db", url)
     assert final.returncode == 0, final.stdout + final.stderr
     time.sleep(openai_server.state.latency_s + 0.5)  # requests of the killed drivers are answered too

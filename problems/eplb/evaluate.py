@@ -3,17 +3,24 @@
 The placement computed from window i is scored on window i + 1 of a synthetic load
 history (`load_history`), as in the published evaluator, so a policy is rewarded for
 placements that stay balanced as the load drifts, not for fitting the window it saw.
+The policy runs in its own process (`scoring: channel`) and sees only the window it is
+given; each call is timed here, on the scorer's clock, so the time includes sending the
+window and receiving the placement, and every placement is checked here.
 """
 
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from evaluators.contract import InvalidProgram, load_program
+from evaluators.contract import InvalidProgram
 from expert_placement import balancedness, gpu_loads, require_coverage, validated_placement
 from load_history import NUM_EXPERTS, NUM_GROUPS, NUM_LAYERS, load_history
+
+if TYPE_CHECKING:
+    from evaluators.channel import Candidate
 
 NUM_REPLICAS = 288
 NUM_NODES = 4
@@ -21,6 +28,7 @@ NUM_GPUS = 32
 HISTORIES = {"train": (11, 8), "test": (29, 24)}  # split: (generator seed, windows)
 TIME_BUDGET_S = {"train": 20.0, "test": 60.0}
 WORST_SHOWN = 5
+CANDIDATE_CALL = "placement_reply:rebalance"
 
 
 def split_history(split: str) -> np.ndarray:
@@ -41,13 +49,11 @@ def published_score(gpu_balancedness: float, seconds_per_call: float) -> dict[st
     }
 
 
-def evaluate(program_path: str, split: str = "train") -> dict:
+def evaluate(candidate: Candidate, split: str = "train") -> dict:
     """score = 90 x mean GPU balancedness + min(0.002 / t, 2) x 5 - (min(20 t, 20) if t > 10 ms),
     t = mean seconds per rebalance_experts call."""
     history = split_history(split)
-    module = load_program(program_path)
-    policy = getattr(module, "rebalance_experts", None)
-    if not callable(policy):
+    if not candidate.has("rebalance_experts"):
         raise InvalidProgram(
             "the program must define rebalance_experts(weight, num_replicas, num_groups, num_nodes, num_gpus)"
         )
@@ -55,7 +61,7 @@ def evaluate(program_path: str, split: str = "train") -> dict:
     gpu_scores, slot_scores, seconds, worst = [], [], [], []
     for step in range(len(history) - 1):
         started = time.perf_counter()
-        answer = policy(history[step].copy(), NUM_REPLICAS, NUM_GROUPS, NUM_NODES, NUM_GPUS)
+        answer = candidate.call(CANDIDATE_CALL, history[step], NUM_REPLICAS, NUM_GROUPS, NUM_NODES, NUM_GPUS)
         seconds.append(time.perf_counter() - started)
         if sum(seconds) > budget:
             raise InvalidProgram(f"rebalance_experts exceeded the {budget:.0f} s budget after {step + 1} calls")

@@ -5,12 +5,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from evaluators.candidate_server import copy_public
+from evaluators.channel import open_candidate
 from evaluators.contract import InvalidProgram
+from evaluators.pool import evaluate_file
+from evaluators.problem import load_problem
 from tests.support.problem_files import load_problem_file
 
 ROOT = Path(__file__).resolve().parents[2] / "problems" / "eplb"
-
-
+PROBLEM = load_problem("eplb")
 
 evaluator = load_problem_file("eplb")
 placement = sys.modules["expert_placement"]
@@ -18,6 +21,19 @@ history_module = sys.modules["load_history"]
 deepseek = load_problem_file("eplb", "baselines/deepseek_hierarchical.py")
 
 L, E, R = history_module.NUM_LAYERS, history_module.NUM_EXPERTS, evaluator.NUM_REPLICAS
+
+
+@pytest.fixture(scope="module")
+def public(tmp_path_factory) -> Path:
+    """The problem's public modules alone, as the candidate's process sees them."""
+    folder = tmp_path_factory.mktemp("public")
+    copy_public(ROOT, PROBLEM.candidate.public, folder)
+    return folder
+
+
+def score(public: Path, program: str | Path, split: str = "train") -> dict:
+    with open_candidate(program, public=[public]) as candidate:
+        return evaluator.evaluate(candidate, split)
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +72,10 @@ def test_hierarchical_policy_replicates_the_hottest_experts(window, answer):
     assert (logcnt[rows, coldest] == 1).all()
 
 
-def test_seed_matches_the_deepseek_baseline_and_beats_no_packing():
-    seed = evaluator.evaluate(str(ROOT / "seed.py"))
-    hierarchical = evaluator.evaluate(str(ROOT / "baselines" / "deepseek_hierarchical.py"))
-    flat = evaluator.evaluate(str(ROOT / "baselines" / "replicate_only.py"))
+def test_seed_matches_the_deepseek_baseline_and_beats_no_packing(public):
+    seed = score(public, ROOT / "seed.py")
+    hierarchical = score(public, ROOT / "baselines" / "deepseek_hierarchical.py")
+    flat = score(public, ROOT / "baselines" / "replicate_only.py")
     assert seed["balancedness_gpu"] == hierarchical["balancedness_gpu"]
     assert 0.70 < hierarchical["balancedness_gpu"] < 0.85
     assert flat["balancedness_gpu"] < hierarchical["balancedness_gpu"] - 0.1
@@ -123,7 +139,17 @@ def test_inconsistent_placements_are_rejected(answer, how, reason):
         placement.validated_placement(_tampered(answer, how), L, E, R)
 
 
-def test_dropping_a_loaded_expert_is_rejected(tmp_path):
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("program", "train", "test"),
+    [("deepseek_hierarchical.py", 0.756, 0.762), ("replicate_only.py", 0.570, 0.575)],
+)
+def test_readme_balancedness_is_reproduced(public, program, train, test):
+    assert round(score(public, ROOT / "baselines" / program, "train")["balancedness_gpu"], 3) == train
+    assert round(score(public, ROOT / "baselines" / program, "test")["balancedness_gpu"], 3) == test
+
+
+def test_dropping_a_loaded_expert_is_rejected(public, tmp_path):
     body = """
     def rebalance_experts(weight, num_replicas, num_groups, num_nodes, num_gpus):
         layers, experts = weight.shape
@@ -137,7 +163,7 @@ def test_dropping_a_loaded_expert_is_rejected(tmp_path):
         return phy2log, log2phy, logcnt
     """
     with pytest.raises(InvalidProgram, match="no replica"):
-        evaluator.evaluate(_program(tmp_path, body))
+        score(public, _program(tmp_path, body))
 
 
 @pytest.mark.parametrize(
@@ -148,16 +174,16 @@ def test_dropping_a_loaded_expert_is_rejected(tmp_path):
         ("def balance(w):\n    return w\n", "must define rebalance_experts"),
     ],
 )
-def test_wrong_shaped_programs_are_rejected(tmp_path, body, reason):
+def test_wrong_shaped_programs_are_rejected(public, tmp_path, body, reason):
     with pytest.raises(InvalidProgram, match=reason):
-        evaluator.evaluate(_program(tmp_path, body))
+        score(public, _program(tmp_path, body))
 
 
-def test_slow_policy_is_rejected(tmp_path, monkeypatch):
+def test_slow_policy_is_rejected(public, tmp_path, monkeypatch):
     monkeypatch.setitem(evaluator.TIME_BUDGET_S, "train", 0.05)
     body = "def rebalance_experts(w, r, g, n, p):\n    time.sleep(0.1)\n    return None\n"
     with pytest.raises(InvalidProgram, match="budget"):
-        evaluator.evaluate(_program(tmp_path, body))
+        score(public, _program(tmp_path, body))
 
 
 def test_history_is_deterministic_drifting_and_split():
@@ -173,8 +199,97 @@ def test_history_is_deterministic_drifting_and_split():
     assert (train[0].max(axis=1) / train[0].mean(axis=1)).min() > 3
 
 
-def test_artifacts_show_steps_and_worst_layers():
-    artifacts = evaluator.evaluate(str(ROOT / "seed.py"))["artifacts"]
+def test_artifacts_show_steps_and_worst_layers(public):
+    artifacts = score(public, ROOT / "seed.py")["artifacts"]
     assert artifacts["steps"].count("window") == 7
     assert artifacts["worst_layers"].count("layer") == evaluator.WORST_SHOWN
     assert "replica" in artifacts["worst_layers"]
+
+
+BASELINE = (ROOT / "baselines" / "replicate_only.py").read_text()
+
+
+def test_the_clock_is_the_scorers_and_the_program_cannot_stop_it(public, tmp_path):
+    body = BASELINE + """
+import time as _time
+
+_slow = rebalance_experts
+
+
+def rebalance_experts(*args):
+    _time.sleep(0.03)
+    _time.perf_counter = _time.time = _time.monotonic = lambda: 0.0
+    return _slow(*args)
+"""
+    result = score(public, _program(tmp_path, body))
+    assert result["seconds_per_call"] >= 0.03
+    assert result["speed_score"] < 5.0
+
+
+def test_patching_numpy_and_the_checkers_in_its_own_process_changes_nothing(public, tmp_path):
+    honest = score(public, ROOT / "baselines" / "replicate_only.py")
+    body = BASELINE + """
+import sys
+
+_honest = rebalance_experts
+
+
+def rebalance_experts(weight, *args):
+    np.array_equal = lambda *a, **k: True
+    np.add.at = lambda *a, **k: None
+    for name in ("expert_placement", "evaluate", "evaluators.contract"):
+        sys.modules.setdefault(name, np).balancedness = lambda loads: 1.0
+    phy2log, log2phy, logcnt = _honest(weight, *args)
+    return phy2log, log2phy, logcnt
+"""
+    patched = score(public, _program(tmp_path, body))
+    assert patched["balancedness_gpu"] == honest["balancedness_gpu"]
+    lying = body.replace("return phy2log, log2phy, logcnt", "return phy2log, log2phy, logcnt * 0 + 9")
+    with pytest.raises(InvalidProgram, match="logcnt disagrees"):
+        score(public, _program(tmp_path, lying))
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("def rebalance_experts(w, r, g, n, p):\n    return {'score': 1e9}\n", "must return"),
+        ("def rebalance_experts(w, r, g, n, p):\n    return object(), object(), object()\n", "not plain data"),
+        ("def rebalance_experts(w, r, g, n, p):\n    return 'a', 'b', 'c'\n", "dimensions|integers"),
+        ("def rebalance_experts(w, r, g, n, p):\n    return [np.full((58, 288), 1e300)] * 3\n", "integers"),
+    ],
+)
+def test_garbage_answers_are_rejected(public, tmp_path, body, reason):
+    with pytest.raises(InvalidProgram, match=reason):
+        score(public, _program(tmp_path, body))
+
+
+LEAKS = BASELINE + """
+SECRETS = {secrets!r}
+_honest = rebalance_experts
+
+
+def rebalance_experts(*args):
+    for path in SECRETS:
+        try:
+            open(path).read(10)
+        except OSError:
+            continue
+        return None  # reached something it must not: an invalid answer marks it
+    for module in ("load_history", "expert_placement", "evaluate", "evaluators"):
+        try:
+            __import__(module)
+        except ImportError:
+            continue
+        return None
+    return _honest(*args)
+"""
+
+
+@pytest.mark.slow
+def test_in_the_sandbox_the_program_sees_neither_history_nor_scorer(public, tmp_path):
+    program = tmp_path / "leaks.py"
+    program.write_text(LEAKS.format(secrets=[str(ROOT / "load_history.py"), str(ROOT / "evaluate.py"), "/etc/shadow"]))
+    result = evaluate_file(PROBLEM, program)
+    assert result.status == "ok", result.artifacts
+    honest = score(public, ROOT / "baselines" / "replicate_only.py")
+    assert result.metrics["balancedness_gpu"] == honest["balancedness_gpu"]

@@ -19,12 +19,8 @@ import numpy as np
 from evaluators.contract import InvalidProgram, expect_array
 from taillard import Instance
 
-Offer = dict[str, np.ndarray]
+Offer = dict[str, np.ndarray | float]
 ScoreBatch = Callable[[list[Offer]], list]
-FEATURES = (
-    "job", "machine", "duration", "work_remaining", "ops_remaining", "work_done",
-    "next_duration", "job_ready", "machine_ready", "machine_work_left", "time",
-)
 
 
 class DispatchTimeout(InvalidProgram):
@@ -84,7 +80,11 @@ class Shop:
         return self.active.size == 0
 
     def offer(self) -> Offer:
-        """Fresh arrays describing the next operation of every unfinished job."""
+        """Fresh arrays describing the next operation of every unfinished job, and the time.
+
+        Each array crosses to the candidate's process at every decision, so the offer
+        holds only what a rule cannot derive from the rest.
+        """
         jobs = self.active
         step = self.next_op[jobs]
         machine = self.machines[jobs, step]
@@ -97,7 +97,6 @@ class Shop:
         soonest = np.maximum(job_ready, machine_ready)
         self.offered = (duration, soonest)
         return {
-            "job": jobs.copy(),
             "machine": machine,
             "duration": duration.astype(np.float64),
             "work_remaining": work_remaining.astype(np.float64),
@@ -107,7 +106,7 @@ class Shop:
             "job_ready": job_ready.astype(np.float64),
             "machine_ready": machine_ready.astype(np.float64),
             "machine_work_left": self.machine_left[machine].astype(np.float64),
-            "time": np.full(jobs.size, float(soonest.min())),
+            "time": float(soonest.min()),
         }
 
     def dispatch(self, choice: int) -> None:

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 TRAIN_PER_CLASS = 2
 TRAIN_SEED = 19
-QUICK_CLASSES = 3
 TIME_BUDGET_S = {"train": 30.0, "test": 120.0}
 IDLE_INSTANCES = 1
 
@@ -37,14 +36,6 @@ def split_instances(split: str) -> list[Instance]:
     if split == "test":
         return taillard_instances()
     raise ValueError(f"unknown split {split!r}; use 'train' or 'test'")
-
-
-def quick_instances(split: str) -> list[Instance]:
-    """The first instance of each of the smallest size classes: a cheap first stage."""
-    first: dict[str, Instance] = {}
-    for instance in split_instances(split):
-        first.setdefault(instance.size_class, instance)
-    return list(first.values())[:QUICK_CLASSES]
 
 
 def _idle_report(outcome: Outcome) -> str:
@@ -115,7 +106,3 @@ def evaluate(candidate: Candidate, split: str = "train") -> dict:
     instances = split_instances(split)
     return score_rule(candidate_batch(candidate), instances, TIME_BUDGET_S[split])
 
-
-def evaluate_quick(candidate: Candidate, split: str = "train") -> dict:
-    """One instance of each of the smallest classes: catches broken or slow rules cheaply."""
-    return score_rule(candidate_batch(candidate), quick_instances(split), TIME_BUDGET_S[split])

@@ -8,5 +8,6 @@ import numpy as np
 
 
 def priority(ops: dict[str, np.ndarray]) -> np.ndarray:
-    seed = int(ops["time"][0]) * 100_003 + int(ops["work_remaining"].sum()) + ops["job"].size
-    return np.random.default_rng(seed).random(ops["job"].size)
+    count = ops["duration"].size
+    seed = int(ops["time"]) * 100_003 + int(ops["work_remaining"].sum()) + count
+    return np.random.default_rng(seed).random(count)

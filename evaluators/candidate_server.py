@@ -89,6 +89,7 @@ class CandidateServer:
         self._sock: socket.socket | None = None
         self._cgroup: PidsCgroup | None = None
         self._program: Path | None = None
+        self._stop_sent = False
 
     def _inside(self, path: Path) -> str:
         """A host path under root as the candidate's process sees it."""
@@ -163,17 +164,26 @@ class CandidateServer:
         request = {"program": self._inside(self._program), "scratch": SCRATCH if self.bwrap else str(self.scratch),
                    "env": self._env, "limits": self.limits.model_dump(), "grace_s": GRACE_S}
         assert self._sock is not None
+        self._stop_sent = False
         try:
             socket.send_fds(self._sock, [json.dumps(request).encode()], fds)
         except OSError as exc:
             raise CandidateServerError(f"the candidate's server stopped answering: {exc}") from None
 
+    def end(self) -> None:
+        """Tell the server to kill what is left of the candidate now (the scorer is done with it)."""
+        if self._sock is not None and not self._stop_sent:
+            self._stop_sent = True
+            try:
+                self._sock.send(b"stop")
+            except OSError:
+                pass
+
     def finish(self) -> dict[str, Any]:
         """End what is left of the candidate; how its process ended (exit code, signal, CPU, escaped)."""
         try:
-            assert self._sock is not None
-            self._sock.send(b"stop")
-            reply = self._receive(self.limits.timeout_s + GRACE_S + FINISH_TIMEOUT_S)
+            self.end()
+            reply = self._receive(FINISH_TIMEOUT_S)
         except OSError:
             reply = {"error": "the candidate's server died"}
         finally:

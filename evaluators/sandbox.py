@@ -33,6 +33,7 @@ from evaluators.problem import CandidateSpec, Limits, Problem
 MAX_RESULT_BYTES = 16 * 1024 * 1024
 STARTUP_TIMEOUT_S = 300.0
 BACKSTOP_S = 5.0
+DRAIN_S = 1.0  # how long the candidate's output may still arrive after the scorer is done
 FLOOD_FACTOR = 8
 SIGNAL_REASONS = {
     signal.SIGXCPU: "CPU time limit exceeded",
@@ -194,9 +195,9 @@ class Sandbox:
         try:
             scorer_fds = self._start_candidate(code, pipes, open_fds)
             self._send(json.dumps(request).encode(), scorer_fds)
-            for name in streams:
-                os.close(pipes[name][1])
-                open_fds.discard(pipes[name][1])
+            for fd in set(scorer_fds) | {pipes[name][1] for name in streams}:
+                os.close(fd)
+                open_fds.discard(fd)
             return self._collect(stage, nonce, {pipes[name][0]: name for name in streams}, open_fds)
         finally:
             for fd in open_fds:
@@ -259,6 +260,9 @@ class Sandbox:
                     reply = json.loads(raw) if raw else {"server_died": True}
                     if not raw:
                         self._stop_server()  # and with it whatever the evaluation left running
+                    if self._candidates is not None:  # the scorer is done: the candidate may not linger
+                        self._candidates.end()
+                        deadline = min(deadline, time.monotonic() + DRAIN_S)
                     continue
                 fd = int(key.fd)
                 try:

@@ -12,14 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
-from evaluators.contract import InvalidProgram, load_program
+from evaluators.channel import Candidate
+from evaluators.contract import InvalidProgram
 from online_packing import (
     Instance,
     Packing,
-    Priority,
+    ScoreBatch,
     dataset_excess_pct,
     load_dataset,
     pack,
+    pack_lockstep,
     weibull_instance,
 )
 
@@ -45,16 +47,11 @@ def _best_fit(item: float, bins: np.ndarray) -> np.ndarray:
     return -(bins - item)
 
 
-def _candidate_priority(program_path: str) -> Priority:
-    module = load_program(program_path)
-    priority = getattr(module, "priority", None)
-    if not callable(priority):
+def _candidate_priority(candidate: Candidate) -> ScoreBatch:
+    """One round trip per step of all instances to the candidate's ``priority``."""
+    if not candidate.has("priority"):
         raise InvalidProgram("the program must define priority(item, bins) -> np.ndarray")
-    return priority
-
-
-def _pack_all(instances: list[Instance], priority: Priority, deadline: float) -> list[Packing]:
-    return [pack(instance, priority, deadline) for instance in instances]
+    return lambda requests: candidate.call_many("priority", requests)
 
 
 def _report(label: str, packings: list[Packing], reference: list[Packing]) -> str:
@@ -73,15 +70,17 @@ def _report(label: str, packings: list[Packing], reference: list[Packing]) -> st
     return "\n".join(lines)
 
 
-def _score_split(instances_by_set: dict[str, list[Instance]], priority: Priority, budget_s: float) -> dict:
+def _score_split(instances_by_set: dict[str, list[Instance]], priority: ScoreBatch, budget_s: float) -> dict:
     deadline = time.perf_counter() + budget_s
     result: dict = {}
     artifacts: dict[str, str] = {}
     excesses = []
     worst = []
+    everything = [instance for instances in instances_by_set.values() for instance in instances]
+    packed = dict(zip((id(i) for i in everything), pack_lockstep(everything, priority, deadline)))
     for label, instances in instances_by_set.items():
-        packings = _pack_all(instances, priority, deadline)
-        reference = _pack_all(instances, _best_fit, float("inf"))
+        packings = [packed[id(instance)] for instance in instances]
+        reference = [pack(instance, _best_fit) for instance in instances]
         excess = dataset_excess_pct(packings)
         excesses.append(excess)
         result[f"{label}_excess_pct"] = excess
@@ -106,13 +105,13 @@ def _split_sets(split: str) -> dict[str, list[Instance]]:
     raise ValueError(f"unknown split {split!r}; use 'train' or 'test'")
 
 
-def evaluate(program_path: str, split: str = "train") -> dict:
+def evaluate(candidate: Candidate, split: str = "train") -> dict:
     """score = -excess % (train); on test, minus the mean of the OR3 and Weibull 5k excess."""
     sets = _split_sets(split)
-    return _score_split(sets, _candidate_priority(program_path), TIME_BUDGET_S[split])
+    return _score_split(sets, _candidate_priority(candidate), TIME_BUDGET_S[split])
 
 
-def evaluate_quick(program_path: str, split: str = "train") -> dict:
+def evaluate_quick(candidate: Candidate, split: str = "train") -> dict:
     """The first train instances only: catches broken or slow programs cheaply."""
     sets = {name: instances[:QUICK_INSTANCES] for name, instances in _split_sets(split).items()}
-    return _score_split(sets, _candidate_priority(program_path), TIME_BUDGET_S[split])
+    return _score_split(sets, _candidate_priority(candidate), TIME_BUDGET_S[split])

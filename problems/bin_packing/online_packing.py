@@ -69,33 +69,54 @@ def weibull_instance(name: str, seed: int, num_items: int) -> Instance:
     return Instance(name, sizes.astype(np.float64), float(WEIBULL_CAPACITY))
 
 
-def pack(instance: Instance, priority: Priority, deadline: float = math.inf) -> Packing:
-    """Place every item online; the candidate sees only the bins that can take the item.
+Request = tuple[float, np.ndarray]
+ScoreBatch = Callable[[list[Request]], list[object]]
 
+
+def _checked_scores(answer: object, feasible: np.ndarray, position: int, name: str) -> np.ndarray:
+    try:
+        scores = np.asarray(answer)
+    except (TypeError, ValueError):
+        raise InvalidProgram(f"priority returned {type(answer).__name__} for item {position} of {name}; "
+                             "it must return one score per bin") from None
+    if scores.shape != feasible.shape:
+        raise InvalidProgram(
+            f"priority returned shape {scores.shape} for {feasible.size} feasible bins "
+            f"(item {position} of {name}); it must return one score per bin"
+        )
+    if scores.dtype.kind not in "biuf" or not np.isfinite(scores).all():
+        raise InvalidProgram(
+            f"priority returned non-finite or non-real scores (dtype {scores.dtype}) "
+            f"for item {position} of {name}"
+        )
+    return scores
+
+
+def pack_lockstep(instances: list[Instance], score_batch: ScoreBatch, deadline: float = math.inf) -> list[Packing]:
+    """Place every item of every instance online, one item of each instance per step.
+
+    The candidate sees only the bins that can take the item; ``score_batch`` answers one
+    step of all unfinished instances at once (one round trip to the candidate's process).
     `deadline` is a `time.perf_counter()` value; passing it raises PackingTimeout so a
     slow heuristic is rejected with a reason instead of being killed without one.
     """
-    items = instance.items
-    remaining = np.full(len(items), instance.capacity)
-    for position, item in enumerate(items.tolist()):
-        feasible = np.flatnonzero(remaining >= item)
-        scores = np.asarray(priority(item, remaining[feasible]))
-        if scores.shape != feasible.shape:
-            raise InvalidProgram(
-                f"priority returned shape {scores.shape} for {feasible.size} feasible bins "
-                f"(item {position} of {instance.name}); it must return one score per bin"
-            )
-        if scores.dtype.kind not in "biuf" or not np.isfinite(scores).all():
-            raise InvalidProgram(
-                f"priority returned non-finite or non-real scores (dtype {scores.dtype}) "
-                f"for item {position} of {instance.name}"
-            )
-        remaining[feasible[int(np.argmax(scores))]] -= item
+    remaining = [np.full(len(instance.items), instance.capacity) for instance in instances]
+    items = [instance.items.tolist() for instance in instances]
+    for position in range(max(len(i) for i in items)):
+        active = [k for k in range(len(instances)) if position < len(items[k])]
+        feasible = [np.flatnonzero(remaining[k] >= items[k][position]) for k in active]
+        answers = score_batch([(items[k][position], remaining[k][f]) for k, f in zip(active, feasible)])
+        for k, bins, answer in zip(active, feasible, answers):
+            scores = _checked_scores(answer, bins, position, instances[k].name)
+            remaining[k][bins[int(np.argmax(scores))]] -= items[k][position]
         if position & 255 == 0 and time.perf_counter() > deadline:
-            raise PackingTimeout(
-                f"priority too slow: time budget spent at item {position} of {instance.name}"
-            )
-    return Packing(instance, int(np.count_nonzero(remaining < instance.capacity)))
+            raise PackingTimeout(f"priority too slow: time budget spent at item {position}")
+    return [Packing(instance, int(np.count_nonzero(r < instance.capacity))) for instance, r in zip(instances, remaining)]
+
+
+def pack(instance: Instance, priority: Priority, deadline: float = math.inf) -> Packing:
+    """One instance with a priority function of this process (reference heuristics, tests)."""
+    return pack_lockstep([instance], lambda requests: [priority(*r) for r in requests], deadline)[0]
 
 
 def dataset_excess_pct(packings: list[Packing]) -> float:

@@ -4,6 +4,10 @@ score = 100 * (146.88 - mean_cost) / (146.88 - 46.7088): the ADRS leaderboard's 
 scale (all on-demand = 0, all spot = 100) left unclipped, so that even a policy worse than
 all on-demand still gets a gradient. `leaderboard_score` is the clipped, rounded value the
 leaderboard prints.
+
+The strategy runs in the candidate's own process, behind the problem's public modules
+(`sky_spot/fleet.py` rebuilds the published view there each tick); this process keeps the
+traces, the simulator and the score, and checks every decision it is sent.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 from types import ModuleType
+
+import numpy as np
 
 _HERE = Path(__file__).resolve().parent
 
@@ -29,11 +35,8 @@ def _own_sky_spot() -> dict[str, ModuleType]:
     if str(_HERE) in sys.path:
         sys.path.remove(str(_HERE))
     sys.path.insert(0, str(_HERE))
-    import sky_spot.env  # noqa: F401
     import sky_spot.scenarios  # noqa: F401
     import sky_spot.simulation  # noqa: F401
-    import sky_spot.strategies.strategy  # noqa: F401
-    import sky_spot.task  # noqa: F401
     import sky_spot.utils  # noqa: F401
 
     return {n: m for n, m in sys.modules.items() if n == "sky_spot" or n.startswith("sky_spot.")}
@@ -41,15 +44,16 @@ def _own_sky_spot() -> dict[str, ModuleType]:
 
 _SKY_SPOT = _own_sky_spot()
 
-from evaluators.contract import InvalidProgram, load_program  # noqa: E402
+from evaluators.channel import Candidate, Remote  # noqa: E402
+from evaluators.contract import InvalidProgram  # noqa: E402
 from sky_spot.scenarios import TASK_HOURS, Scenario, load_traces, scenarios  # noqa: E402
-from sky_spot.simulation import RunResult, SimulationError, run_strategy  # noqa: E402
-from sky_spot.strategies.strategy import Strategy  # noqa: E402
-from sky_spot.utils import ON_DEMAND_PRICE_PER_HOUR, SPOT_PRICE_PER_HOUR  # noqa: E402
+from sky_spot.simulation import Decide, Job, RunResult, SimulationError, run_lockstep  # noqa: E402
+from sky_spot.utils import CLUSTER_TYPES, ON_DEMAND_PRICE_PER_HOUR, SPOT_PRICE_PER_HOUR  # noqa: E402
 
 ON_DEMAND_ANCHOR = ON_DEMAND_PRICE_PER_HOUR * TASK_HOURS
 SPOT_ANCHOR = SPOT_PRICE_PER_HOUR * TASK_HOURS
 PUBLISHED_TRAIN_COSTS = {"greedy": 119.035, "uniform_progress": 99.230}
+MAX_MESSAGE = 500
 
 
 def _bind_sky_spot() -> None:
@@ -59,50 +63,63 @@ def _bind_sky_spot() -> None:
     sys.modules.update(_SKY_SPOT)
 
 
-def find_strategy(module: ModuleType) -> type[Strategy]:
-    """The one concrete Strategy subclass the candidate defines."""
-    defined = [
-        obj for obj in vars(module).values()
-        if isinstance(obj, type) and issubclass(obj, Strategy) and obj is not Strategy
-        and obj.__module__ == module.__name__
-    ]
-    leaves = [c for c in defined if not any(o is not c and issubclass(o, c) for o in defined)]
-    if not leaves:
-        raise InvalidProgram(
-            "the program defines no subclass of sky_spot.strategies.strategy.Strategy "
-            "with a _step(self, last_cluster_type, has_spot) method"
-        )
-    if len(leaves) > 1:
-        names = ", ".join(sorted(c.__name__ for c in leaves))
-        raise InvalidProgram(f"the program defines several strategies ({names}); keep exactly one")
-    if "_step" not in {k for c in leaves[0].__mro__ if c is not Strategy for k in vars(c)}:
-        raise InvalidProgram(f"{leaves[0].__name__} does not define _step(last_cluster_type, has_spot)")
-    return leaves[0]
+def _where(sc: Scenario) -> str:
+    return f"{sc.env} window {sc.window}, deadline {sc.deadline_hours:g} h, overhead {sc.overhead_hours:g} h"
 
 
 def leaderboard_score(mean_cost: float) -> float:
     return 100.0 * (ON_DEMAND_ANCHOR - mean_cost) / (ON_DEMAND_ANCHOR - SPOT_ANCHOR)
 
 
-def simulate_split(strategy_cls: type[Strategy], split: str) -> list[tuple[Scenario, RunResult]]:
+def _checked_decisions(reply: object, count: int, tick: int, runs: list[Scenario]) -> list[int]:
+    """The fleet's answer for one tick of ``runs``: one CLUSTER_TYPES code each, or why not."""
+    if isinstance(reply, dict):
+        position, error = reply.get("run"), reply.get("error")
+        if type(position) is int and 0 <= position < count and isinstance(error, str):
+            raise InvalidProgram(f"{_where(runs[position])}: {error[:MAX_MESSAGE]}")
+        raise InvalidProgram(f"the strategy's answer for tick {tick} is neither decisions nor an error")
+    if not isinstance(reply, np.ndarray) or reply.dtype.kind not in "iu" or reply.shape != (count,):
+        raise InvalidProgram(f"the strategy answered tick {tick} of {count} runs with something other than "
+                             f"{count} ClusterType codes")
+    if count and (reply.min() < 0 or reply.max() >= len(CLUSTER_TYPES)):
+        raise InvalidProgram(f"the strategy answered tick {tick} with a code that is not a ClusterType")
+    return reply.tolist()
+
+
+def _asking(fleet: Remote, jobs: list[Job], runs: list[Scenario], gap: float) -> Decide:
+    """One round trip per tick: the view of every unfinished run out, one decision per run back."""
+    def decide(tick: int, active: list[int]) -> list[int]:
+        live = [jobs[k] for k in active]
+        reply = fleet.call(
+            "step", tick, tick * gap, np.array(active, dtype=np.int32),
+            np.array([j.running for j in live], dtype=np.int8), np.array([j.pending for j in live]),
+            np.array([j.work for j in live]), np.array([j.last for j in live], dtype=np.int8),
+            np.array([j.has_spot for j in live], dtype=bool),
+        )
+        return _checked_decisions(reply, len(active), tick, [runs[k] for k in active])
+
+    return decide
+
+
+def simulate_split(candidate: Candidate, split: str) -> list[tuple[Scenario, RunResult]]:
+    """Every run of the split in lock-step, the program's strategy asked in its own process."""
+    problem = candidate.call("sky_spot.fleet:strategy_problem")
+    if problem is not None:
+        raise InvalidProgram(problem[:MAX_MESSAGE] if isinstance(problem, str) else "the program has no usable strategy")
     traces = load_traces()
-    runs = []
+    runs = scenarios(split)
     rows: dict[tuple[str, int], list[int]] = {}
-    for sc in scenarios(split):
-        key = (sc.env, sc.window)
-        if key not in rows:
-            rows[key] = traces.trace(sc.env, sc.window)
-        try:
-            result = run_strategy(
-                strategy_cls, rows[key], traces.gap_seconds, TASK_HOURS, sc.deadline_hours, sc.overhead_hours
-            )
-        except SimulationError as exc:
-            raise InvalidProgram(
-                f"{sc.env} window {sc.window}, deadline {sc.deadline_hours:g} h, "
-                f"overhead {sc.overhead_hours:g} h: {exc}"
-            ) from exc
-        runs.append((sc, result))
-    return runs
+    for sc in runs:
+        rows.setdefault((sc.env, sc.window), traces.trace(sc.env, sc.window))
+    jobs = [Job(rows[(sc.env, sc.window)], traces.gap_seconds, TASK_HOURS, sc.deadline_hours, sc.overhead_hours)
+            for sc in runs]
+    fleet = candidate.new("sky_spot.fleet:StrategyFleet", traces.gap_seconds, TASK_HOURS,
+                          [[sc.deadline_hours, sc.overhead_hours] for sc in runs])
+    try:
+        results = run_lockstep(jobs, _asking(fleet, jobs, runs, traces.gap_seconds))
+    except SimulationError as exc:
+        raise InvalidProgram(f"{_where(runs[exc.run])}: {exc}") from exc
+    return list(zip(runs, results))
 
 
 def _artifacts(runs: list[tuple[Scenario, RunResult]], mean_cost: float) -> dict[str, str]:
@@ -146,10 +163,9 @@ def _artifacts(runs: list[tuple[Scenario, RunResult]], mean_cost: float) -> dict
     }
 
 
-def _evaluate(program_path: str, split: str) -> dict:
+def _evaluate(candidate: Candidate, split: str) -> dict:
     _bind_sky_spot()
-    strategy_cls = find_strategy(load_program(program_path))
-    runs = simulate_split(strategy_cls, split)
+    runs = simulate_split(candidate, split)
     costs = [r.cost for _, r in runs]
     mean_cost = sum(costs) / len(costs)
     billed = sum(r.spot_ticks + r.on_demand_ticks for _, r in runs)
@@ -167,10 +183,10 @@ def _evaluate(program_path: str, split: str) -> dict:
     }
 
 
-def evaluate(program_path: str, split: str = "train") -> dict:
-    return _evaluate(program_path, split)
+def evaluate(candidate: Candidate, split: str = "train") -> dict:
+    return _evaluate(candidate, split)
 
 
-def evaluate_quick(program_path: str, split: str = "train") -> dict:
+def evaluate_quick(candidate: Candidate, split: str = "train") -> dict:
     """A fifth of the leaderboard windows, whatever the split asked for."""
-    return _evaluate(program_path, "quick")
+    return _evaluate(candidate, "quick")

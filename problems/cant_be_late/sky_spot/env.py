@@ -1,7 +1,8 @@
 """What a strategy may see of the environment: the clock and what is running.
 
-The availability trace itself stays inside the simulation loop, so a policy sees only the
-current tick's `has_spot`, as in the published setting.
+A read-only view in the candidate's process, refilled by sky_spot.fleet each tick from
+what the scorer sends. The availability trace itself stays with the scorer, so a policy
+sees only the current tick's `has_spot`, as in the published setting.
 """
 
 from __future__ import annotations

@@ -1,39 +1,34 @@
-"""The single-region tick loop: billing, progress, restart overhead and the safety net.
+"""The single-region tick rules on the scorer's side: billing, progress, restart overhead, safety net.
 
 Semantics follow the Can't Be Late simulator as used by the ADRS leaderboard: each tick
 bills what ran during the previous interval, credits its progress, asks the policy, then
 applies the deadline guarantee and the spot-availability check that the policy cannot
-override.
+override. The policy runs in the candidate's process (sky_spot.fleet); a Job holds one
+run's true state, which the policy never holds, and run_lockstep advances every job one
+tick at a time so that one question per tick covers all unfinished runs.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
-from sky_spot.env import TraceEnv
-from sky_spot.strategies.strategy import Strategy
-from sky_spot.task import Task
-from sky_spot.utils import COSTS, ClusterType
+from sky_spot.utils import CLUSTER_TYPES, COSTS, ClusterType
 
-SPOT = ClusterType.SPOT
-ON_DEMAND = ClusterType.ON_DEMAND
-NONE = ClusterType.NONE
-VALID_DECISIONS = frozenset((SPOT, ON_DEMAND, NONE))
+NONE, SPOT, ON_DEMAND = (CLUSTER_TYPES.index(t) for t in (ClusterType.NONE, ClusterType.SPOT, ClusterType.ON_DEMAND))
 
 
 class SimulationError(Exception):
-    """A run could not be completed under the simulator's rules."""
+    """A run could not be completed under the simulator's rules; ``run`` is its index."""
+
+    def __init__(self, message: str, run: int = -1) -> None:
+        super().__init__(message)
+        self.run = run
 
 
 class TraceExhausted(SimulationError):
     """The job was still running when the availability trace ended."""
-
-
-class InvalidDecision(SimulationError):
-    """The policy returned something other than a ClusterType member."""
 
 
 @dataclass(frozen=True)
@@ -46,88 +41,108 @@ class RunResult:
     missed_deadline: bool
 
 
-def run_strategy(
-    strategy_cls: type[Strategy],
-    unavailable: Sequence[int],
-    gap_seconds: float,
-    task_hours: float,
-    deadline_hours: float,
-    overhead_hours: float,
-) -> RunResult:
-    """Simulate one job from hour 0 of the trace until its work is done."""
-    args = argparse.Namespace(
-        deadline_hours=deadline_hours,
-        task_duration_hours=[task_hours],
-        restart_overhead_hours=[overhead_hours],
-        inter_task_overhead=[0.0],
-    )
-    strategy = strategy_cls(args)
-    env = TraceEnv(gap_seconds)
-    strategy.reset(env, Task(task_hours * 3600))
+class Job:
+    """One run from hour 0 of its trace until its work is done.
 
-    gap = float(gap_seconds)
-    duration = task_hours * 3600.0
-    deadline = deadline_hours * 3600.0
-    overhead = overhead_hours * 3600.0
-    tick_price = {kind: price * gap / 3600.0 for kind, price in COSTS.items()}
-    progress = strategy.task_done_time
-    decide = strategy._step
+    After ``bill`` the policy is told ``tick``, ``running`` (what runs now, NONE after a
+    preemption), ``pending`` (restart overhead still to pay), ``work`` (progress credited
+    for the interval just billed), ``last`` and ``has_spot``; ``apply`` takes its answer.
+    """
 
-    done = 0.0
-    pending = 0.0
-    cost = 0.0
-    running = NONE
-    spot_ticks = on_demand_ticks = preemptions = 0
-    n_ticks = len(unavailable)
-    tick = 0
-    while True:
-        if tick >= n_ticks:
+    def __init__(self, unavailable: Sequence[int], gap_seconds: float, task_hours: float,
+                 deadline_hours: float, overhead_hours: float) -> None:
+        self.unavailable = unavailable
+        self.task_hours = task_hours
+        self.gap = float(gap_seconds)
+        self.duration = task_hours * 3600.0
+        self.deadline = deadline_hours * 3600.0
+        self.overhead = overhead_hours * 3600.0
+        self.tick_price = [COSTS[kind] * self.gap / 3600.0 for kind in CLUSTER_TYPES]
+        self.done = self.pending = self.cost = 0.0
+        self.running = self.last = NONE
+        self.work = 0.0
+        self.has_spot = False
+        self.spot_ticks = self.on_demand_ticks = self.preemptions = 0
+        self.tick = 0
+        self.result: RunResult | None = None
+
+    def bill(self) -> bool:
+        """Steps 1-3 of this tick; True when the work is done (``result`` is then set)."""
+        if self.tick >= len(self.unavailable):
             raise TraceExhausted(
-                f"job unfinished after the trace's {n_ticks} ticks "
-                f"({done / 3600:.2f} of {task_hours} h done)"
+                f"job unfinished after the trace's {len(self.unavailable)} ticks "
+                f"({self.done / 3600:.2f} of {self.task_hours} h done)"
             )
-        has_spot = not unavailable[tick]
-        last = running
-        if last is NONE:
-            progress.append(0.0)
+        gap = self.gap
+        self.has_spot = has_spot = not self.unavailable[self.tick]
+        self.last = last = self.running
+        if last == NONE:
+            self.work = 0.0
+            return False
+        self.cost += self.tick_price[last]
+        if last == SPOT:
+            self.spot_ticks += 1
+            if not has_spot:
+                self.running = NONE
+                self.preemptions += 1
         else:
-            cost += tick_price[last]
-            if last is SPOT:
-                spot_ticks += 1
-                if not has_spot:
-                    running = NONE
-                    preemptions += 1
-            else:
-                on_demand_ticks += 1
-            work = gap - pending if gap > pending else 0.0
-            overhead_paid = gap - work
-            pending -= overhead_paid
-            if pending < 1e-3:
-                pending = 0.0
-            if work > duration - done:
-                work = duration - done
-            progress.append(work)
-            done += work
-        elapsed = tick * gap
-        if duration - done <= 1e-9:
-            finished = elapsed - gap + overhead_paid + work
-            return RunResult(cost, finished, spot_ticks, on_demand_ticks, preemptions, finished > deadline + 1e-6)
+            self.on_demand_ticks += 1
+        work = gap - self.pending if gap > self.pending else 0.0
+        overhead_paid = gap - work
+        self.pending -= overhead_paid
+        if self.pending < 1e-3:
+            self.pending = 0.0
+        if work > self.duration - self.done:
+            work = self.duration - self.done
+        self.work = work
+        self.done += work
+        if self.duration - self.done > 1e-9:
+            return False
+        finished = self.tick * gap - gap + overhead_paid + work
+        self.result = RunResult(self.cost, finished, self.spot_ticks, self.on_demand_ticks, self.preemptions,
+                                finished > self.deadline + 1e-6)
+        return True
 
-        env.tick = tick
-        env.elapsed_seconds = elapsed
-        env.cluster_type = running
-        strategy.remaining_restart_overhead = pending
-        request = decide(last, has_spot)
-        if request not in VALID_DECISIONS:
-            raise InvalidDecision(f"_step returned {request!r} at tick {tick}; expected a ClusterType")
-
-        left_seconds = math.floor((deadline - elapsed) / gap) * gap
-        need_seconds = math.ceil((duration - done + overhead) / gap) * gap
+    def apply(self, request: int) -> None:
+        """Steps 5-6 for the policy's request (a CLUSTER_TYPES code), then on to the next tick."""
+        gap = self.gap
+        elapsed = self.tick * gap
+        left_seconds = math.floor((self.deadline - elapsed) / gap) * gap
+        need_seconds = math.ceil((self.duration - self.done + self.overhead) / gap) * gap
         if need_seconds >= left_seconds:
-            request = SPOT if last is SPOT and pending < 1e-3 else ON_DEMAND
-        if request is SPOT and not has_spot:
+            request = SPOT if self.last == SPOT and self.pending < 1e-3 else ON_DEMAND
+        if request == SPOT and not self.has_spot:
             request = NONE
-        if request is not running and request is not NONE:
-            pending = overhead
-        running = request
+        if request != self.running and request != NONE:
+            self.pending = self.overhead
+        self.running = request
+        self.tick += 1
+
+
+Decide = Callable[[int, list[int]], Sequence[int]]
+
+
+def run_lockstep(jobs: Sequence[Job], decide: Decide) -> list[RunResult]:
+    """Every job to its end, one tick of all of them at a time.
+
+    ``decide(tick, active)`` answers for the jobs listed in ``active`` (indices into
+    ``jobs``, all at ``tick``) with one CLUSTER_TYPES code each, in that order.
+    """
+    active = list(range(len(jobs)))
+    tick = 0
+    while active:
+        still = []
+        for k in active:
+            try:
+                if not jobs[k].bill():
+                    still.append(k)
+            except SimulationError as exc:
+                exc.run = k
+                raise
+        if not still:
+            break
+        for k, request in zip(still, decide(tick, still)):
+            jobs[k].apply(request)
+        active = still
         tick += 1
+    return [job.result for job in jobs if job.result is not None]

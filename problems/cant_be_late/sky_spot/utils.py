@@ -23,3 +23,7 @@ COSTS = {
     ClusterType.SPOT: SPOT_PRICE_PER_HOUR,
     ClusterType.NONE: 0.0,
 }
+
+# The order in which instance types travel as numbers between the scorer and the
+# candidate's process (the code of a type is its index here).
+CLUSTER_TYPES = (ClusterType.NONE, ClusterType.SPOT, ClusterType.ON_DEMAND)

@@ -5,23 +5,36 @@ once per scenario) with `route(request, cluster) -> int` and
 `priority(request, instance, now) -> float` (lower is admitted first). Score = mean over
 the split's scenarios of the fraction of requests whose TTFT and TPOT are both within
 their tenant's targets.
+
+The program runs in its own process (`scoring: channel`); the simulator, the workload and
+the metrics run here. Each scenario has a `servesim.hosted.HostedScheduler` in the
+candidate's process, and the split's scenarios advance in lock-step: one round trip
+carries the pending decision of every scenario still running.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from evaluators.contract import InvalidProgram, load_program
+from evaluators.contract import CandidateFailed, InvalidProgram
 from servesim.latency import InstanceConfig, llama2_7b_a100
+from servesim.lockstep import run_lockstep
 from servesim.metrics import Report, summarize
-from servesim.simulator import SchedulerError, Simulator
+from servesim.simulator import Decision, SchedulerError, Simulator, Steps
 from servesim.workload import Scenario, generate, scenario_from_dict
+
+if TYPE_CHECKING:
+    from evaluators.channel import Candidate, Remote
 
 DATA = Path(__file__).parent / "data"
 TIME_BUDGET_S = 15.0  # per scenario; the seed needs well under a second
+HOSTED = "servesim.hosted:HostedScheduler"
+FATAL_KINDS = frozenset({"exited", "MemoryError", "EFBIG"})  # left to the framework: killed or error
+FAULT_CHARS = 2000
 
 
 def load_scenarios(split: str) -> list[Scenario]:
@@ -31,34 +44,50 @@ def load_scenarios(split: str) -> list[Scenario]:
     return [scenario_from_dict(entry) for entry in table[split]]
 
 
-def _scheduler_class(program_path: str) -> type:
-    module = load_program(program_path)
-    cls = getattr(module, "Scheduler", None)
-    if not isinstance(cls, type):
+def _fault(exc: CandidateFailed, what: str) -> Exception:
+    """The scheduler's own exception as a rejection with its traceback; a dead process stays as it is."""
+    if exc.kind in FATAL_KINDS:
+        return exc
+    return InvalidProgram(f"{what} raised {exc.kind}:\n{str(exc)[-FAULT_CHARS:]}")
+
+
+def _schedulers(candidate: Candidate, count: int) -> list[Remote]:
+    if not candidate.has("Scheduler"):
         raise InvalidProgram("the program must define a class Scheduler")
-    for method in ("route", "priority"):
-        if not callable(getattr(cls, method, None)):
-            raise InvalidProgram(f"Scheduler must define {method}()")
-    return cls
+    try:
+        return [candidate.new(HOSTED) for _ in range(count)]
+    except CandidateFailed as exc:
+        raise _fault(exc, "Scheduler()") from None
 
 
-def simulate(scheduler_cls: type, scenario: Scenario, oracle_lengths: bool = False) -> Report:
-    """Run one scenario under a fresh scheduler; scheduler faults become InvalidProgram."""
-    config = InstanceConfig()
-    conversations = generate(scenario, config.max_context)
+def _labelled(steps: Steps, scenario: Scenario) -> Steps:
     try:
-        scheduler = scheduler_cls()
-    except Exception as exc:
-        raise InvalidProgram(f"Scheduler() raised {type(exc).__name__}: {exc}") from exc
-    sim = Simulator(
-        conversations, scenario.tenants, scenario.num_instances, scheduler, llama2_7b_a100(), config,
-        oracle_lengths=oracle_lengths, time_budget_s=TIME_BUDGET_S,
-    )
-    try:
-        result = sim.run()
+        return (yield from steps)
     except SchedulerError as exc:
         raise InvalidProgram(f"scenario {scenario.name}: {exc}") from exc
-    return summarize(result, scenario.tenants, window_s=scenario.duration_s)
+
+
+def simulate(candidate: Candidate, scenarios: list[Scenario], oracle_lengths: bool = False) -> list[Report]:
+    """Every scenario under its own fresh Scheduler, in lock-step; scheduler faults become InvalidProgram."""
+    config = InstanceConfig()
+    budget = TIME_BUDGET_S * len(scenarios)
+    runs = [
+        _labelled(Simulator(generate(scenario, config.max_context), scenario.tenants, scenario.num_instances, None,
+                            llama2_7b_a100(), config, oracle_lengths=oracle_lengths, time_budget_s=budget).steps(),
+                  scenario)
+        for scenario in scenarios
+    ]
+    remotes = _schedulers(candidate, len(scenarios))
+
+    def answer(batch: list[tuple[int, Decision]]) -> list:
+        try:
+            return candidate.call_methods([(remotes[i], method, args) for i, (method, args) in batch])
+        except CandidateFailed as exc:
+            raise _fault(exc, "the scheduler") from None
+
+    results = run_lockstep(runs, answer)
+    return [summarize(result, scenario.tenants, window_s=scenario.duration_s)
+            for scenario, result in zip(scenarios, results)]
 
 
 def _artifacts(scenarios: list[Scenario], reports: list[Report]) -> dict[str, str]:
@@ -89,9 +118,8 @@ def _artifacts(scenarios: list[Scenario], reports: list[Report]) -> dict[str, st
     }
 
 
-def _evaluate(program_path: str, scenarios: list[Scenario], oracle_lengths: bool) -> dict:
-    cls = _scheduler_class(program_path)
-    reports = [simulate(cls, scenario, oracle_lengths) for scenario in scenarios]
+def _evaluate(candidate: Candidate, scenarios: list[Scenario], oracle_lengths: bool) -> dict:
+    reports = simulate(candidate, scenarios, oracle_lengths)
     averaged = (
         "slo_attainment", "ttft_p99", "tpot_p99", "e2e_p50", "e2e_p99", "mean_e2e", "throughput_tok_s",
         "jain_fairness", "prefix_hit_rate",
@@ -105,11 +133,11 @@ def _evaluate(program_path: str, scenarios: list[Scenario], oracle_lengths: bool
     }
 
 
-def evaluate(program_path: str, split: str = "train", oracle_lengths: bool = False) -> dict:
+def evaluate(candidate: Candidate, split: str = "train", oracle_lengths: bool = False) -> dict:
     """`oracle_lengths` replaces the predicted output length by the true one (the SJF bound)."""
-    return _evaluate(program_path, load_scenarios(split), oracle_lengths)
+    return _evaluate(candidate, load_scenarios(split), oracle_lengths)
 
 
-def evaluate_quick(program_path: str, split: str = "train") -> dict:
+def evaluate_quick(candidate: Candidate, split: str = "train") -> dict:
     """Cascade stage: the split's first scenario only."""
-    return _evaluate(program_path, load_scenarios(split)[:1], False)
+    return _evaluate(candidate, load_scenarios(split)[:1], False)

@@ -7,13 +7,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evaluators.contract import InvalidProgram
+from evaluators.candidate_server import copy_public
+from evaluators.channel import open_candidate
+from evaluators.contract import CandidateFailed, InvalidProgram
+from evaluators.pool import evaluate_file
+from evaluators.problem import load_problem
 from tests.support.problem_files import load_problem_file
 
 ROOT = Path(__file__).resolve().parents[2] / "problems" / "llm_serving"
+PROBLEM = load_problem("llm_serving")
 EV = load_problem_file("llm_serving")  # puts the problem folder on sys.path for servesim
 
+from servesim.hosted import HostedScheduler  # noqa: E402
 from servesim.latency import InstanceConfig, LatencyModel, llama2_7b_a100  # noqa: E402
+from servesim.lockstep import run_lockstep  # noqa: E402
 from servesim.simulator import SchedulerError, Simulator  # noqa: E402
 from servesim.views import RequestView  # noqa: E402
 from servesim.workload import Scenario, Tenant, Turn, generate  # noqa: E402
@@ -39,11 +46,26 @@ def _tenant(name="t", rate=1.0, cv=1.0, system=0, turns=1.0, user=200.0, out=250
 
 
 @pytest.fixture(scope="module")
-def train_results():
-    return {
-        name: EV.evaluate(str(ROOT / "baselines" / f"{name}.py"), "train", oracle_lengths=name == "sjf_oracle")
-        for name in BASELINES
-    }
+def public(tmp_path_factory) -> Path:
+    """The problem's public modules alone, as the candidate's process sees them."""
+    folder = tmp_path_factory.mktemp("public")
+    copy_public(ROOT, PROBLEM.candidate.public, folder)
+    return folder
+
+
+def score(public: Path, program: str | Path, split: str = "train", oracle: bool = False) -> dict:
+    with open_candidate(program, public=[public]) as candidate:
+        return EV.evaluate(candidate, split, oracle_lengths=oracle)
+
+
+def score_quick(public: Path, program: str | Path) -> dict:
+    with open_candidate(program, public=[public]) as candidate:
+        return EV.evaluate_quick(candidate)
+
+
+@pytest.fixture(scope="module")
+def train_results(public):
+    return {name: score(public, ROOT / "baselines" / f"{name}.py", oracle=name == "sjf_oracle") for name in BASELINES}
 
 
 @pytest.mark.slow
@@ -124,8 +146,8 @@ def test_baselines_score_and_rank_as_their_designs_predict(train_results):
     assert r["vtc"]["jain_fairness"] > r["least_load"]["jain_fairness"]
 
 
-def test_seed_is_valid_with_informative_artifacts():
-    result = EV.evaluate(str(ROOT / "seed.py"), "train")
+def test_seed_is_valid_with_informative_artifacts(public):
+    result = score(public, ROOT / "seed.py")
     assert np.isfinite(result["score"]) and 0.0 < result["score"] < 1.0
     text = result["artifacts"]["per_scenario"]
     for scenario in EV.load_scenarios("train"):
@@ -133,7 +155,7 @@ def test_seed_is_valid_with_informative_artifacts():
         for tenant in scenario.tenants:
             assert tenant.name in text
     assert "TTFT > target" in result["artifacts"]["slo_misses"]
-    quick = EV.evaluate_quick(str(ROOT / "seed.py"))
+    quick = score_quick(public, ROOT / "seed.py")
     assert quick["score"] != result["score"]
 
 
@@ -162,11 +184,11 @@ BAD_SCHEDULERS = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_SCHEDULERS))
-def test_invalid_schedulers_are_rejected_with_a_reason(case, tmp_path):
+def test_invalid_schedulers_are_rejected_with_a_reason(public, case, tmp_path):
     path = tmp_path / f"{case}.py"
     path.write_text(BAD_SCHEDULERS[case])
     with pytest.raises(InvalidProgram) as info:
-        EV.evaluate_quick(str(path))
+        score_quick(public, path)
     assert len(str(info.value)) > 10
 
 
@@ -200,3 +222,138 @@ def test_a_scheduler_slower_than_the_budget_is_stopped():
     )
     with pytest.raises(SchedulerError, match="budget"):
         sim.run()
+
+
+def test_seed_reproduces_the_readme_row_on_the_channel(public):
+    result = score(public, ROOT / "seed.py")
+    assert (round(result["score"], 3), round(result["ttft_p99"], 2)) == (0.814, 5.51)
+    assert (round(result["jain_fairness"], 3), round(result["prefix_hit_rate"], 3)) == (0.985, 0.414)
+
+
+def test_lockstep_scenarios_score_exactly_as_each_alone(public):
+    scenarios = EV.load_scenarios("train")
+    with open_candidate(ROOT / "baselines" / "dlpm.py", public=[public]) as candidate:
+        together = EV.simulate(candidate, scenarios)
+        alone = [EV.simulate(candidate, [scenario])[0] for scenario in scenarios]
+    assert together == alone
+
+
+def test_lockstep_needs_the_round_trips_of_the_longest_run_only():
+    lengths = [3, 7, 5]
+
+    def run(count):
+        for step in range(count):
+            assert (yield "step", (step,)) == step * 10
+        return count
+
+    exchanges = []
+
+    def answer(batch):
+        exchanges.append([index for index, _ in batch])
+        return [args[0] * 10 for _, (_, args) in batch]
+
+    assert run_lockstep([run(n) for n in lengths], answer) == lengths
+    assert len(exchanges) == max(lengths)
+    assert exchanges[0] == [0, 1, 2] and exchanges[-1] == [1]
+
+
+def test_numpy_answers_are_accepted_as_numbers():
+    class NumpyAnswers(FirstInstanceFCFS):
+        def route(self, request, cluster):
+            return np.int64(len(cluster.instances) - 1)
+
+        def priority(self, request, instance, now):
+            return np.float32(request.arrival_time)
+
+    hosted = HostedScheduler(NumpyAnswers())
+    request = list(range(len(RequestView._fields)))
+    instances = np.array([[i, 0, 0, 0, 0, 100, 0] for i in range(3)])
+    assert hosted.arrive(request, 1.0, 2, instances, np.zeros(2)) == [2, 4.0]
+    assert hosted.priorities([request], [0, 0, 0, 0, 0, 100, 0], [0.0, 0.0], 1.0) == [4.0]
+
+
+HOSTILE = {
+    "sees_the_simulator": "import servesim.simulator\n" + BAD_SCHEDULERS["out_of_range"],
+    "sees_the_workload": "from servesim.workload import generate\n" + BAD_SCHEDULERS["out_of_range"],
+    "sees_the_scorer": "import evaluate\n" + BAD_SCHEDULERS["out_of_range"],
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_the_program_cannot_import_the_simulator_or_the_scorer(public, case, tmp_path):
+    path = tmp_path / f"{case}.py"
+    path.write_text(HOSTILE[case])
+    with pytest.raises(CandidateFailed, match="ModuleNotFoundError"):
+        score_quick(public, path)
+
+
+PATCHES_ITS_SIDE = '''
+import sys
+import servesim.hosted as hosted
+import servesim.views as views
+
+class Scheduler:
+    def route(self, request, cluster):
+        hosted.HostedScheduler.priorities = lambda self, requests, *a: [0.0] * (len(requests) + 1)
+        return 0
+
+    def priority(self, request, instance, now):
+        return 0.0
+'''
+
+GARBAGE = {
+    "object_priority": "class Scheduler:\n    def route(self, r, c): return 0\n"
+    "    def priority(self, r, i, now): return object()\n",
+    "list_route": "class Scheduler:\n    def route(self, r, c): return [0] * 100000\n"
+    "    def priority(self, r, i, now): return 0.0\n",
+    "patches_its_side": PATCHES_ITS_SIDE,
+}
+
+
+@pytest.mark.parametrize("case", sorted(GARBAGE))
+def test_garbage_and_tampered_answers_are_rejected(public, case, tmp_path):
+    path = tmp_path / f"{case}.py"
+    path.write_text(GARBAGE[case])
+    with pytest.raises(InvalidProgram, match="must return|something else"):
+        score_quick(public, path)
+
+
+def test_a_scheduler_that_raises_is_rejected_with_its_traceback(public, tmp_path):
+    path = tmp_path / "raises.py"
+    path.write_text("class Scheduler:\n    def route(self, r, c):\n        return {}['missing']\n"
+                    "    def priority(self, r, i, now): return 0.0\n")
+    with pytest.raises(InvalidProgram, match="(?s)KeyError.*route"):
+        score_quick(public, path)
+
+
+LEAKS = '''
+SECRETS = {secrets!r}
+
+
+class Scheduler:
+    def __init__(self):
+        self.turn = -1
+        for path in SECRETS:
+            try:
+                open(path).read(10)
+            except OSError:
+                continue
+            raise RuntimeError("read " + path)
+
+    def route(self, request, cluster):
+        self.turn = (self.turn + 1) % len(cluster.instances)
+        return self.turn
+
+    def priority(self, request, instance, now):
+        return request.arrival_time
+'''
+
+
+@pytest.mark.slow
+def test_in_the_sandbox_the_program_sees_neither_scenarios_nor_scorer(public, tmp_path):
+    program = tmp_path / "leaks.py"
+    secrets = [str(ROOT / "data" / "scenarios.json"), str(ROOT / "servesim" / "workload.py"), "/etc/shadow"]
+    program.write_text(LEAKS.format(secrets=secrets))
+    result = evaluate_file(PROBLEM, program)
+    assert result.status == "ok", result.artifacts
+    assert result.score == score(public, ROOT / "baselines" / "fcfs_round_robin.py")["score"]

@@ -15,6 +15,12 @@ The scheduler decides twice: `route(request, cluster)` on arrival picks the inst
 admitted first). Priorities are computed when a request enters the queue and recomputed
 for the whole queue every `REPRIORITIZE_EVERY` iterations of the instance, which keeps
 the cost linear in the queue length rather than in queue length times iterations.
+
+The simulation never calls the scheduler itself: `steps()` yields each decision as plain
+data (an arrival: route it and price it where it goes; a queue to price) and resumes
+with the answer, which it checks. `servesim.hosted` turns a decision into the views and
+the scheduler's calls, in the candidate's process on the scoring channel or here in
+`run()`; `servesim.lockstep` answers the decisions of several scenarios at once.
 """
 
 from __future__ import annotations
@@ -22,11 +28,15 @@ from __future__ import annotations
 import heapq
 import math
 import time
+from collections.abc import Generator
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
+
+from .hosted import HostedScheduler
 from .latency import InstanceConfig, LatencyModel
 from .prefix_cache import PrefixCache
-from .views import ClusterView, InstanceView, RequestView
 from .workload import Tenant, Turn
 
 REPRIORITIZE_EVERY = 16
@@ -35,6 +45,10 @@ INPUT_WEIGHT, OUTPUT_WEIGHT = 1.0, 2.0  # VTC's service weights for prompt and o
 
 class SchedulerError(Exception):
     """The scheduler returned an unusable answer, raised, or ran past its time budget."""
+
+
+Decision = tuple[str, tuple]  # a HostedScheduler method name and its plain-data arguments
+Steps = Generator[Decision, Any, "SimulationResult"]
 
 
 class Request:
@@ -113,7 +127,7 @@ class Simulator:
         conversations: list[list[Turn]],
         tenants: tuple[Tenant, ...],
         num_instances: int,
-        scheduler: object,
+        scheduler: object | None,
         latency: LatencyModel,
         config: InstanceConfig,
         oracle_lengths: bool = False,
@@ -145,73 +159,84 @@ class Simulator:
         self.seq += 1
         heapq.heappush(self.events, (when, self.seq, kind, obj))
 
-    def _request_view(self, req: Request, cached: int) -> RequestView:
+    def _request_fields(self, req: Request, cached: int) -> list:
+        """A RequestView's fields, in order (servesim.views)."""
         turn = req.turn
         tenant = self.tenants[req.tenant]
-        return RequestView(
+        return [
             req.id, req.tenant, turn.conversation, turn.turn, req.arrival, turn.prompt_len, turn.prefix_len,
             turn.output_len if self.oracle else turn.predicted_output_len, req.generated, req.preemptions,
             cached, tenant.ttft_slo_s, tenant.tpot_slo_s,
-        )
+        ]
 
-    def _instance_view(self, inst: Instance, cached: int) -> InstanceView:
-        return InstanceView(
-            inst.index, len(inst.waiting), len(inst.running), inst.waiting_tokens, inst.kv_used,
-            self.config.kv_capacity_tokens, cached, tuple(self.tenant_tokens),
-        )
+    def _instance_fields(self, inst: Instance, cached: int) -> list:
+        """An InstanceView's fields but the last (the cluster-wide tenant service, sent once)."""
+        return [inst.index, len(inst.waiting), len(inst.running), inst.waiting_tokens, inst.kv_used,
+                self.config.kv_capacity_tokens, cached]
 
-    def _priority(self, req: Request, inst: Instance, inst_view: InstanceView, now: float) -> float:
+    def _cached(self, req: Request, inst: Instance) -> int:
         turn = req.turn
-        cached = inst.cache.match(req.tenant, turn.conversation, req.system_len, turn.prefix_len, False)
-        try:
-            value = self.scheduler.priority(self._request_view(req, cached), inst_view, now)
-        except Exception as exc:
-            raise SchedulerError(f"priority() raised {type(exc).__name__}: {exc}") from exc
-        if type(value) not in (int, float) and not hasattr(value, "__float__"):
+        return inst.cache.match(req.tenant, turn.conversation, req.system_len, turn.prefix_len, False)
+
+    @staticmethod
+    def _priority_value(value: object, req: Request) -> float:
+        if isinstance(value, str) or not isinstance(value, int | float):
             raise SchedulerError(f"priority() must return a number, got {type(value).__name__}")
         value = float(value)
         if not math.isfinite(value):
             raise SchedulerError(f"priority() returned {value} for request {req.id}; it must be finite")
         return value
 
-    def _enqueue(self, req: Request, inst: Instance, now: float) -> None:
-        prio = self._priority(req, inst, self._instance_view(inst, 0), now)
+    def _route_choice(self, answer: object) -> tuple[int, object]:
+        if not isinstance(answer, list) or len(answer) != 2:
+            raise SchedulerError("the scheduler answered an arrival with something other than (instance, priority)")
+        choice = answer[0]
+        if isinstance(choice, bool) or not isinstance(choice, int):
+            raise SchedulerError(f"route() must return an int instance index, got {choice!r}")
+        if not 0 <= choice < len(self.instances):
+            raise SchedulerError(f"route() returned {choice}; valid indices are 0..{len(self.instances) - 1}")
+        return choice, answer[1]
+
+    def _priorities(self, reqs: list[Request], inst: Instance, now: float) -> Generator[Decision, Any, list[float]]:
+        """The scheduler's priorities of these requests waiting at inst, in one decision."""
+        rows = [self._request_fields(r, self._cached(r, inst)) for r in reqs]
+        answer = yield "priorities", (rows, self._instance_fields(inst, 0), list(self.tenant_tokens), now)
+        if not isinstance(answer, list) or len(answer) != len(reqs):
+            raise SchedulerError(f"the scheduler answered {len(reqs)} priorities with something else")
+        return [self._priority_value(value, r) for value, r in zip(answer, reqs)]
+
+    def _enqueue(self, req: Request, inst: Instance, now: float) -> Generator[Decision, Any, None]:
+        (prio,) = yield from self._priorities([req], inst, now)
+        yield from self._join(req, inst, prio, now)
+
+    def _join(self, req: Request, inst: Instance, prio: float, now: float) -> Generator[Decision, Any, None]:
         self.seq += 1
         heapq.heappush(inst.waiting, (prio, self.seq, req))
         inst.waiting_tokens += req.turn.prompt_len
         if not inst.busy:
-            self._start_iteration(inst, now)
+            yield from self._start_iteration(inst, now)
 
-    def _arrive(self, req: Request, now: float) -> None:
+    def _arrive(self, req: Request, now: float) -> Generator[Decision, Any, None]:
+        """route(), then priority() at the chosen instance: one decision (the per-instance numbers as arrays,
+        which cross the channel as raw bytes rather than value by value)."""
         req.arrival = now
-        turn = req.turn
-        views = tuple(
-            self._instance_view(
-                inst, inst.cache.match(req.tenant, turn.conversation, req.system_len, turn.prefix_len, False)
-            )
-            for inst in self.instances
-        )
-        cluster = ClusterView(now, views, len(self.tenants))
-        try:
-            choice = self.scheduler.route(self._request_view(req, 0), cluster)
-        except Exception as exc:
-            raise SchedulerError(f"route() raised {type(exc).__name__}: {exc}") from exc
-        if isinstance(choice, bool) or not hasattr(choice, "__index__"):
-            raise SchedulerError(f"route() must return an int instance index, got {choice!r}")
-        choice = int(choice)
-        if not 0 <= choice < len(self.instances):
-            raise SchedulerError(f"route() returned {choice}; valid indices are 0..{len(self.instances) - 1}")
+        instances = np.array([self._instance_fields(inst, self._cached(req, inst)) for inst in self.instances],
+                             dtype=np.int64)
+        answer = yield "arrive", (self._request_fields(req, 0), now, len(self.tenants), instances,
+                                  np.array(self.tenant_tokens))
+        choice, prio = self._route_choice(answer)
         req.instance = choice
-        self._enqueue(req, self.instances[choice], now)
+        yield from self._join(req, self.instances[choice], self._priority_value(prio, req), now)
 
-    def _reprioritize(self, inst: Instance, now: float) -> None:
+    def _reprioritize(self, inst: Instance, now: float) -> Generator[Decision, Any, None]:
         inst.last_reprioritized = inst.it
-        inst_view = self._instance_view(inst, 0)
-        queue = [(self._priority(r, inst, inst_view, now), s, r) for _, s, r in inst.waiting]
+        entries = inst.waiting
+        values = yield from self._priorities([r for _, _, r in entries], inst, now)
+        queue = [(value, s, r) for value, (_, s, r) in zip(values, entries)]
         heapq.heapify(queue)
         inst.waiting = queue
 
-    def _preempt(self, inst: Instance) -> None:
+    def _preempt(self, inst: Instance) -> Generator[Decision, Any, None]:
         victim = inst.running.pop()
         if victim.prefill_left > 0:
             inst.prefilling.remove(victim)
@@ -227,7 +252,7 @@ class Simulator:
         inst.kv_used -= footprint
         victim.preemptions += 1
         self.preemptions += 1
-        self._enqueue(victim, inst, self.now)
+        yield from self._enqueue(victim, inst, self.now)
 
     def _admit(self, inst: Instance, budget: int) -> int:
         """Admit waiting requests in priority order while memory and budget allow."""
@@ -262,15 +287,15 @@ class Simulator:
             budget -= req.prefill_left
         return budget
 
-    def _start_iteration(self, inst: Instance, now: float) -> None:
+    def _start_iteration(self, inst: Instance, now: float) -> Generator[Decision, Any, None]:
         config = self.config
         capacity = config.kv_capacity_tokens
         while inst.kv_used + inst.n_dec > capacity:
-            self._preempt(inst)
+            yield from self._preempt(inst)
         if inst.kv_used + inst.n_dec + inst.cache.size > capacity:
             inst.cache.evict_to(capacity - inst.kv_used - inst.n_dec)
         if inst.waiting and inst.it - inst.last_reprioritized >= REPRIORITIZE_EVERY:
-            self._reprioritize(inst, now)
+            yield from self._reprioritize(inst, now)
         n_dec = inst.n_dec
         budget = config.token_budget - n_dec
         pending = sum(r.prefill_left for r in inst.prefilling)
@@ -313,7 +338,7 @@ class Simulator:
         if req.next is not None:
             self._push(now + turn.think_s, 0, req.next)
 
-    def _end_iteration(self, inst: Instance, now: float) -> None:
+    def _end_iteration(self, inst: Instance, now: float) -> Generator[Decision, Any, None]:
         ended = inst.it
         inst.it += 1
         finishing = inst.finishing
@@ -349,9 +374,25 @@ class Simulator:
             self.seq += 1
             heapq.heappush(finishing, (ended + remaining, self.seq, req.epoch, req))
         inst.batch = []
-        self._start_iteration(inst, now)
+        yield from self._start_iteration(inst, now)
 
     def run(self) -> SimulationResult:
+        """The whole simulation under this process's scheduler object (tests, fidelity checks)."""
+        hosted = HostedScheduler(self.scheduler)
+        steps = self.steps()
+        answer = None
+        try:
+            while True:
+                method, args = steps.send(answer)
+                try:
+                    answer = getattr(hosted, method)(*args)
+                except Exception as exc:
+                    raise SchedulerError(f"the scheduler raised {type(exc).__name__}: {exc}") from exc
+        except StopIteration as done:
+            return done.value
+
+    def steps(self) -> Steps:
+        """The simulation as a generator of decisions; its return value is the SimulationResult."""
         self.now = 0.0
         self.prefill_tokens = self.decode_tokens = self.preemptions = self.iterations = 0
         self.busy_time = self.area = 0.0
@@ -365,10 +406,10 @@ class Simulator:
             self.area += self.in_system * (when - self.now)
             self.now = when
             if kind:
-                self._end_iteration(obj, when)
+                yield from self._end_iteration(obj, when)
             else:
                 self.in_system += 1
-                self._arrive(obj, when)
+                yield from self._arrive(obj, when)
             count += 1
             if not count & 511 and time.perf_counter() > deadline:
                 raise SchedulerError(f"simulation exceeded its {self.time_budget_s:.0f} s budget; the scheduler is too slow")

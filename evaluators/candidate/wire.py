@@ -23,6 +23,8 @@ ARRAY_TAG = "$array"
 MAP_TAG = "$map"
 ARRAY_KINDS = frozenset("biuf")
 MAX_DEPTH = 64
+# Bound once, so a candidate that patches json in its own process does not break the channel by accident.
+_dumps, _loads = json.dumps, json.loads
 _LENGTH = struct.Struct("!Q")
 _HEADER = struct.Struct("!I")
 
@@ -71,7 +73,7 @@ class _Encoder:
 def encode(item: Any) -> bytes:
     """One frame's payload (without its length prefix)."""
     encoder = _Encoder()
-    header = json.dumps(encoder.value(item), allow_nan=True, separators=(",", ":")).encode()
+    header = _dumps(encoder.value(item), allow_nan=True, separators=(",", ":")).encode()
     return _HEADER.pack(len(header)) + header + b"".join(encoder.buffers)
 
 
@@ -125,7 +127,7 @@ def decode(payload: bytes) -> Any:
     view = memoryview(payload)
     try:
         (length,) = _HEADER.unpack_from(view, 0)
-        header = json.loads(bytes(view[_HEADER.size:_HEADER.size + length]))
+        header = _loads(bytes(view[_HEADER.size:_HEADER.size + length]))
         return _Decoder(view, _HEADER.size + length).value(header)
     except WireError:
         raise

@@ -272,3 +272,45 @@ def test_hostile_battery_through_the_pool_leaves_it_working(hostile_problem, ray
         assert len(pool.nodes()) == 2
     finally:
         pool.close()
+
+
+# The same battery against a problem on the channel: the candidate has its own process,
+# so what it does to that process ends as its row, reported through the scorer.
+CHANNEL_EVALUATOR = """\
+import json
+
+
+def evaluate(candidate, split="train"):
+    outcome = candidate.call("run")
+    return {"score": 1.0, "artifacts": {"outcome": json.dumps(outcome)}}
+"""
+
+ON_THE_CHANNEL = {
+    "infinite_loop": ("timeout", "wall-clock timeout"),
+    "sleep_forever": ("timeout", "wall-clock timeout"),
+    "fork_bomb": ("timeout", "wall-clock timeout"),
+    "memory_bomb": ("killed", "memory limit exceeded"),
+    "huge_file": ("killed", "file size limit exceeded"),
+    "print_gigabytes": ("killed", "output limit exceeded on stdout"),
+    "os_exit": ("error", "ended during a call"),
+    "segfault": ("killed", "SIGSEGV"),
+    "forged_stdout_result": ("error", "ended during a call"),
+    "sprayed_result_channel": ("invalid", "something other than plain data"),
+    "kill_the_fork_server": ("error", "ended during a call"),
+}
+
+
+@pytest.fixture
+def channel_problem(tiny_problem):
+    return tiny_problem(evaluator=CHANNEL_EVALUATOR, seed=GOOD, limits=LIMITS, scoring="channel")
+
+
+@pytest.mark.parametrize("name", sorted(ON_THE_CHANNEL))
+def test_hostile_candidate_on_the_channel_fails_with_clear_status(channel_problem, name):
+    status, message = ON_THE_CHANNEL[name]
+    with Sandbox.for_problem(channel_problem, channel_problem.root) as sandbox:
+        outcome = sandbox.run("full", HOSTILE[name][0], "train")
+        assert outcome.status == status, outcome.artifacts
+        assert message in outcome.artifacts["error"]
+        assert outcome.score is None
+        assert sandbox.run("full", GOOD, "train").status == "ok", "the sandbox did not recover"

@@ -160,8 +160,5 @@ def test_reward_hacks_score_at_most_the_honest_program_in_the_sandbox(tmp_path, 
     problem = load_problem("bin_packing")
     hacked = evaluate_file(problem, path)
     honest = evaluate_file(problem, ROOT / "baselines" / "best_fit.py")
-    if name == "forge_json":  # it broke its own side of the channel: a failed row
-        assert hacked.status == "invalid" and "garbage" in hacked.artifacts["error"]
-    else:  # the attack found nothing to change or read: scored exactly as the honest program
-        assert hacked.status == "ok", hacked.artifacts
-        assert hacked.score == honest.score
+    assert hacked.status == "ok", hacked.artifacts  # the attack found nothing to change or read
+    assert hacked.score == honest.score

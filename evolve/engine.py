@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from evaluators.result import EvaluationResult
 from evolve.config import RunConfig
 from evolve.errors import InputError
 from evolve.mutation import MutationRequest, Mutator, Proposal
+
+log = logging.getLogger(__name__)
 
 
 class SeedFailed(InputError, RuntimeError):
@@ -274,6 +277,9 @@ class Engine:
         except BudgetExhausted as exc:
             self._budget_refused = str(exc)
             record.status, record.error = "cancelled", f"not started: {exc}"
+        except Exception as exc:  # the framework's own fault with this one candidate: its row says so, the run goes on
+            log.exception("handling candidate %d failed", index)
+            record.status, record.error = "error", f"the framework failed while handling this candidate: {type(exc).__name__}: {exc}"
         finally:
             if proposal is not None and proposal.code is not None:
                 self._in_flight_codes.discard(proposal.code)

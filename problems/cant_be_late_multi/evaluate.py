@@ -4,6 +4,10 @@ score = 100 * (146.88 - cost) / (146.88 - 46.7088), where cost is the plain mean
 six scenario means (scenarios weighted equally, as on the ADRS leaderboard); the anchors
 are the single-region all-on-demand and all-spot costs. Left unclipped so even a policy
 worse than all on-demand gets a gradient; `leaderboard_score` is the clipped value.
+
+The strategy runs in the candidate's own process, behind the problem's public modules
+(`sky_spot/fleet.py` rebuilds the published view there each tick); this process keeps the
+traces, the prices, the simulator and the score, and checks every decision and zone move.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from types import ModuleType
+
+import numpy as np
 
 _HERE = Path(__file__).resolve().parent
 
@@ -28,12 +34,8 @@ def _own_sky_spot() -> dict[str, ModuleType]:
     if str(_HERE) in sys.path:
         sys.path.remove(str(_HERE))
     sys.path.insert(0, str(_HERE))
-    import sky_spot.env  # noqa: F401
     import sky_spot.scenarios  # noqa: F401
     import sky_spot.simulation  # noqa: F401
-    import sky_spot.strategies.multi_strategy  # noqa: F401
-    import sky_spot.strategies.strategy  # noqa: F401
-    import sky_spot.task  # noqa: F401
     import sky_spot.utils  # noqa: F401
 
     return {n: m for n, m in sys.modules.items() if n == "sky_spot" or n.startswith("sky_spot.")}
@@ -41,7 +43,8 @@ def _own_sky_spot() -> dict[str, ModuleType]:
 
 _SKY_SPOT = _own_sky_spot()
 
-from evaluators.contract import InvalidProgram, load_program  # noqa: E402
+from evaluators.channel import Candidate, Remote  # noqa: E402
+from evaluators.contract import InvalidProgram  # noqa: E402
 from sky_spot.scenarios import (  # noqa: E402
     DEADLINE_HOURS,
     OVERHEAD_HOURS,
@@ -50,13 +53,13 @@ from sky_spot.scenarios import (  # noqa: E402
     load_traces,
     scenarios,
 )
-from sky_spot.simulation import RunResult, SimulationError, run_strategy  # noqa: E402
-from sky_spot.strategies.strategy import Strategy  # noqa: E402
-from sky_spot.utils import ON_DEMAND_PRICE_PER_HOUR, SPOT_PRICE_PER_HOUR  # noqa: E402
+from sky_spot.simulation import STAY, Decide, Job, RunResult, SimulationError, run_lockstep  # noqa: E402
+from sky_spot.utils import CLUSTER_TYPES, ON_DEMAND_PRICE_PER_HOUR, SPOT_PRICE_PER_HOUR  # noqa: E402
 
 ON_DEMAND_ANCHOR = ON_DEMAND_PRICE_PER_HOUR * TASK_HOURS
 SPOT_ANCHOR = SPOT_PRICE_PER_HOUR * TASK_HOURS
 PUBLISHED_BASELINE_COST = 82.1869
+MAX_MESSAGE = 500
 
 
 def _bind_sky_spot() -> None:
@@ -66,45 +69,71 @@ def _bind_sky_spot() -> None:
     sys.modules.update(_SKY_SPOT)
 
 
-def find_strategy(module: ModuleType) -> type[Strategy]:
-    """The one concrete strategy class the candidate defines."""
-    defined = [
-        obj for obj in vars(module).values()
-        if isinstance(obj, type) and issubclass(obj, Strategy) and obj.__module__ == module.__name__
-    ]
-    leaves = [c for c in defined if not any(o is not c and issubclass(o, c) for o in defined)]
-    if not leaves:
-        raise InvalidProgram(
-            "the program defines no subclass of sky_spot.strategies.multi_strategy.MultiRegionStrategy "
-            "with a _step(self, last_cluster_type, has_spot) method"
-        )
-    if len(leaves) > 1:
-        names = ", ".join(sorted(c.__name__ for c in leaves))
-        raise InvalidProgram(f"the program defines several strategies ({names}); keep exactly one")
-    if not any("_step" in vars(c) for c in leaves[0].__mro__ if c.__module__ == module.__name__):
-        raise InvalidProgram(f"{leaves[0].__name__} does not define _step(last_cluster_type, has_spot)")
-    return leaves[0]
-
-
 def leaderboard_score(cost: float) -> float:
     return 100.0 * (ON_DEMAND_ANCHOR - cost) / (ON_DEMAND_ANCHOR - SPOT_ANCHOR)
 
 
-def simulate_split(strategy_cls: type[Strategy], split: str) -> list[tuple[Scenario, int, RunResult]]:
+def _codes(value: object, count: int, low: int, what: str, tick: int) -> np.ndarray:
+    if not isinstance(value, np.ndarray) or value.dtype.kind not in "iu" or value.shape != (count,):
+        raise InvalidProgram(f"the strategy answered tick {tick} of {count} runs with something other than "
+                             f"{count} {what}")
+    if count and value.min() < low:
+        raise InvalidProgram(f"the strategy answered tick {tick} with a negative {what[:-1]}")
+    return value
+
+
+def _checked_answers(reply: object, live: list[Job], tick: int, where: list[str]) -> list[tuple[int, int]]:
+    """The fleet's answer for one tick: a (ClusterType code, zone or STAY) pair per run, or why not."""
+    count = len(live)
+    if isinstance(reply, dict) and set(reply) == {"run", "error"}:
+        position, error = reply["run"], reply["error"]
+        if type(position) is int and 0 <= position < count and isinstance(error, str):
+            raise InvalidProgram(f"{where[position]}: {error[:MAX_MESSAGE]}")
+    if not isinstance(reply, dict) or set(reply) != {"decisions", "moves"}:
+        raise InvalidProgram(f"the strategy's answer for tick {tick} is neither decisions and moves nor an error")
+    decisions = _codes(reply["decisions"], count, 0, "ClusterType codes", tick)
+    moves = _codes(reply["moves"], count, STAY, "zone indices", tick)
+    if count and decisions.max() >= len(CLUSTER_TYPES):
+        raise InvalidProgram(f"the strategy answered tick {tick} with a code that is not a ClusterType")
+    for position, (job, target) in enumerate(zip(live, moves.tolist())):
+        if target >= job.zones:
+            raise InvalidProgram(f"{where[position]}: tick {tick}: zone {target} does not exist "
+                                 f"(zones are 0..{job.zones - 1})")
+    return list(zip(decisions.tolist(), moves.tolist()))
+
+
+def _asking(fleet: Remote, jobs: list[Job], where: list[str], gap: float) -> Decide:
+    """One round trip per tick: the view of every unfinished run out, a decision and move per run back."""
+    def decide(tick: int, active: list[int]) -> list[tuple[int, int]]:
+        live = [jobs[k] for k in active]
+        reply = fleet.call(
+            "step", tick, tick * gap, np.array(active, dtype=np.int32),
+            np.array([j.running for j in live], dtype=np.int8), np.array([j.region for j in live], dtype=np.int32),
+            np.array([j.pending for j in live]), np.array([j.work for j in live]),
+            np.array([j.last for j in live], dtype=np.int8), np.array([j.has_spot for j in live], dtype=bool),
+        )
+        return _checked_answers(reply, live, tick, [where[k] for k in active])
+
+    return decide
+
+
+def simulate_split(candidate: Candidate, split: str) -> list[tuple[Scenario, int, RunResult]]:
+    """Every run of the split in lock-step, the program's strategy asked in its own process."""
+    problem = candidate.call("sky_spot.fleet:strategy_problem")
+    if problem is not None:
+        raise InvalidProgram(problem[:MAX_MESSAGE] if isinstance(problem, str) else "the program has no usable strategy")
     traces = load_traces()
-    runs = []
-    for sc in scenarios(split):
-        for window in sc.windows:
-            unavailable, prices = traces.run_inputs(sc.zones, window)
-            try:
-                result = run_strategy(
-                    strategy_cls, unavailable, prices, traces.gap_seconds,
-                    TASK_HOURS, DEADLINE_HOURS, OVERHEAD_HOURS,
-                )
-            except SimulationError as exc:
-                raise InvalidProgram(f"scenario {sc.name}, window {window}: {exc}") from exc
-            runs.append((sc, window, result))
-    return runs
+    runs = [(sc, window) for sc in scenarios(split) for window in sc.windows]
+    jobs = [Job(*traces.run_inputs(sc.zones, window), traces.gap_seconds, TASK_HOURS, DEADLINE_HOURS, OVERHEAD_HOURS)
+            for sc, window in runs]
+    fleet = candidate.new("sky_spot.fleet:StrategyFleet", traces.gap_seconds, TASK_HOURS,
+                          [[DEADLINE_HOURS, OVERHEAD_HOURS, len(sc.zones)] for sc, _ in runs])
+    where = [f"scenario {sc.name}, window {window}" for sc, window in runs]
+    try:
+        results = run_lockstep(jobs, _asking(fleet, jobs, where, traces.gap_seconds))
+    except SimulationError as exc:
+        raise InvalidProgram(f"{where[exc.run]}: {exc}") from exc
+    return [(sc, window, result) for (sc, window), result in zip(runs, results)]
 
 
 def _scenario_means(runs: list[tuple[Scenario, int, RunResult]]) -> dict[str, float]:
@@ -144,10 +173,9 @@ def _artifacts(runs: list[tuple[Scenario, int, RunResult]], means: dict[str, flo
     }
 
 
-def _evaluate(program_path: str, split: str) -> dict:
+def _evaluate(candidate: Candidate, split: str) -> dict:
     _bind_sky_spot()
-    strategy_cls = find_strategy(load_program(program_path))
-    runs = simulate_split(strategy_cls, split)
+    runs = simulate_split(candidate, split)
     means = _scenario_means(runs)
     cost = sum(means.values()) / len(means)
     billed = sum(r.spot_ticks + r.on_demand_ticks for _, _, r in runs)
@@ -166,10 +194,10 @@ def _evaluate(program_path: str, split: str) -> dict:
     return metrics
 
 
-def evaluate(program_path: str, split: str = "train") -> dict:
-    return _evaluate(program_path, split)
+def evaluate(candidate: Candidate, split: str = "train") -> dict:
+    return _evaluate(candidate, split)
 
 
-def evaluate_quick(program_path: str, split: str = "train") -> dict:
+def evaluate_quick(candidate: Candidate, split: str = "train") -> dict:
     """The leaderboard's stage-1 check: one two-zone run."""
-    return _evaluate(program_path, "quick")
+    return _evaluate(candidate, "quick")

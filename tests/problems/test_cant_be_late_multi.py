@@ -1,38 +1,56 @@
 import textwrap
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
+from evaluators.candidate_server import copy_public
+from evaluators.channel import open_candidate
 from evaluators.contract import InvalidProgram
+from evaluators.pool import evaluate_file
+from evaluators.problem import load_problem
 from tests.support.problem_files import load_problem_file
 
 ROOT = Path(__file__).resolve().parents[2] / "problems" / "cant_be_late_multi"
+PROBLEM = load_problem(ROOT)
 SCENARIOS = (
     "2_zones_same_region", "2_regions_east_west", "3_regions_diverse",
     "3_zones_same_region", "5_regions_high_diversity", "all_9_regions",
 )
 
-
-
 evaluator = load_problem_file("cant_be_late_multi", on_path=False)
 simulation = evaluator._SKY_SPOT["sky_spot.simulation"]
-MultiRegionStrategy = evaluator._SKY_SPOT["sky_spot.strategies.multi_strategy"].MultiRegionStrategy
-ClusterType = evaluator._SKY_SPOT["sky_spot.utils"].ClusterType
 scenarios = evaluator._SKY_SPOT["sky_spot.scenarios"]
+SPOT, NONE, STAY = simulation.SPOT, simulation.NONE, simulation.STAY
 
 
-def _program(tmp_path: Path, body: str, name: str = "candidate") -> str:
+@pytest.fixture(scope="module")
+def public_view(tmp_path_factory) -> Path:
+    """The problem's public modules only, as the candidate's process sees them in a run."""
+    view = tmp_path_factory.mktemp("public")
+    copy_public(ROOT, PROBLEM.candidate.public, view)
+    return view
+
+
+def _score(program: str | Path, view: Path, split: str = "train", quick: bool = False,
+           module: ModuleType | None = None) -> dict:
+    with open_candidate(program, public=[view]) as candidate:
+        module = module or evaluator
+        return (module.evaluate_quick if quick else module.evaluate)(candidate, split)
+
+
+def _program(tmp_path: Path, body: str, name: str = "candidate") -> Path:
     path = tmp_path / f"{name}.py"
     path.write_text(
         "from sky_spot.strategies.multi_strategy import MultiRegionStrategy\n"
         "from sky_spot.utils import ClusterType\n\n" + textwrap.dedent(body)
     )
-    return str(path)
+    return path
 
 
 @pytest.fixture(scope="module")
-def baseline() -> dict:
-    return evaluator.evaluate(str(ROOT / "baselines" / "round_robin_uniform.py"), "train")
+def baseline(public_view) -> dict:
+    return _score(ROOT / "baselines" / "round_robin_uniform.py", public_view)
 
 
 def test_baseline_cost_is_the_documented_reproduction_of_the_leaderboard_baseline(baseline):
@@ -44,9 +62,15 @@ def test_baseline_cost_is_the_documented_reproduction_of_the_leaderboard_baselin
     assert baseline["mean_cost"] == pytest.approx(sum(means) / 6)
 
 
-def test_seed_as_shipped_is_the_baseline(baseline):
-    seed = evaluator.evaluate(str(ROOT / "seed.py"), "train")
+def test_seed_as_shipped_is_the_baseline(baseline, public_view):
+    seed = _score(ROOT / "seed.py", public_view)
     assert seed["mean_cost"] == baseline["mean_cost"]
+
+
+def test_the_baseline_keeps_its_documented_test_and_quick_costs(public_view):
+    baseline = ROOT / "baselines" / "round_robin_uniform.py"
+    assert _score(baseline, public_view, "test")["mean_cost"] == pytest.approx(92.6003, abs=1e-4)
+    assert _score(baseline, public_view, quick=True)["mean_cost"] == pytest.approx(143.2374, abs=1e-4)
 
 
 def test_artifacts_rank_the_scenarios_and_show_the_worst_runs(baseline):
@@ -59,28 +83,24 @@ def test_artifacts_rank_the_scenarios_and_show_the_worst_runs(baseline):
     assert "82.1869" in artifacts["summary"]
 
 
-def test_test_split_uses_only_windows_the_leaderboard_never_uses():
+def test_test_split_uses_only_windows_the_leaderboard_never_uses(public_view):
     train = scenarios.scenarios("train")
     test = scenarios.scenarios("test")
     assert [s.zones for s in train] == [s.zones for s in test]
     assert max(w for s in train for w in s.windows) == 7
     assert min(w for s in test for w in s.windows) >= 8
     assert sum(len(s.windows) for s in test) == 2 * sum(len(s.windows) for s in train)
-    quick = evaluator.evaluate_quick(str(ROOT / "seed.py"))
-    assert quick["runs"] == 1
-
-
-class HopToSpot(MultiRegionStrategy):
-    def _step(self, last_cluster_type, has_spot):
-        if has_spot:
-            return ClusterType.SPOT
-        self.env.switch_region(1)
-        return ClusterType.NONE
+    assert _score(ROOT / "seed.py", public_view, quick=True)["runs"] == 1
 
 
 def test_a_zone_move_idles_one_tick_and_spot_is_billed_at_the_new_zones_price():
     gap = 195.0
-    result = simulation.run_strategy(HopToSpot, [[1] * 1200, [0] * 1200], [1.5, 0.9], gap, 48, 52, 0.2)
+    job = simulation.Job([[1] * 1200, [0] * 1200], [1.5, 0.9], gap, 48, 52, 0.2)
+
+    def hop_to_spot(tick, active):
+        return [(SPOT, STAY) if job.has_spot else (NONE, 1) for _ in active]
+
+    result = simulation.run_lockstep([job], hop_to_spot)[0]
     ticks = -(-(48 * 3600 + 720) // gap)
     assert result.region_switches == 1
     assert result.spot_ticks == ticks and result.on_demand_ticks == 0
@@ -88,27 +108,34 @@ def test_a_zone_move_idles_one_tick_and_spot_is_billed_at_the_new_zones_price():
     assert result.finish_seconds == pytest.approx(gap + 48 * 3600 + 720)
 
 
-def test_a_bad_zone_index_or_decision_is_rejected(tmp_path):
+def test_the_safety_net_cancels_a_move_and_forces_on_demand():
+    job = simulation.Job([[1] * 1200, [1] * 1200], [1.5, 0.9], 195.0, 48, 52, 0.2)
+    result = simulation.run_lockstep([job], lambda tick, active: [(NONE, 1 - job.region)] * len(active))[0]
+    assert result.spot_ticks == 0 and result.on_demand_ticks > 0
+    assert not result.missed_deadline
+
+
+def test_a_bad_zone_index_or_decision_is_rejected(tmp_path, public_view):
     path = _program(tmp_path, """
         class Lost(MultiRegionStrategy):
             def _step(self, last_cluster_type, has_spot):
                 self.env.switch_region(self.env.get_num_regions())
                 return ClusterType.NONE
     """)
-    with pytest.raises(InvalidProgram, match="zones are 0"):
-        evaluator.evaluate(path)
+    with pytest.raises(InvalidProgram, match="window 0: tick 0: switch_region.*zones are 0"):
+        _score(path, public_view)
     path = _program(tmp_path, """
         class Silent(MultiRegionStrategy):
             def _step(self, last_cluster_type, has_spot):
                 return None
     """)
     with pytest.raises(InvalidProgram, match="expected a ClusterType"):
-        evaluator.evaluate(path)
+        _score(path, public_view)
     with pytest.raises(InvalidProgram, match="no subclass"):
-        evaluator.evaluate(_program(tmp_path, "X = 1\n"))
+        _score(_program(tmp_path, "X = 1\n"), public_view)
 
 
-def test_launching_while_moving_gets_no_instance_in_either_zone(tmp_path):
+def test_launching_while_moving_gets_no_instance_in_either_zone(tmp_path, public_view):
     path = _program(tmp_path, """
         class Teleport(MultiRegionStrategy):
             def _step(self, last_cluster_type, has_spot):
@@ -125,12 +152,70 @@ def test_launching_while_moving_gets_no_instance_in_either_zone(tmp_path):
                     return ClusterType.NONE
                 return ClusterType.SPOT
     """, name="honest")
-    assert evaluator.evaluate(path)["mean_cost"] >= evaluator.evaluate(honest)["mean_cost"] - 1e-9
+    assert _score(path, public_view)["mean_cost"] >= _score(honest, public_view)["mean_cost"] - 1e-9
 
 
-def test_both_problems_evaluate_in_one_process():
+def test_both_problems_evaluate_in_one_process(public_view, tmp_path):
     single = load_problem_file("cant_be_late", on_path=False)
-    single_quick = single.evaluate_quick(str(ROOT.parent / "cant_be_late" / "seed.py"))
-    multi_quick = evaluator.evaluate_quick(str(ROOT / "seed.py"))
+    single_view = tmp_path / "single"
+    copy_public(ROOT.parent / "cant_be_late", load_problem(ROOT.parent / "cant_be_late").candidate.public, single_view)
+    single_seed = ROOT.parent / "cant_be_late" / "seed.py"
+    single_quick = _score(single_seed, single_view, quick=True, module=single)
+    multi_quick = _score(ROOT / "seed.py", public_view, quick=True)
     assert single_quick["runs"] == 180 and multi_quick["runs"] == 1
-    assert single.evaluate_quick(str(ROOT.parent / "cant_be_late" / "seed.py")) == single_quick
+    assert _score(single_seed, single_view, quick=True, module=single) == single_quick
+
+
+@pytest.mark.parametrize("garbage, reason", [
+    ("{'decisions': np.full(len(runs), 9, dtype=np.int8), 'moves': np.full(len(runs), -1)}", "not a ClusterType"),
+    ("{'decisions': np.ones(len(runs), dtype=np.int8), 'moves': np.full(len(runs), 99)}", "zone 99 does not exist"),
+    ("{'decisions': np.ones(len(runs), dtype=np.int8), 'moves': np.full(len(runs), -5)}", "negative zone"),
+    ("{'decisions': [1] * len(runs), 'moves': [-1] * len(runs)}", "something other than"),
+    ("{'run': 0, 'error': 'x', 'score': 1e9}", "neither decisions and moves nor an error"),
+])
+def test_a_fleet_rewritten_to_answer_garbage_is_invalid(tmp_path, public_view, garbage, reason):
+    seed = (ROOT / "seed.py").read_text()
+    path = tmp_path / "forged.py"
+    path.write_text(seed + textwrap.dedent(f"""
+        import numpy as np
+        import sky_spot.fleet
+
+        def forged(self, tick, elapsed, runs, *rest):
+            return {garbage}
+
+        sky_spot.fleet.StrategyFleet.step = forged
+    """))
+    with pytest.raises(InvalidProgram, match=reason):
+        _score(path, public_view)
+
+
+@pytest.mark.slow
+def test_in_the_sandbox_the_seed_scores_its_number_and_a_cheat_gains_nothing(tmp_path):
+    seed = evaluate_file(PROBLEM, ROOT / "seed.py", "train")
+    assert seed.status == "ok", seed.stages
+    assert seed.metrics["mean_cost"] == pytest.approx(89.2432, abs=1e-4)
+    # The seed's policy, after trying to read the traces and prices, reach the simulator
+    # and patch the prices its own modules hold: none of it reaches the score.
+    cheat = tmp_path / "cheat.py"
+    cheat.write_text(textwrap.dedent(f"""
+        import sky_spot.utils
+        LEAKS = []
+        for path in {[str(ROOT / "data" / "traces.npz"), str(ROOT / "evaluate.py")]!r}:
+            try:
+                open(path, "rb").close()
+                LEAKS.append(path)
+            except OSError:
+                pass
+        for name in ("sky_spot.simulation", "sky_spot.scenarios", "evaluate"):
+            try:
+                __import__(name)
+                LEAKS.append(name)
+            except ImportError:
+                pass
+        sky_spot.utils.ON_DEMAND_PRICE_PER_HOUR = 0.0
+        if LEAKS:
+            raise RuntimeError("reachable: " + ", ".join(LEAKS))
+    """) + (ROOT / "seed.py").read_text())
+    result = evaluate_file(PROBLEM, cheat, "train")
+    assert result.status == "ok", result.stages
+    assert result.score == seed.score

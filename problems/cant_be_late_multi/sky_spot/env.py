@@ -1,7 +1,9 @@
 """What a multi-region strategy may see: the clock, what runs, and which zone it is in.
 
-The availability traces stay inside the simulation loop: `has_spot` describes the current
-zone at the current tick only.
+A read-only view in the candidate's process, refilled by sky_spot.fleet each tick from
+what the scorer sends; a move asked for with `switch_region` is read back from it. The
+availability traces stay with the scorer: `has_spot` describes the current zone at the
+current tick only.
 """
 
 from __future__ import annotations

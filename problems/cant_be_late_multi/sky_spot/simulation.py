@@ -1,39 +1,35 @@
-"""The multi-region tick loop: the single-region rules plus zone moves.
+"""The multi-region tick rules on the scorer's side: the single-region rules plus zone moves.
 
 Per tick: bill the previous interval (spot at the zone's first trace price, on-demand at
 $3.06/h), credit its progress, ask the policy, apply the deadline safety net, then the
 zone move: a policy that called `env.switch_region(i)` (and was not overridden by the
 safety net) stops its instance for this interval and is in zone i at the next tick.
+The policy runs in the candidate's process (sky_spot.fleet); a Job holds one run's true
+state, zone included, and run_lockstep asks one question per tick for all unfinished runs.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
-from sky_spot.env import InvalidRegion, MultiTraceEnv
-from sky_spot.strategies.strategy import Strategy
-from sky_spot.task import Task
-from sky_spot.utils import ON_DEMAND_PRICE_PER_HOUR, ClusterType
+from sky_spot.utils import CLUSTER_TYPES, ON_DEMAND_PRICE_PER_HOUR, ClusterType
 
-SPOT = ClusterType.SPOT
-ON_DEMAND = ClusterType.ON_DEMAND
-NONE = ClusterType.NONE
-VALID_DECISIONS = frozenset((SPOT, ON_DEMAND, NONE))
+NONE, SPOT, ON_DEMAND = (CLUSTER_TYPES.index(t) for t in (ClusterType.NONE, ClusterType.SPOT, ClusterType.ON_DEMAND))
+STAY = -1
 
 
 class SimulationError(Exception):
-    """A run could not be completed under the simulator's rules."""
+    """A run could not be completed under the simulator's rules; ``run`` is its index."""
+
+    def __init__(self, message: str, run: int = -1) -> None:
+        super().__init__(message)
+        self.run = run
 
 
 class TraceExhausted(SimulationError):
     """The job was still running when the availability traces ended."""
-
-
-class InvalidDecision(SimulationError):
-    """The policy returned something other than a ClusterType member, or a bad zone."""
 
 
 @dataclass(frozen=True)
@@ -47,103 +43,118 @@ class RunResult:
     missed_deadline: bool
 
 
-def run_strategy(
-    strategy_cls: type[Strategy],
-    unavailable: Sequence[Sequence[int]],
-    spot_prices: Sequence[float],
-    gap_seconds: float,
-    task_hours: float,
-    deadline_hours: float,
-    overhead_hours: float,
-) -> RunResult:
-    """Simulate one job that starts idle in zone 0 until its work is done."""
-    args = argparse.Namespace(
-        deadline_hours=deadline_hours,
-        task_duration_hours=[task_hours],
-        restart_overhead_hours=[overhead_hours],
-        inter_task_overhead=[0.0],
-        region_switch_overhead_hours=0.0,
-    )
-    strategy = strategy_cls(args)
-    env = MultiTraceEnv(gap_seconds, len(unavailable))
-    strategy.reset(env, Task(task_hours * 3600))
+class Job:
+    """One run that starts idle in zone 0 and goes on until its work is done.
 
-    gap = float(gap_seconds)
-    duration = task_hours * 3600.0
-    deadline = deadline_hours * 3600.0
-    overhead = overhead_hours * 3600.0
-    on_demand_tick = ON_DEMAND_PRICE_PER_HOUR * gap / 3600.0
-    spot_tick = [price * gap / 3600.0 for price in spot_prices]
-    progress = strategy.task_done_time
-    decide = strategy._step
+    After ``bill`` the policy is told ``running`` (NONE after a preemption), ``region``,
+    ``pending``, ``work`` (progress credited for the interval just billed), ``last`` and
+    ``has_spot`` (of the current zone); ``apply`` takes its decision and zone move.
+    """
 
-    done = pending = cost = 0.0
-    running = NONE
-    region = 0
-    spot_ticks = on_demand_ticks = preemptions = switches = 0
-    n_ticks = min(len(row) for row in unavailable)
-    tick = 0
-    while True:
-        if tick >= n_ticks:
+    def __init__(self, unavailable: Sequence[Sequence[int]], spot_prices: Sequence[float], gap_seconds: float,
+                 task_hours: float, deadline_hours: float, overhead_hours: float) -> None:
+        self.unavailable = unavailable
+        self.zones = len(unavailable)
+        self.n_ticks = min(len(row) for row in unavailable)
+        self.task_hours = task_hours
+        self.gap = float(gap_seconds)
+        self.duration = task_hours * 3600.0
+        self.deadline = deadline_hours * 3600.0
+        self.overhead = overhead_hours * 3600.0
+        self.on_demand_tick = ON_DEMAND_PRICE_PER_HOUR * self.gap / 3600.0
+        self.spot_tick = [price * self.gap / 3600.0 for price in spot_prices]
+        self.done = self.pending = self.cost = 0.0
+        self.running = self.last = NONE
+        self.region = 0
+        self.work = 0.0
+        self.has_spot = False
+        self.spot_ticks = self.on_demand_ticks = self.preemptions = self.switches = 0
+        self.tick = 0
+        self.result: RunResult | None = None
+
+    def bill(self) -> bool:
+        """Bill and credit the interval before this tick; True when the work is done (``result`` is set)."""
+        if self.tick >= self.n_ticks:
             raise TraceExhausted(
-                f"job unfinished after the traces' {n_ticks} ticks "
-                f"({done / 3600:.2f} of {task_hours} h done)"
+                f"job unfinished after the traces' {self.n_ticks} ticks "
+                f"({self.done / 3600:.2f} of {self.task_hours} h done)"
             )
-        has_spot = not unavailable[region][tick]
-        last = running
-        if last is NONE:
-            progress.append(0.0)
+        gap = self.gap
+        self.has_spot = has_spot = not self.unavailable[self.region][self.tick]
+        self.last = last = self.running
+        if last == NONE:
+            self.work = 0.0
+            return False
+        if last == SPOT:
+            self.cost += self.spot_tick[self.region]
+            self.spot_ticks += 1
+            if not has_spot:
+                self.running = NONE
+                self.preemptions += 1
         else:
-            if last is SPOT:
-                cost += spot_tick[region]
-                spot_ticks += 1
-                if not has_spot:
-                    running = NONE
-                    preemptions += 1
-            else:
-                cost += on_demand_tick
-                on_demand_ticks += 1
-            work = gap - pending if gap > pending else 0.0
-            overhead_paid = gap - work
-            pending -= overhead_paid
-            if pending < 1e-3:
-                pending = 0.0
-            if work > duration - done:
-                work = duration - done
-            progress.append(work)
-            done += work
-        elapsed = tick * gap
-        if duration - done <= 1e-9:
-            finished = elapsed - gap + overhead_paid + work
-            return RunResult(cost, finished, spot_ticks, on_demand_ticks, preemptions, switches,
-                             finished > deadline + 1e-6)
+            self.cost += self.on_demand_tick
+            self.on_demand_ticks += 1
+        work = gap - self.pending if gap > self.pending else 0.0
+        overhead_paid = gap - work
+        self.pending -= overhead_paid
+        if self.pending < 1e-3:
+            self.pending = 0.0
+        if work > self.duration - self.done:
+            work = self.duration - self.done
+        self.work = work
+        self.done += work
+        if self.duration - self.done > 1e-9:
+            return False
+        finished = self.tick * gap - gap + overhead_paid + work
+        self.result = RunResult(self.cost, finished, self.spot_ticks, self.on_demand_ticks, self.preemptions,
+                                self.switches, finished > self.deadline + 1e-6)
+        return True
 
-        env.tick = tick
-        env.elapsed_seconds = elapsed
-        env.cluster_type = running
-        env._region = region
-        env.requested_region = None
-        strategy.remaining_restart_overhead = pending
-        try:
-            request = decide(last, has_spot)
-        except InvalidRegion as exc:
-            raise InvalidDecision(f"tick {tick}: {exc}") from exc
-        if request not in VALID_DECISIONS:
-            raise InvalidDecision(f"_step returned {request!r} at tick {tick}; expected a ClusterType")
-        target = env.requested_region
-
-        left_seconds = math.floor((deadline - elapsed) / gap) * gap
-        need_seconds = math.ceil((duration - done + overhead) / gap) * gap
+    def apply(self, request: int, target: int) -> None:
+        """The policy's request (a CLUSTER_TYPES code) and zone move (STAY or a zone), then the next tick."""
+        gap = self.gap
+        elapsed = self.tick * gap
+        left_seconds = math.floor((self.deadline - elapsed) / gap) * gap
+        need_seconds = math.ceil((self.duration - self.done + self.overhead) / gap) * gap
         if need_seconds >= left_seconds:
-            request = SPOT if last is SPOT and pending < 1e-3 else ON_DEMAND
-            target = None
-        if target is not None:
+            request = SPOT if self.last == SPOT and self.pending < 1e-3 else ON_DEMAND
+            target = STAY
+        if target != STAY:
             request = NONE
-            region = target
-            switches += 1
-        elif request is SPOT and not has_spot:
+            self.region = target
+            self.switches += 1
+        elif request == SPOT and not self.has_spot:
             request = NONE
-        if request is not running and request is not NONE:
-            pending = overhead
-        running = request
+        if request != self.running and request != NONE:
+            self.pending = self.overhead
+        self.running = request
+        self.tick += 1
+
+
+Decide = Callable[[int, list[int]], Sequence[tuple[int, int]]]
+
+
+def run_lockstep(jobs: Sequence[Job], decide: Decide) -> list[RunResult]:
+    """Every job to its end, one tick of all of them at a time.
+
+    ``decide(tick, active)`` answers for the jobs listed in ``active`` (indices into
+    ``jobs``, all at ``tick``) with one (CLUSTER_TYPES code, zone or STAY) pair each.
+    """
+    active = list(range(len(jobs)))
+    tick = 0
+    while active:
+        still = []
+        for k in active:
+            try:
+                if not jobs[k].bill():
+                    still.append(k)
+            except SimulationError as exc:
+                exc.run = k
+                raise
+        if not still:
+            break
+        for k, (request, target) in zip(still, decide(tick, still)):
+            jobs[k].apply(request, target)
+        active = still
         tick += 1
+    return [job.result for job in jobs if job.result is not None]

@@ -19,3 +19,7 @@ ON_DEMAND_PRICE_PER_HOUR = 3.06
 # The single-region spot price; the multi-region score keeps it as its anchor, while
 # runs bill each zone's own spot price.
 SPOT_PRICE_PER_HOUR = 0.9731
+
+# The order in which instance types travel as numbers between the scorer and the
+# candidate's process (the code of a type is its index here).
+CLUSTER_TYPES = (ClusterType.NONE, ClusterType.SPOT, ClusterType.ON_DEMAND)

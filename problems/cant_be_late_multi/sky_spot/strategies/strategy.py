@@ -1,9 +1,9 @@
 """Base class of a scheduling policy, with the attributes published policies read.
 
 Subclasses define `_step(self, last_cluster_type, has_spot) -> ClusterType`. The
-simulator (sky_spot.simulation) drives the tick loop itself and only asks `_step` for a
-decision, so billing, progress and the deadline safety net cannot be bypassed by
-overriding methods here.
+strategy runs in the candidate's process; the simulator (sky_spot.simulation) runs in the
+scorer's, drives the tick loop itself and only asks `_step` for a decision, so billing,
+progress and the deadline safety net cannot be bypassed by overriding methods here.
 """
 
 from __future__ import annotations

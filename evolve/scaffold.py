@@ -20,6 +20,8 @@ description: |
   time over the training instances (higher is better).
 program: seed.py
 evaluator: evaluate.py
+scoring: channel                # the candidate runs in its own process; evaluate.py calls it
+candidate: {{packages: []}}       # what the candidate may import besides the standard library
 limits: {{timeout_s: 30, memory_mb: 1024, cpus: 1, gpus: 0}}
 features:
   - {{name: complexity, bins: 6}}
@@ -43,15 +45,20 @@ def priority(job: dict) -> float:
 EVALUATE = '''\
 """Evaluator for {name}: weighted mean completion time on one machine.
 
-Replace the instances and the objective with your own simulator. Keep the contract:
-evaluate(program_path, split) returns a dict with a finite "score" (higher is better),
-more numeric metrics, and optional "artifacts" (text shown to the model).
+This file is the trusted side: it holds the instances, the objective and the score. The
+candidate's program runs in another, sandboxed process that sees none of this file; it is
+reached through `candidate`, whose calls carry plain data (numbers, strings, lists, dicts,
+numpy arrays) and whose answers must be checked here like any untrusted input. Replace the
+instances and the objective with your own simulator, and keep the contract:
+evaluate(candidate, split) returns a dict with a finite "score" (higher is better), more
+numeric metrics, and optional "artifacts" (text shown to the model).
 """
 
 import math
 import random
 
-from evaluators.contract import InvalidProgram, load_program
+from evaluators.channel import Candidate
+from evaluators.contract import InvalidProgram
 
 
 def instances(split: str) -> list[list[dict]]:
@@ -71,16 +78,21 @@ def weighted_completion(jobs: list[dict], order: list[int]) -> float:
     return total / sum(j["weight"] for j in jobs)
 
 
-def evaluate(program_path: str, split: str = "train") -> dict:
-    program = load_program(program_path)
+def priorities(candidate: Candidate, jobs: list[dict]) -> list[float]:
+    """One round trip for every job of an instance; each answer checked."""
+    keys = candidate.call_many("priority", [(job,) for job in jobs])
+    for value in keys:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise InvalidProgram(f"priority must return a finite number, got {{value!r}}")
+    return keys
+
+
+def evaluate(candidate: Candidate, split: str = "train") -> dict:
+    if not candidate.has("priority"):
+        raise InvalidProgram("the program must define priority(job: dict) -> float")
     costs = []
     for jobs in instances(split):
-        keys = []
-        for job in jobs:
-            value = program.priority(dict(job))
-            if not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise InvalidProgram(f"priority must return a finite number, got {{value!r}}")
-            keys.append(value)
+        keys = priorities(candidate, jobs)
         order = sorted(range(len(jobs)), key=lambda i: -keys[i])
         costs.append(weighted_completion(jobs, order))
     optimum = [weighted_completion(j, sorted(range(len(j)), key=lambda i: j[i]["size"] / j[i]["weight"]))
@@ -103,7 +115,7 @@ A problem scaffolded by `evolve new-problem`. It runs as it is:
     evolve run {name} -n 20
 
 Then replace `seed.py` (keep the EVOLVE-BLOCK markers around what may change) and
-`evaluate.py` (keep the `evaluate(program_path, split)` contract), put data in `data/`
+`evaluate.py` (keep the `evaluate(candidate, split)` contract: the candidate runs in its own process), put data in `data/`
 with its provenance, and human baselines in `baselines/`. See docs/writing-a-problem.md.
 """
 

@@ -1,12 +1,16 @@
 import json
 import sys
+import textwrap
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from evaluators.contract import InvalidProgram, load_program
+from evaluators.channel import open_candidate
+from evaluators.contract import CandidateFailed, InvalidProgram, load_program
+from evaluators.pool import evaluate_file
+from evaluators.problem import load_problem
 from tests.support.problem_files import load_problem_file
 
 ROOT = Path(__file__).resolve().parents[2] / "problems" / "jobshop"
@@ -22,8 +26,11 @@ TEST_GAPS = {
     "mopnr": (26.2, 30.7, 28.0, 29.3, 34.5, 22.3, 24.4, 12.6),
     "fdd_mwkr": (24.9, 26.8, 24.6, 28.5, 31.8, 21.1, 23.3, 12.9),
     "random_rule": (45.1, 47.5, 47.7, 46.7, 48.7, 30.0, 38.7, 18.8),
+    "evolved_offline": (18.9, 22.6, 20.7, 24.3, 26.1, 16.8, 17.2, 8.5),
 }
-TRAIN_SCORES = {"spt": -68.05, "mwkr": -32.46, "mopnr": -31.21, "fdd_mwkr": -29.97, "random_rule": -46.00}
+TRAIN_SCORES = {
+    "spt": -68.05, "mwkr": -32.46, "mopnr": -31.21, "fdd_mwkr": -29.97, "random_rule": -46.00, "evolved_offline": -25.20,
+}
 CLASSES = ("15x15", "20x15", "20x20", "30x15", "30x20", "50x15", "50x20", "100x20")
 
 
@@ -133,6 +140,20 @@ def test_correct_rules_beat_the_papers_rule_numbers_and_approach_l2d():
     assert abs(ours - l2d) < 2
 
 
+@pytest.mark.slow
+def test_evolved_rule_beats_the_best_published_l2d_policy_in_every_size_class():
+    rows = json.loads((ROOT / "data" / "l2d_published.json").read_text())
+    result = _score(_rule("evolved_offline"), "test")
+    for index, size in enumerate(CLASSES):
+        group = rows[10 * index : 10 * index + 10]
+        l2d = min(
+            np.mean([100 * (r[key] - r["UB"]) / r["UB"] for r in group])
+            for key in ("L2D", "L2D30x20")
+            if group[0][key] is not None
+        )
+        assert result[f"gap_{size}"] < l2d, size
+
+
 def test_seed_is_mwkr_and_trails_fdd_mwkr():
     seed = _score(_rule("seed"))
     assert seed["score"] == _score(_rule("mwkr"))["score"]
@@ -214,3 +235,53 @@ def test_priority_that_edits_its_offer_cannot_change_the_schedule():
 
     assert _score(vandal)["score"] == _score(_rule("mwkr"))["score"]
 
+
+
+def _program(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "candidate.py"
+    path.write_text("import numpy as np\n\n# EVOLVE-BLOCK-START\n" + textwrap.dedent(body) + "# EVOLVE-BLOCK-END\n")
+    return path
+
+
+def test_the_channel_gives_the_direct_score():
+    with open_candidate(ROOT / "baselines" / "fdd_mwkr.py") as candidate:
+        over_channel = evaluator.evaluate(candidate)
+    assert round(over_channel["score"], 2) == TRAIN_SCORES["fdd_mwkr"]
+    assert over_channel["score"] == _score(_rule("fdd_mwkr"))["score"]
+
+
+@pytest.mark.parametrize(
+    ("body", "error", "reason"),
+    [
+        ("score = 3\n", InvalidProgram, "must define priority"),
+        ("def priority(ops):\n    return np.full(ops['duration'].size, np.nan)\n", InvalidProgram, "NaN or infinite"),
+        ("def priority(ops):\n    return ops['duration'][1:]\n", InvalidProgram, "shape"),
+        ("def priority(ops):\n    return {'a': 1}\n", InvalidProgram, "numbers"),
+        ("def priority(ops):\n    return object()\n", InvalidProgram, "plain data"),
+        ("def priority(ops):\n    raise RuntimeError('no rule today')\n", CandidateFailed, "no rule today"),
+    ],
+)
+def test_hostile_programs_over_the_channel_fail_with_a_reason(tmp_path, body, error, reason):
+    with open_candidate(_program(tmp_path, body)) as candidate:
+        with pytest.raises(error, match=reason):
+            evaluator.evaluate(candidate)
+
+
+def test_in_the_sandbox_the_seed_scores_as_mwkr_and_cannot_find_the_bounds(tmp_path):
+    snoop = (
+        "import glob, importlib.util, os\n"
+        f"FOUND = [p for p in [{str(ROOT / 'data' / 'taillard_instances.json')!r}] if os.path.exists(p)]\n"
+        "FOUND += glob.glob('**/taillard_instances.json', recursive=True)\n"
+        "FOUND += [m for m in ('taillard', 'dispatch', 'evaluate') if importlib.util.find_spec(m)]\n"
+        "def priority(ops):\n    assert not FOUND, FOUND\n    return ops['work_remaining']\n"
+    )
+    path = _program(tmp_path, snoop)
+    with open_candidate(path) as unconfined, pytest.raises(CandidateFailed, match="taillard_instances"):
+        evaluator.evaluate(unconfined)  # outside the sandbox the snoop does find the data
+    problem = load_problem("jobshop")
+    snooped = evaluate_file(problem, path)
+    seed = evaluate_file(problem, ROOT / "seed.py")
+    assert seed.status == "ok", seed.artifacts
+    assert round(seed.score, 2) == TRAIN_SCORES["mwkr"]
+    assert snooped.status == "ok", snooped.artifacts
+    assert snooped.score == seed.score

@@ -1,9 +1,10 @@
-"""Seed evaluation time per problem: one full train evaluation on one core, in process.
+"""Seed evaluation time per problem: one full train evaluation on one core, in the sandbox.
 
-Each problem's evaluate.py is imported by path (the problem folder and the repository on
-sys.path) in a fresh interpreter pinned to CPU 0, and its seed is evaluated on the train
-split. The first call is the figure that counts: a run's fork server forks after importing
-the evaluator, so every candidate's evaluation is a first call. Goal: at most 2 s
+Each problem's sandbox (the scorer's fork server and, on the channel, the candidate's) is
+started in a fresh interpreter pinned to CPU 0 (start-up not timed), and its seed is
+evaluated on the train split as a run evaluates it: both processes, the channel, the
+confinement. The first call is the figure that counts: every candidate's evaluation is a
+first call of a freshly forked pair. Goal: at most 2 s
 (3 s for llm_serving). Problems that need a GPU are listed with the reason and not timed.
 
     python benchmarks/problem_eval_time.py [--repeats 3] [--write-docs]
@@ -30,21 +31,23 @@ DEFAULT_GOAL_S = 2.0
 TIMEOUT_S = 300
 
 DRIVER = """\
-import importlib.util, json, os, sys, time
+import json, os, sys, time
 os.sched_setaffinity(0, {0})
-root, evaluator, program = sys.argv[1:4]
-sys.path[:0] = [root, sys.argv[4]]
+root, program = sys.argv[1:3]
+sys.path[:0] = [sys.argv[3]]
+from evaluators.problem import load_problem
+from evaluators.sandbox import Sandbox
+problem = load_problem(root)
+code = open(program).read()
 started = time.perf_counter()
-spec = importlib.util.spec_from_file_location("evaluate", os.path.join(root, evaluator))
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
-imported = time.perf_counter()
-first = module.evaluate(program, "train")
-done = time.perf_counter()
-module.evaluate(program, "train")
-again = time.perf_counter()
+with Sandbox.for_problem(problem, problem.root) as sandbox:
+    imported = time.perf_counter()
+    first = sandbox.run("full", code, "train")
+    done = time.perf_counter()
+    sandbox.run("full", code, "train")
+    again = time.perf_counter()
 print("RESULT " + json.dumps({"import_s": imported - started, "first_s": done - imported,
-                              "second_s": again - done, "score": first.get("score")}))
+                              "second_s": again - done, "score": first.score, "status": first.status}))
 """
 
 
@@ -55,8 +58,7 @@ class EvaluationFailed(RuntimeError):
 def time_seed(problem: Problem) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as cwd:
         done = subprocess.run(
-            [sys.executable, "-c", DRIVER, str(problem.root), str(problem.evaluator_path.relative_to(problem.root)),
-             str(problem.program_path), str(ROOT)],
+            [sys.executable, "-c", DRIVER, str(problem.root), str(problem.program_path), str(ROOT)],
             cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT_S,
             env={**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
         )

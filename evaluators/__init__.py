@@ -16,7 +16,11 @@ What stops a hostile candidate, and where (evaluators.confinement, forkserver, s
   Without it, a network namespace is still attempted, and each missing layer is logged
   once;
 - results come back over a pipe created for that one evaluation, must carry its nonce and
-  be a single message, and need a finite score. The candidate shares its process with
-  the evaluator, so evaluators should check answers (raise InvalidProgram) rather than
-  trust what the candidate reports about itself.
+  be a single message, and need a finite score;
+- on a ``scoring: channel`` problem the candidate runs in a second process of its own
+  (evaluators.channel, evaluators.candidate): an allow-listed view with no problem data,
+  evaluator or launch folder, as nobody, with a total disk quota and a scratch folder
+  wiped after each evaluation; it reaches the scorer only as plain-data answers, so the
+  score and its pipe never exist where the candidate runs. ``in_process`` problems share
+  the scorer's process with the candidate and are announced as such.
 """

@@ -47,7 +47,7 @@ _SKY_SPOT = _own_sky_spot()
 from evaluators.channel import Candidate, Remote  # noqa: E402
 from evaluators.contract import InvalidProgram  # noqa: E402
 from sky_spot.scenarios import TASK_HOURS, Scenario, load_traces, scenarios  # noqa: E402
-from sky_spot.simulation import Decide, Job, RunResult, SimulationError, run_lockstep  # noqa: E402
+from sky_spot.simulation import Decide, RunResult, Runs, SimulationError, run_lockstep  # noqa: E402
 from sky_spot.utils import CLUSTER_TYPES, ON_DEMAND_PRICE_PER_HOUR, SPOT_PRICE_PER_HOUR  # noqa: E402
 
 ON_DEMAND_ANCHOR = ON_DEMAND_PRICE_PER_HOUR * TASK_HOURS
@@ -71,7 +71,7 @@ def leaderboard_score(mean_cost: float) -> float:
     return 100.0 * (ON_DEMAND_ANCHOR - mean_cost) / (ON_DEMAND_ANCHOR - SPOT_ANCHOR)
 
 
-def _checked_decisions(reply: object, count: int, tick: int, runs: list[Scenario]) -> list[int]:
+def _checked_decisions(reply: object, count: int, tick: int, runs: list[Scenario]) -> np.ndarray:
     """The fleet's answer for one tick of ``runs``: one CLUSTER_TYPES code each, or why not."""
     if isinstance(reply, dict):
         position, error = reply.get("run"), reply.get("error")
@@ -83,20 +83,15 @@ def _checked_decisions(reply: object, count: int, tick: int, runs: list[Scenario
                              f"{count} ClusterType codes")
     if count and (reply.min() < 0 or reply.max() >= len(CLUSTER_TYPES)):
         raise InvalidProgram(f"the strategy answered tick {tick} with a code that is not a ClusterType")
-    return reply.tolist()
+    return reply
 
 
-def _asking(fleet: Remote, jobs: list[Job], runs: list[Scenario], gap: float) -> Decide:
+def _asking(fleet: Remote, state: Runs, runs: list[Scenario]) -> Decide:
     """One round trip per tick: the view of every unfinished run out, one decision per run back."""
-    def decide(tick: int, active: list[int]) -> list[int]:
-        live = [jobs[k] for k in active]
-        reply = fleet.call(
-            "step", tick, tick * gap, np.array(active, dtype=np.int32),
-            np.array([j.running for j in live], dtype=np.int8), np.array([j.pending for j in live]),
-            np.array([j.work for j in live]), np.array([j.last for j in live], dtype=np.int8),
-            np.array([j.has_spot for j in live], dtype=bool),
-        )
-        return _checked_decisions(reply, len(active), tick, [runs[k] for k in active])
+    def decide(tick: int, active: np.ndarray) -> np.ndarray:
+        reply = fleet.call("step", tick, tick * state.gap, active.astype(np.int32), state.running[active],
+                           state.pending[active], state.work[active], state.last[active], state.has_spot[active])
+        return _checked_decisions(reply, len(active), tick, [runs[k] for k in active.tolist()])
 
     return decide
 
@@ -108,15 +103,12 @@ def simulate_split(candidate: Candidate, split: str) -> list[tuple[Scenario, Run
         raise InvalidProgram(problem[:MAX_MESSAGE] if isinstance(problem, str) else "the program has no usable strategy")
     traces = load_traces()
     runs = scenarios(split)
-    rows: dict[tuple[str, int], list[int]] = {}
-    for sc in runs:
-        rows.setdefault((sc.env, sc.window), traces.trace(sc.env, sc.window))
-    jobs = [Job(rows[(sc.env, sc.window)], traces.gap_seconds, TASK_HOURS, sc.deadline_hours, sc.overhead_hours)
-            for sc in runs]
+    state = Runs(np.stack([traces.row(sc.env, sc.window) for sc in runs]), traces.gap_seconds, TASK_HOURS,
+                 [sc.deadline_hours for sc in runs], [sc.overhead_hours for sc in runs])
     fleet = candidate.new("sky_spot.fleet:StrategyFleet", traces.gap_seconds, TASK_HOURS,
                           [[sc.deadline_hours, sc.overhead_hours] for sc in runs])
     try:
-        results = run_lockstep(jobs, _asking(fleet, jobs, runs, traces.gap_seconds))
+        results = run_lockstep(state, _asking(fleet, state, runs))
     except SimulationError as exc:
         raise InvalidProgram(f"{_where(runs[exc.run])}: {exc}") from exc
     return list(zip(runs, results))

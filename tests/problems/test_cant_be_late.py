@@ -1,6 +1,7 @@
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from evaluators.candidate_server import copy_public
@@ -145,8 +146,8 @@ def test_quick_stage_is_a_subset_of_train(public_view):
 
 
 def _always(code: int, trace: list[int], deadline: float, overhead: float) -> simulation.RunResult:
-    job = simulation.Job(trace, 600.0, 48, deadline, overhead)
-    return simulation.run_lockstep([job], lambda tick, active: [code] * len(active))[0]
+    runs = simulation.Runs(np.array([trace]), 600.0, 48, [deadline], [overhead])
+    return simulation.run_lockstep(runs, lambda tick, active: np.full(len(active), code))[0]
 
 
 def test_ticks_bill_the_instance_that_ran_and_a_start_costs_one_restart():
@@ -172,11 +173,30 @@ def test_waiting_forever_is_overruled_by_the_safety_net_in_time():
 
 
 def test_runs_in_lock_step_are_asked_together_and_end_on_their_own_ticks():
-    jobs = [simulation.Job([0] * 400, 600.0, 48, 70, overhead) for overhead in (0.02, 0.2)]
+    runs = simulation.Runs(np.zeros((2, 400)), 600.0, 48, [70, 70], [0.02, 0.2])
     asked = []
-    results = simulation.run_lockstep(jobs, lambda tick, active: asked.append(list(active)) or [SPOT] * len(active))
+
+    def spot(tick, active):
+        asked.append(active.tolist())
+        return np.full(len(active), SPOT)
+
+    results = simulation.run_lockstep(runs, spot)
     assert asked[0] == [0, 1] and asked[-1] == [1]
     assert results[0].finish_seconds < results[1].finish_seconds
+
+
+def test_lock_step_runs_cost_what_each_costs_alone():
+    trace = np.random.default_rng(3).random((3, 500)) < 0.4
+    deadlines, overheads = [52, 70, 52], [0.1, 0.02, 0.05]
+
+    def spot_or_wait(tick, active):
+        return np.where(runs.has_spot[active], SPOT, NONE)
+
+    runs = simulation.Runs(trace, 600.0, 48, deadlines, overheads)
+    together = simulation.run_lockstep(runs, spot_or_wait)
+    for k in range(3):
+        runs = simulation.Runs(trace[k:k + 1], 600.0, 48, deadlines[k:k + 1], overheads[k:k + 1])
+        assert simulation.run_lockstep(runs, spot_or_wait) == [together[k]]
 
 
 def test_running_past_the_trace_is_an_evaluation_error():

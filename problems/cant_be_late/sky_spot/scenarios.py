@@ -43,8 +43,9 @@ class TraceSet:
     unavailable: np.ndarray
     gap_seconds: float
 
-    def trace(self, env: str, window: int) -> list[int]:
-        return self.unavailable[self.envs.index(env), window].tolist()
+    def row(self, env: str, window: int) -> np.ndarray:
+        """1 where spot is unavailable, one entry per tick of the window."""
+        return self.unavailable[self.envs.index(env), window]
 
 
 @lru_cache(maxsize=1)

@@ -21,9 +21,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from evaluators.candidate_view import HOST_PACKAGE, INSIDE_ROOT, NOBODY, SCRATCH, candidate_bwrap_command, missing_packages
+from evaluators.candidate_view import HOST_PACKAGE, INSIDE_ROOT, NOBODY, SCRATCH, candidate_bwrap_command
 from evaluators.confinement import PidsCgroup, scrubbed_env, warn_once
-from evaluators.problem import CandidateSpec, Limits, ProblemError
+from evaluators.problem import CandidateSpec, Limits
 
 STARTUP_TIMEOUT_S = 120.0
 FINISH_TIMEOUT_S = 10.0
@@ -69,10 +69,6 @@ class CandidateServer:
     """The warm fork server that runs candidates, and the folder its view is built from."""
 
     def __init__(self, root: Path, problem_dir: Path, spec: CandidateSpec, limits: Limits, bwrap: bool) -> None:
-        missing = missing_packages(spec.packages)
-        if missing:
-            raise ProblemError(f"problem {problem_dir.name} lets candidates import {', '.join(missing)}, which is "
-                               f"not installed here: pip install {' '.join(missing)}")
         self.root, self.spec, self.limits, self.bwrap = root, spec, limits, bwrap
         self.public = root / "public"
         self.programs = root / "program"

@@ -19,7 +19,7 @@ import ray
 
 from evaluators.bundle import pack_problem, unpack_problem
 from evaluators.cascade import run_cascade
-from evaluators.problem import Problem, ProblemError
+from evaluators.problem import Problem, ProblemError, require_packages
 from evaluators.result import EvaluationResult
 from evaluators.sandbox import Sandbox, SandboxError
 
@@ -37,6 +37,7 @@ def _check_split(problem: Problem, split: str) -> None:
 def evaluate_file(problem: Problem, path: str | Path, split: str = "train") -> EvaluationResult:
     """Score one program file with the run's sandbox and cascade, in this process's machine."""
     _check_split(problem, split)
+    require_packages(problem)
     code = Path(path).read_text()
     digest, bundle = pack_problem(problem.root)
     with Sandbox.for_problem(problem, unpack_problem(digest, bundle)) as sandbox:
@@ -78,6 +79,7 @@ class EvaluationPool:
     def __init__(self, problem: Problem, slots: int, ray_address: str | None = None) -> None:
         if slots < 1:
             raise ValueError(f"slots must be at least 1, got {slots}")
+        require_packages(problem)
         self.problem = problem
         self._owns_ray = not ray.is_initialized()
         if self._owns_ray:

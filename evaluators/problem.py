@@ -194,6 +194,17 @@ def load_problem(ref: str | Path) -> Problem:
     )
 
 
+def require_packages(problem: Problem) -> None:
+    """Stop before any evaluation when a package the problem's candidates may import is missing."""
+    from evaluators.candidate_view import missing_packages
+
+    missing = missing_packages(problem.candidate.packages)
+    if missing:
+        names = " ".join(missing)
+        raise ProblemError(f"problem {problem.name} lets candidates import {', '.join(missing)}, not installed here: "
+                           f"pip install {names}  (or pip install 'evolve[problems]' for every bundled problem)")
+
+
 def list_problems(directory: Path | None = None) -> list[Problem]:
     """Every loadable problem under ``directory`` (default PROBLEMS_DIR), sorted by name.
 

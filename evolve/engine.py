@@ -90,6 +90,7 @@ def mutation_request(problem: Any, sample: Sample, seed: int) -> MutationRequest
         generation=sample.generation,
         seed=seed,
         templates_dir=str(problem.root),
+        packages=list(problem.candidate.packages),
     )
 
 

@@ -19,6 +19,7 @@ class MutationRequest:
     generation: int
     seed: int  # per-candidate seed: a mutator's randomness must come from here alone
     templates_dir: str | None = None  # the problem folder, whose templates override prompts/
+    packages: list[str] = field(default_factory=list)  # what the candidate may import besides the standard library
 
 
 @dataclass

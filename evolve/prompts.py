@@ -125,6 +125,7 @@ def prompt_context(request: MutationRequest, mode: str, system_message: str | No
         "generation": request.generation,
         "mode": mode,
         "num_regions": _num_regions(request.parent.code),
+        "packages": list(request.packages),
     }
 
 

@@ -19,8 +19,9 @@ fi
 
 # torch first, pinned: this machine holds a local CPU build of 2.13.0, while an unpinned
 # torch would pull gigabytes of CUDA packages. The [gpu] extra then adds Triton, whose
-# interpreter runs the kernel problems' correctness stage without a GPU.
+# interpreter runs the kernel problems' correctness stage without a GPU; [problems] adds what the
+# bundled problems let their candidates import.
 python -m pip install -q "torch==2.13.0"
-python -m pip install -q -e ".[dev,gpu]"
+python -m pip install -q -e ".[dev,gpu,problems]"
 
 python -m pytest -q "$@"

@@ -105,3 +105,15 @@ def test_names_resolve_under_the_problems_dir_and_unknown_names_list_known_ones(
     assert [p.name for p in list_problems()] == ["alpha", "beta"]
     with pytest.raises(ProblemError, match="known: alpha, beta"):
         load_problem("gamma")
+
+
+def test_a_missing_candidate_package_is_one_line_naming_the_install(tiny_problem, write_program):
+    from evaluators.pool import evaluate_file
+    from evaluators.problem import ProblemError
+
+    problem = tiny_problem(scoring="channel", candidate={"packages": ["numpy", "no-such-package-evolve"]})
+    with pytest.raises(ProblemError) as error:
+        evaluate_file(problem, write_program("def solve(x):\n    return x\n"))
+    message = str(error.value)
+    assert "\n" not in message
+    assert "no-such-package-evolve" in message and "pip install no-such-package-evolve" in message

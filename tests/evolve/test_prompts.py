@@ -99,3 +99,11 @@ def test_repair_turn_shows_the_reason_after_the_failed_reply(make_request):
     assert repaired[3]["role"] == "user"
     assert "block 1: missing the '=======' line" in repaired[3]["content"]
     assert "<<<<<<< SEARCH" in repaired[3]["content"]
+
+
+def test_the_system_prompt_names_the_packages_the_candidate_may_import(make_request):
+    request = dataclasses.replace(make_request(), packages=["numpy", "networkx"])
+    system, _ = render_messages(request, "diff")
+    assert "imports only the standard library and numpy, networkx" in system["content"]
+    bare, _ = render_messages(dataclasses.replace(make_request(), packages=[]), "diff")
+    assert "imports only the standard library:" in bare["content"]

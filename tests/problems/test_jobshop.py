@@ -160,12 +160,6 @@ def test_seed_is_mwkr_and_trails_fdd_mwkr():
     assert seed["score"] < _score(_rule("fdd_mwkr"))["score"]
 
 
-def test_seed_train_split_is_fast():
-    started = time.process_time()
-    _score(_rule("seed"))
-    assert time.process_time() - started < 2.0
-
-
 def test_train_instances_are_fresh_and_of_every_size_class():
     train = evaluator.train_instances()
     test = taillard.taillard_instances()

@@ -173,6 +173,9 @@ def test_unknown_problem_and_unknown_run_are_clear_errors(tmp_path: Path):
     result = evolve("run", "no_such_problem", "--db", f"sqlite:///{tmp_path}/x.db")
     assert result.returncode == 2 and "no problem folder 'no_such_problem'" in result.stderr
     assert "bin_packing" in result.stderr
+    from database import ProgramDatabase
+
+    ProgramDatabase(f"sqlite:///{tmp_path}/x.db").close()  # resume never creates one (test_exit_codes.py)
     result = evolve("resume", "nope", "--db", f"sqlite:///{tmp_path}/x.db")
     assert result.returncode == 2 and "nope" in result.stderr and "Traceback" not in result.stderr
 

@@ -7,12 +7,15 @@ published GGR solution orders the fields of each row separately), and each merge
 either left as its separate cells or fused into one cell that is its members' strings
 concatenated in some order (solutions fuse in the given order or in their own). Empty
 cells (missing values, or the padding of a frame whose rows have different widths) add no
-characters and are ignored.
+characters and are ignored. An integer may come back printed as a float ("7.0" for "7"):
+GGR rebuilds frames from lists, and pandas then stores a column holding a missing value as
+floats; the row is measured as printed, as on the leaderboard.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -20,10 +23,16 @@ from typing import NamedTuple
 from evaluators.contract import InvalidProgram
 
 MAX_FUSED_PERMUTATIONS = 720  # groups of up to 6 members are checked in every order
+_INTEGRAL_FLOAT = re.compile(r"-?\d+\.0")
+
+
+def canonical(cell: str) -> str:
+    """A cell as compared with the table's: an integral float printed as its integer."""
+    return cell[:-2] if cell.endswith(".0") and _INTEGRAL_FLOAT.fullmatch(cell) else cell
 
 
 class TableRows(NamedTuple):
-    """One table's rows as cells: the plain ones and each merge group's members."""
+    """One table's rows as canonical cells: the plain ones and each merge group's members."""
 
     name: str
     plain: list[tuple[str, ...]]
@@ -77,10 +86,11 @@ def checked_rows(table: TableRows, answer: object) -> list[str]:
     for position, cells in enumerate(answer):
         if not isinstance(cells, list) or not all(isinstance(c, str) for c in cells):
             raise InvalidProgram(f"{table.name}: row {position} of the answer is not a list of cell strings")
-        bucket = buckets.get(_key(cells), [])
+        compared = [canonical(c) for c in cells]
+        bucket = buckets.get(_key(compared), [])
         for slot in range(len(bucket) - 1, -1, -1):
             index = bucket[slot]
-            if _fits(cells, table.plain[index], table.groups[index]):
+            if _fits(compared, table.plain[index], table.groups[index]):
                 bucket.pop(slot)
                 break
         else:

@@ -50,7 +50,7 @@ def _csv(header: list[str], rows: list[list]) -> str:
 def movie_reviews(seed: int, count: int = 1500) -> str:
     """Critics' reviews of 80 films: the film's synopsis, title and link repeat per review."""
     rng = np.random.default_rng(seed)
-    films = [(_words(rng, int(rng.integers(18, 40))), _words(rng, int(rng.integers(1, 4))).title(),
+    films = [(_words(rng, int(rng.integers(18, 40))), f"{_word(500 + i)} {_words(rng, int(rng.integers(0, 3)))}".strip().title(),
               f"m/{_word(i)}_{int(rng.integers(1950, 2024))}", _pick(rng, ["Drama", "Comedy", "Horror", "Action & Adventure"], 1)[0])
              for i in range(80)]
     critics = [f"{_word(int(a)).title()} {_word(int(b)).title()}" for a, b in rng.integers(0, 300, size=(250, 2))]
@@ -93,7 +93,7 @@ def score_files(seed: int, count: int = 1200) -> str:
     for index in range(count):
         stem = f"{_word(int(rng.integers(0, 60)))}/{_word(int(rng.integers(0, 900)))}{index}"
         flags = [bool(rng.random() < p) for p in (0.9, 0.1, 0.95, 0.02, 0.3, 0.6)]
-        rating = "" if rng.random() < 0.5 else round(float(rng.uniform(3, 5)), 2)
+        rating = round(float(rng.uniform(3, 5)), 1)
         rows.append([_words(rng, int(rng.integers(1, 6))).title(), _pick(rng, composers, 1)[0],
                      _pick(rng, ["classical", "pop", "folk", "jazz", "rock"], 1)[0], int(rng.integers(1, 9)),
                      rating, f"./data/{stem}.mxl", f"./metadata/{stem}.json", *flags])

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from row_check import TableRows
+from row_check import TableRows, canonical
 from table_call import read_table, render_rows
 from table_generator import TRAIN_TABLES
 
@@ -60,7 +60,7 @@ def merged_original_order(frame: pd.DataFrame, col_merge: list[list[str]]) -> pd
 
 def make_table(name: str, csv_text: str, col_merge: list[list[str]]) -> Table:
     frame = read_table(csv_text)
-    cells = render_rows(frame)
+    cells = [[canonical(c) for c in row] for row in render_rows(frame)]
     present = [g for g in col_merge if all(c in frame.columns for c in g)]
     position = {c: i for i, c in enumerate(frame.columns)}
     grouped = {position[c] for g in present for c in g}

@@ -209,3 +209,13 @@ def test_published_solutions_run_unchanged_and_score_their_beer_numbers(public, 
     assert result["hit_rate_pct"] == pytest.approx(PUBLISHED_ON_BEER[name], abs=1e-12)
     assert result["normalized_hit_score"] == pytest.approx(
         (PUBLISHED_ON_BEER[name] - BEER_REFERENCE) / (100 - BEER_REFERENCE) * 100, abs=1e-9)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(LEADERBOARD is None, reason="set ADRS_LEADERBOARD to a checkout of UCB-ADRS/ADRS-Leaderboard")
+def test_a_published_ggr_solution_runs_in_the_sandbox():
+    """GGR opens a thread pool per recursion level: the problem's process limit must allow it."""
+    program = Path(LEADERBOARD) / "solutions" / "llm_sql" / "shinkaevolve" / "resources" / "solution.py"
+    result = evaluate_file(PROBLEM, program, "test")
+    assert result.status == "ok", result.artifacts
+    assert result.metrics["hit_rate_pct"] == pytest.approx(PUBLISHED_ON_BEER["shinkaevolve"], abs=1e-12)

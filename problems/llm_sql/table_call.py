@@ -15,7 +15,6 @@ import io
 import sys
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 PROGRAM_MODULE = "candidate"  # the name the candidate's host gives the loaded program

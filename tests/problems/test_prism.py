@@ -176,12 +176,8 @@ def test_random_is_seeded_before_each_call(public, tmp_path):
             random.shuffle(order)
             return {g: order[g::gpu_num] for g in range(gpu_num)}
     """)
-    try:
-        first = score(public, shuffled)
-    except InvalidProgram:  # a shuffle may overfill a GPU; then it must do so every time
-        with pytest.raises(InvalidProgram):
-            score(public, shuffled)
-        return
+    first = score(public, shuffled)  # two models per GPU: at most 58 GB, always feasible
+    assert first["mean_max_kvpr"] != first["round_robin_kvpr"]
     assert score(public, shuffled)["mean_max_kvpr"] == first["mean_max_kvpr"]
 
 

@@ -96,7 +96,7 @@ class CandidateServer:
         return f"{INSIDE_ROOT}/program/{path.name}"
 
     def _command(self, fd: int) -> list[str]:
-        preload = [p for p in ("numpy",) if p in self.spec.packages]
+        preload = list(self.spec.packages)  # imported once by the server, so each forked candidate has them warm
         if self.bwrap:
             paths = [INSIDE_ROOT, f"{INSIDE_ROOT}/public"]
             prefix = candidate_bwrap_command(self.public, self.programs, self.spec.packages,

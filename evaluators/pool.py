@@ -19,6 +19,7 @@ import ray
 
 from evaluators.bundle import pack_problem, unpack_problem
 from evaluators.cascade import run_cascade
+from evaluators.confinement import warn_once
 from evaluators.problem import Problem, ProblemError, require_packages
 from evaluators.result import EvaluationResult
 from evaluators.sandbox import Sandbox, SandboxError
@@ -34,10 +35,19 @@ def _check_split(problem: Problem, split: str) -> None:
         raise ProblemError(f"problem {problem.name} has no split '{split}' (it has: {', '.join(problem.splits)})")
 
 
+def announce_scoring(problem: Problem) -> None:
+    """Say once, in the driver, when a problem's scores are only as honest as its candidates."""
+    if problem.scoring == "in_process":
+        warn_once("in-process", f"{problem.name} scores candidates in the scorer's own process (scoring: in_process): "
+                  "a hostile candidate can forge its score or read the problem's data; docs/writing-a-problem.md "
+                  "shows how to move it onto the channel (scoring: channel)")
+
+
 def evaluate_file(problem: Problem, path: str | Path, split: str = "train") -> EvaluationResult:
     """Score one program file with the run's sandbox and cascade, in this process's machine."""
     _check_split(problem, split)
     require_packages(problem)
+    announce_scoring(problem)
     code = Path(path).read_text()
     digest, bundle = pack_problem(problem.root)
     with Sandbox.for_problem(problem, unpack_problem(digest, bundle)) as sandbox:
@@ -51,12 +61,19 @@ class EvaluationWorker:
 
     def __init__(self, digest: str, bundle: bytes, problem: Problem) -> None:
         self.sandbox = Sandbox.for_problem(problem, unpack_problem(digest, bundle))
-        self.sandbox.start()
+        self.failure: str | None = None
+        try:
+            self.sandbox.start()
+        except SandboxError as exc:  # kept for ready(): an actor that dies here has Ray print its traceback
+            self.failure = str(exc)
         self.threshold = problem.cascade_threshold
         context = ray.get_runtime_context()
         self.node = f"{context.get_node_id()}@{ray.util.get_node_ip_address()}"
 
     def ready(self) -> str:
+        """The node this slot runs on; raises (in the driver, without Ray's log) when its sandbox failed."""
+        if self.failure is not None:
+            raise SandboxError(self.failure)
         return self.node
 
     def evaluate(self, code: str, split: str) -> dict[str, Any]:
@@ -105,6 +122,9 @@ class EvaluationPool:
         self._workers = [self._actor_class.remote(*self._args) for _ in range(slots)]
         try:
             self._nodes = ray.get([w.ready.remote() for w in self._workers], timeout=READY_TIMEOUT_S)
+        except ray.exceptions.RayTaskError as exc:
+            self.close()
+            raise SandboxError(str(exc.cause) if isinstance(exc.cause, SandboxError) else str(exc)) from None
         except ray.exceptions.RayActorError as exc:
             self.close()
             raise SandboxError(f"evaluation workers for {problem.name} failed to start: {exc}") from None
@@ -127,6 +147,7 @@ class EvaluationPool:
     async def evaluate(self, code: str, split: str = "train") -> EvaluationResult:
         """Run the cascade for ``code`` on a free slot; waits while all slots are busy."""
         _check_split(self.problem, split)
+        announce_scoring(self.problem)
         free = self._free()
         worker = await free.get()
         self._idle.remove(worker)

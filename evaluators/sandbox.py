@@ -168,11 +168,7 @@ class Sandbox:
         self.has_quick = hello["has_quick"]
         if not hello["network_isolated"]:
             warn_once("netns", "cannot create a network namespace here: candidates can reach the network")
-        if self._candidates is None:
-            warn_once("in-process", f"{self.problem_dir.name} scores candidates in the scorer's own process "
-                      "(scoring: in_process): a hostile candidate can forge its score or read the problem's data; "
-                      "docs/writing-a-problem.md shows how to move it onto the channel (scoring: channel)")
-        else:
+        if self._candidates is not None:
             try:
                 self._candidates.start()
             except CandidateServerError as exc:

@@ -181,7 +181,10 @@ def main() -> None:
     try:
         _drop_privileges(uid)
         for name in preload:
-            importlib.import_module(name)
+            try:
+                importlib.import_module(name)
+            except ModuleNotFoundError:  # a distribution whose import name differs: imported on first use
+                pass
     except BaseException:
         control.send(json.dumps({"ready": False, "error": traceback.format_exc()[-ERROR_TAIL:]}).encode())
         return

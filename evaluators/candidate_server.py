@@ -31,6 +31,19 @@ GRACE_S = 2.0
 BOOT = ("import sys; sys.path[:0] = {paths!r}; from evolve_candidate.host import main; main()")
 
 
+# No user site, no script folder on sys.path; not -I, which would also ignore PYTHONHASHSEED.
+INTERPRETER_FLAGS = ("-s", "-P")
+HASH_SEED = "0"
+
+
+def candidate_env(cpus: float) -> dict[str, str]:
+    """The scrubbed environment, with a fixed hash seed: a program that iterates over a set of
+    strings scores the same in every evaluation (several published cloudcast solutions do)."""
+    env = {k: v for k, v in scrubbed_env(cpus).items() if k != "PYTHONPATH"}
+    env["PYTHONHASHSEED"] = HASH_SEED
+    return env
+
+
 class CandidateServerError(RuntimeError):
     """The candidate's fork server could not start or stopped answering."""
 
@@ -80,7 +93,7 @@ class CandidateServer:
             os.chmod(path, 0o755)
         os.chmod(self.scratch, 0o1777)
         self.uid = NOBODY if os.getuid() == 0 and (bwrap or nobody_can_run_python()) else -1
-        self._env = {k: v for k, v in scrubbed_env(limits.cpus).items() if k != "PYTHONPATH"}
+        self._env = candidate_env(limits.cpus)
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
         self._cgroup: PidsCgroup | None = None
@@ -108,7 +121,7 @@ class CandidateServer:
                 link.symlink_to(HOST_PACKAGE)
             paths = [str(link.parent), str(self.public)]
             prefix = []
-        return prefix + [sys.executable, "-I", "-c", BOOT.format(paths=paths), str(fd), str(self.uid),
+        return prefix + [sys.executable, *INTERPRETER_FLAGS, "-c", BOOT.format(paths=paths), str(fd), str(self.uid),
                          "0" if self.bwrap else "1", *preload]
 
     def start(self) -> None:

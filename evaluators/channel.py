@@ -10,6 +10,7 @@ exist in the scorer's process alone, which the candidate cannot reach.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -132,8 +133,11 @@ def open_candidate(program_path: str | Path, public: Sequence[str | Path] = ()) 
             "spec.loader.exec_module(module); "
             "from evolve_candidate.host import serve_program; serve_program(int(sys.argv[1]), sys.argv[2])")
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    process = subprocess.Popen([sys.executable, "-I", "-c", boot, str(theirs.fileno()), str(program_path)],
-                               pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+    from evaluators.candidate_server import INTERPRETER_FLAGS, candidate_env
+
+    process = subprocess.Popen([sys.executable, *INTERPRETER_FLAGS, "-c", boot, str(theirs.fileno()), str(program_path)],
+                               pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+                               env={**os.environ, **candidate_env(1)})
     theirs.close()
     try:
         yield Candidate(ours, Path(program_path).read_text())

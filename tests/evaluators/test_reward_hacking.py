@@ -238,3 +238,11 @@ def test_in_process_scoring_survives_the_crashers(tiny_problem):
             assert outcome.status in ("killed", "error", "ok"), (name, outcome.artifacts)
             assert box.run("full", program(HONEST), "train").score == 40.0, name
     assert sys.modules  # the harness is alive to say so
+
+
+def test_string_hashing_is_the_same_in_every_evaluation(sandbox, guess_problem):
+    """Programs that iterate over sets of names score reproducibly, also on another slot (a fixed hash seed)."""
+    code = program("def guess():\n    print(hash('cloudcast'), list({'a', 'b', 'c', 'd', 'e'}))\n    return 40.0\n")
+    first = sandbox.run("full", code, "train").artifacts["stdout"]
+    with Sandbox.for_problem(guess_problem, guess_problem.root) as other_slot:
+        assert other_slot.run("full", code, "train").artifacts["stdout"] == first

@@ -31,7 +31,7 @@ PUBLISHED_ON_BEER = {"LEVI": 53.25762448747058, "openevolve": 69.81063542862275,
                      "gepa": 70.73511457809136, "human_SOTA": 70.73511457809136}
 # These two assign strings into an int64 column, which pandas 3 refuses ("Invalid value ... for dtype 'int64'").
 NEEDS_PANDAS_2 = {"gepa", "human_SOTA"}
-LEADERBOARD = os.environ.get("ADRS_LEADERBOARD")  # a checkout of UCB-ADRS/ADRS-Leaderboard (no licence: not shipped)
+LEADERBOARD = os.environ.get("ADRS_LEADERBOARD_DIR")  # a checkout of UCB-ADRS/ADRS-Leaderboard (no licence: not shipped)
 
 
 @pytest.fixture(scope="module")
@@ -197,7 +197,7 @@ def test_the_leaderboards_score_formula():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(LEADERBOARD is None, reason="set ADRS_LEADERBOARD to a checkout of UCB-ADRS/ADRS-Leaderboard")
+@pytest.mark.skipif(LEADERBOARD is None, reason="set ADRS_LEADERBOARD_DIR to a checkout of UCB-ADRS/ADRS-Leaderboard")
 @pytest.mark.parametrize("name", sorted(PUBLISHED_ON_BEER))
 def test_published_solutions_run_unchanged_and_score_their_beer_numbers(public, name):
     program = Path(LEADERBOARD) / "solutions" / "llm_sql" / name / "resources" / "solution.py"
@@ -212,7 +212,7 @@ def test_published_solutions_run_unchanged_and_score_their_beer_numbers(public, 
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(LEADERBOARD is None, reason="set ADRS_LEADERBOARD to a checkout of UCB-ADRS/ADRS-Leaderboard")
+@pytest.mark.skipif(LEADERBOARD is None, reason="set ADRS_LEADERBOARD_DIR to a checkout of UCB-ADRS/ADRS-Leaderboard")
 def test_a_published_ggr_solution_runs_in_the_sandbox():
     """GGR opens a thread pool per recursion level: the problem's process limit must allow it."""
     program = Path(LEADERBOARD) / "solutions" / "llm_sql" / "shinkaevolve" / "resources" / "solution.py"

@@ -108,6 +108,19 @@ def _summary(text: str | None) -> str | None:
     return lines[-1][:500] if lines else None
 
 
+def kept_if_culled(result: EvaluationResult) -> EvaluationResult:
+    """A seed the cascade culled stays, scored by its quick stage, as OpenEvolve keeps it:
+    the run must start from somewhere, and its children are measured by the full stage."""
+    quick = result.metrics.get("quick_score")
+    if result.status != "culled" or not isinstance(quick, (int, float)):
+        return result
+    stage1 = {key.removeprefix("quick_"): value for key, value in result.metrics.items()
+              if key.startswith("quick_") and key != "quick_score"}
+    note = f"{result.artifacts.get('cascade', 'culled by the cascade')}: the seed is kept with its quick-stage score"
+    return EvaluationResult(status="ok", score=float(quick), metrics={**stage1, **result.metrics},
+                            artifacts={**result.artifacts, "cascade": note}, stages=result.stages, node=result.node)
+
+
 class Engine:
     def __init__(
         self,
@@ -226,7 +239,7 @@ class Engine:
         existing = self.archive.seed_program()
         if existing is not None:
             return existing
-        result = await self.pool.evaluate(self.problem.seed_code, "train")
+        result = kept_if_culled(await self.pool.evaluate(self.problem.seed_code, "train"))
         if not result.ok:
             cause = _summary(result.artifacts.get("error")) or _summary(next(iter(result.artifacts.values()), None))
             raise SeedFailed(

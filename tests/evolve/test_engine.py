@@ -37,8 +37,9 @@ def f(x):
 class SandboxEvaluator:
     """The pool's contract over one warm sandbox, serialised: enough for a driver-side test."""
 
-    def __init__(self, problem) -> None:
+    def __init__(self, problem, threshold: float | None = None) -> None:
         root = unpack_problem(*pack_problem(problem.root))
+        self.threshold = threshold
         self.sandbox = Sandbox(root, "evaluate.py", "seed.py", problem.limits)
         self.sandbox.start()
         self.lock = threading.Lock()
@@ -47,7 +48,7 @@ class SandboxEvaluator:
     def _run(self, code: str, split: str):
         with self.lock:
             self.calls += 1
-            return run_cascade(self.sandbox, code, split, None)
+            return run_cascade(self.sandbox, code, split, self.threshold)
 
     async def evaluate(self, code: str, split: str = "train"):
         return await asyncio.to_thread(self._run, code, split)
@@ -186,6 +187,49 @@ def test_a_broken_seed_is_a_clear_error(tiny_problem, tmp_path):
             asyncio.run(engine.run())
     finally:
         evaluator.sandbox.close()
+
+
+# Circle packing's shape: the quick stage packs few circles and the seed's sum of radii
+# falls below the cascade threshold, so the seed itself is culled.
+PACKING_EVALUATOR = """
+from evaluators.contract import load_program
+
+def _radii(program_path, n):
+    return sum(load_program(program_path).radius(i) for i in range(n))
+
+def evaluate_quick(program_path, split="train"):
+    return {"score": _radii(program_path, 4) / 4, "circles": 4}
+
+def evaluate(program_path, split="train"):
+    return {"score": _radii(program_path, 26) / 26, "circles": 26}
+"""
+PACKING_SEED = """
+# EVOLVE-BLOCK-START
+def radius(i):
+    return 0.364
+# EVOLVE-BLOCK-END
+"""
+
+
+def test_a_seed_culled_by_the_cascade_is_kept_with_its_quick_score_and_the_run_goes_on(tiny_problem, tmp_path):
+    problem = tiny_problem(evaluator=PACKING_EVALUATOR, seed=PACKING_SEED, cascade_threshold=0.5)
+    evaluator = SandboxEvaluator(problem, threshold=problem.cascade_threshold)
+    children = [PACKING_SEED.replace("0.364", value) for value in ("0.6", "0.2", "0.8")]
+    try:
+        engine, db, run = make_engine(problem, evaluator, tmp_path, ScriptedMutator(children), iterations=3,
+                                     max_in_flight=1)
+        outcome = asyncio.run(engine.run())
+    finally:
+        evaluator.sandbox.close()
+    assert outcome.stop_reason == "iterations"
+    seed = outcome.seed
+    assert seed.status == "ok" and seed.score == pytest.approx(0.364)
+    assert seed.metrics["circles"] == 4 and seed.metrics["quick_score"] == pytest.approx(0.364)
+    assert "below the threshold 0.5" in seed.artifacts["cascade"] and "kept" in seed.artifacts["cascade"]
+    rows = _rows(db, run.id)
+    assert [(r["status"], r["score"]) for r in rows[1:]] == [("ok", pytest.approx(0.6)), ("culled", None),
+                                                             ("ok", pytest.approx(0.8))]
+    assert outcome.best.score == pytest.approx(0.8)
 
 
 def test_candidate_seeds_depend_only_on_run_seed_and_index():

@@ -103,6 +103,9 @@ def cli_overrides(**flags: Any) -> dict[str, Any]:
 @app.command()
 def run(
     problem: str = typer.Argument(..., help="a problem name under problems/ or a path to a problem folder"),
+    program: Optional[str] = typer.Argument(
+        None, help="in an OpenEvolve directory, the initial program (default: initial_program.py or the usual names)"
+    ),
     iterations: Optional[int] = typer.Option(None, "--iterations", "-n", help="candidates to make"),
     max_in_flight: Optional[int] = typer.Option(None, "--max-in-flight", "-k", help="candidates in flight at once"),
     seed: Optional[int] = typer.Option(None, "--seed", help="fixes all randomness of selection and the offline mutator"),
@@ -122,12 +125,13 @@ def run(
 
     Example: evolve run bin_packing -n 200 --seed 1
     Example: evolve run bin_packing --model openai/gpt-4o-mini --budget 2
+    Example: evolve run examples/cant_be_late initial_greedy.py
     """
     overrides = cli_overrides(
         iterations=iterations, max_in_flight=max_in_flight, seed=seed, max_wall_s=max_wall,
         budget_usd=budget, target_score=target, models=model, api_base=api_base,
     )
-    start_run(problem, config, overrides, RunRequest(db_url=db, ray_address=ray_address, name=name), console)
+    start_run(problem, config, overrides, RunRequest(db_url=db, ray_address=ray_address, name=name), console, program)
 
 
 @app.command()
@@ -153,6 +157,9 @@ def eval_(
     problem: str = typer.Argument(..., help="a problem name or folder"),
     file: Path = typer.Argument(..., help="the program to score", exists=True, dir_okay=False),
     split: str = typer.Option("train", "--split", help="train or test"),
+    program: Optional[str] = typer.Option(
+        None, "--program", help="in an OpenEvolve directory, its initial program (default: initial_program.py or the usual names)"
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Score one program with the problem's evaluator, in the same sandbox a run uses.
@@ -162,7 +169,7 @@ def eval_(
     from evaluators.pool import evaluate_file
     from evolve.openevolve_import import DEFAULT_CACHE_DIR, resolve_problem_ref
 
-    loaded = load_problem(resolve_problem_ref(problem, DEFAULT_CACHE_DIR, err))
+    loaded = load_problem(resolve_problem_ref(problem, DEFAULT_CACHE_DIR, err, program))
     result = evaluate_file(loaded, file, split)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2, default=str))

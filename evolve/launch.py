@@ -208,8 +208,12 @@ async def score_test_split(db: ProgramDatabase, archive: RunArchive, pool: Evalu
         console.print(f"  program {pid}: test score {format_score(result.score)} ({result.status})", highlight=False)
 
 
-def start_run(problem_ref: str, config_file: Path | None, cli: dict[str, Any], request: RunRequest, console: Console) -> Outcome:
-    problem = load_problem(resolve_problem_ref(problem_ref, DEFAULT_CACHE_DIR, console))
+def start_run(
+    problem_ref: str, config_file: Path | None, cli: dict[str, Any], request: RunRequest, console: Console,
+    program: str | None = None,
+) -> Outcome:
+    """``program`` names the initial program when ``problem_ref`` is an OpenEvolve directory."""
+    problem = load_problem(resolve_problem_ref(problem_ref, DEFAULT_CACHE_DIR, console, program))
     config = effective_config(problem, config_file, cli)
     db = ProgramDatabase(request.db_url)
     run = db.create_run(request.name, problem_reference(problem), config.model_dump(mode="json"), config.seed)

@@ -340,6 +340,42 @@ def test_the_initial_program_can_be_named_by_argument_path_or_config_key(tmp_pat
 
 
 @pytest.mark.slow
+def test_evolve_run_takes_the_initial_program_as_a_second_argument(tmp_path: Path) -> None:
+    source = adrs_style_copy(tmp_path)
+    greedy = (source / "initial_greedy.py").read_text()
+    (source / "initial_other.py").write_text(greedy.replace("def minimize", "def minimize_other"))
+    (tmp_path / "offline.yaml").write_text("llm:\n  models: []\n")
+    db = tmp_path / "x.db"
+    env = {**os.environ, "RAY_DISABLE_USAGE_STATS": "1"}
+    completed = subprocess.run(
+        [sys.executable, "-m", "evolve.cli", "run", str(source), "initial_greedy.py", "-n", "3",
+         "--db", f"sqlite:///{db}", "--config", str(tmp_path / "offline.yaml")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "stopped: iterations; 3 candidates" in completed.stdout
+    with sqlite3.connect(db) as connection:
+        (seed_code,) = connection.execute("SELECT code FROM programs WHERE origin = 'seed'").fetchone()
+    assert seed_code == greedy
+
+
+def test_evolve_eval_and_run_name_the_initial_program_or_say_which_are_there(tmp_path: Path) -> None:
+    from evolve.cli import app
+
+    source = adrs_style_copy(tmp_path)
+    (source / "initial_other.py").write_text((source / "initial_greedy.py").read_text())
+    scored = CliRunner().invoke(app, ["eval", str(source), str(source / "initial_greedy.py"), "--json",
+                                      "--program", "initial_greedy.py"])
+    assert scored.exit_code == 0, scored.output
+    assert '"status": "ok"' in scored.output
+    ambiguous = CliRunner().invoke(app, ["eval", str(source), str(source / "initial_greedy.py")])
+    assert ambiguous.exit_code == 2 and "initial_greedy.py, initial_other.py" in ambiguous.output
+    missing = CliRunner().invoke(app, ["run", str(source), "initial_missing.py", "--db", f"sqlite:///{tmp_path / 'x.db'}"])
+    assert missing.exit_code == 2 and "'initial_missing.py' is not a file in the directory" in missing.output
+    assert "Traceback" not in missing.output
+
+
+@pytest.mark.slow
 def test_evolve_run_takes_the_program_inside_an_openevolve_directory(tmp_path: Path) -> None:
     source = adrs_style_copy(tmp_path)
     (source / "initial_other.py").write_text((source / "initial_greedy.py").read_text())

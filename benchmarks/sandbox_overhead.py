@@ -40,6 +40,16 @@ def evaluate(program_path, split="train"):
     value = load_program(program_path).solve(numpy.arange(4))
     return {"score": float(value), "evaluate_s": time.perf_counter() - started}
 """
+CHANNEL_EVALUATOR = """\
+import time
+
+
+def evaluate(candidate, split="train"):
+    started = time.perf_counter()
+    value = candidate.call("solve", [0, 1, 2, 3])
+    return {"score": float(value), "evaluate_s": time.perf_counter() - started}
+"""
+CHANNEL_SEED = "# EVOLVE-BLOCK-START\ndef solve(x):\n    return sum(x)\n# EVOLVE-BLOCK-END\n"
 SEED = "# EVOLVE-BLOCK-START\ndef solve(x):\n    return x.sum()\n# EVOLVE-BLOCK-END\n"
 COLD = """\
 import json, sys, os
@@ -51,10 +61,14 @@ print(json.dumps(evaluate.evaluate(sys.argv[2])))
 DOCS = ROOT / "docs" / "benchmarks.md"
 
 
-def make_problem(directory: Path):
-    (directory / "seed.py").write_text(SEED)
-    (directory / "evaluate.py").write_text(EVALUATOR)
-    (directory / "problem.yaml").write_text(yaml.safe_dump({"description": "overhead benchmark", "limits": {"timeout_s": 10}}))
+def make_problem(directory: Path, channel: bool = False):
+    """The in-process problem, or (``channel``) its twin whose candidate runs in a process of its own."""
+    (directory / "seed.py").write_text(CHANNEL_SEED if channel else SEED)
+    (directory / "evaluate.py").write_text(CHANNEL_EVALUATOR if channel else EVALUATOR)
+    spec = {"description": "overhead benchmark", "limits": {"timeout_s": 10}}
+    if channel:
+        spec.update(scoring="channel", candidate={"packages": ["numpy"]})
+    (directory / "problem.yaml").write_text(yaml.safe_dump(spec))
     return load_problem(directory)
 
 
@@ -65,14 +79,14 @@ def summarise(overheads_s: list[float]) -> dict[str, float]:
 
 def bench_fork_server(problem, n: int) -> tuple[dict[str, float], float, bool]:
     started = time.perf_counter()
-    sandbox = Sandbox(problem.root, "evaluate.py", "seed.py", problem.limits)
+    sandbox = Sandbox.for_problem(problem, problem.root)
     sandbox.start()
     startup = time.perf_counter() - started
     overheads = []
     with sandbox:
         for _ in range(n):
             t0 = time.perf_counter()
-            outcome = sandbox.run("full", SEED, "train")
+            outcome = sandbox.run("full", problem.seed_code, "train")
             wall = time.perf_counter() - t0
             assert outcome.status == "ok", outcome
             overheads.append(wall - outcome.metrics["evaluate_s"])
@@ -149,7 +163,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         problem = make_problem(Path(directory))
         fork, startup, bwrap = bench_fork_server(problem, args.n)
-        rows = [("fork server (evaluators.sandbox)", fork),
+        channel_dir = Path(directory) / "channel"
+        channel_dir.mkdir()
+        channel, _, _ = bench_fork_server(make_problem(channel_dir, channel=True), args.n)
+        rows = [("fork server, scoring: in_process (evaluators.sandbox)", fork),
+                ("two fork servers, scoring: channel (candidate in its own process; one call)", channel),
                 ("EvaluationPool on local Ray, 1 slot", bench_pool(problem, args.n)),
                 ("cold subprocess per candidate", bench_cold(problem, args.n))]
     section = markdown(rows, startup, bwrap)

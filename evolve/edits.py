@@ -56,6 +56,10 @@ REPAIRS = {
     WHOLE_FILE: "the whole program was re-emitted without its EVOLVE-BLOCK markers; its regions were cut out",
 }
 
+# The program row's artifact that lists, comma-separated, the repairs its edit needed:
+# the row has no column of its own for them, and the next prompt tells the model.
+REPAIRS_ARTIFACT = "edit_repairs"
+
 _SEARCH_LINE = re.compile(r"^\s*<{5,9}\s*SEARCH\s*$")
 _DIVIDER_LINE = re.compile(r"^\s*={5,9}\s*$")
 _REPLACE_LINE = re.compile(r"^\s*>{5,9}\s*REPLACE\s*$")

@@ -20,6 +20,7 @@ from database.features import BUILTIN_FEATURES, feature_values
 from database.records import NewProgram, ProgramView, Sample
 from evaluators.result import EvaluationResult
 from evolve.config import RunConfig
+from evolve.edits import REPAIRS_ARTIFACT
 from evolve.errors import InputError
 from evolve.mutation import MutationRequest, Mutator, Proposal
 
@@ -327,6 +328,8 @@ class Engine:
 
     def _record(self, record: NewProgram, proposal: Proposal | None, parent_score: float | None) -> None:
         calls = proposal.llm_calls if proposal else []
+        if proposal is not None and proposal.repairs:
+            record.artifacts = {**record.artifacts, REPAIRS_ARTIFACT: ", ".join(proposal.repairs)}
         record.llm_call_ids = [call.call_id for call in calls if call.call_id is not None]
         view = self.archive.record(record)
         for call in calls:

@@ -16,6 +16,7 @@ from typing import Any
 import jinja2
 
 from database.records import ProgramView
+from evolve.edits import REPAIRS, REPAIRS_ARTIFACT
 from evolve.mutation import MutationRequest
 from evolve.regions import RegionError, split_regions
 
@@ -57,6 +58,13 @@ def _metric_text(value: Any) -> str:
     return _num(value)
 
 
+def _repairs(artifacts: dict[str, str]) -> list[str]:
+    """What the edit that made this program needed, so the model can write the next one
+    so that it applies as written."""
+    names = [name.strip() for name in str(artifacts.get(REPAIRS_ARTIFACT, "")).split(",")]
+    return [REPAIRS.get(name, name) for name in names if name]
+
+
 def _program(view: ProgramView, with_feedback: bool) -> dict[str, Any]:
     code = view.code if view.code.endswith("\n") else view.code + "\n"
     out: dict[str, Any] = {
@@ -65,10 +73,13 @@ def _program(view: ProgramView, with_feedback: bool) -> dict[str, Any]:
         "generation": view.generation,
         "metrics": {},
         "artifacts": {},
+        "repairs": [],
     }
     if with_feedback:
         out["metrics"] = {k: _metric_text(v) for k, v in view.metrics.items() if k != "score"}
-        out["artifacts"] = {k: _bounded(k, v) for k, v in view.artifacts.items() if str(v).strip()}
+        out["artifacts"] = {k: _bounded(k, v) for k, v in view.artifacts.items()
+                            if str(v).strip() and k != REPAIRS_ARTIFACT}
+        out["repairs"] = _repairs(view.artifacts)
     return out
 
 

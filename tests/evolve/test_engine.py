@@ -13,9 +13,11 @@ from evaluators.bundle import pack_problem, unpack_problem
 from evaluators.cascade import run_cascade
 from evaluators.sandbox import Sandbox
 from evolve.config import build_config
-from evolve.engine import Engine, SeedFailed, candidate_seed
+from evolve.edits import REPAIRS, REPAIRS_ARTIFACT, apply_diff
+from evolve.engine import Engine, SeedFailed, candidate_seed, mutation_request
 from evolve.mutation import MutationRequest, Proposal
 from evolve.offline import OfflineMutator
+from evolve.prompts import render_messages
 
 EVALUATOR = """
 from evaluators.contract import InvalidProgram, load_program
@@ -230,6 +232,31 @@ def test_a_seed_culled_by_the_cascade_is_kept_with_its_quick_score_and_the_run_g
     assert [(r["status"], r["score"]) for r in rows[1:]] == [("ok", pytest.approx(0.6)), ("culled", None),
                                                              ("ok", pytest.approx(0.8))]
     assert outcome.best.score == pytest.approx(0.8)
+
+
+class RepliedMutator:
+    """Applies a model's reply to the parent with the real edit code, as the LLM mutator does."""
+
+    name = "replied"
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+
+    async def propose(self, request: MutationRequest) -> Proposal:
+        result = apply_diff(request.parent.code, self.reply)
+        return Proposal(result.code, "diff", diff=result.diff, repairs=list(result.repairs))
+
+
+def test_the_repairs_an_edit_needed_are_on_its_row_and_in_the_next_prompt(problem, evaluator, tmp_path):
+    reply = "<<<<<<< SEARCH\r\n    return 1.0 * x + 0.5\r\n=======\r\n    return 1.0 * x + 4.0\r\n>>>>>>> REPLACE\r\n"
+    engine, db, run = make_engine(problem, evaluator, tmp_path, RepliedMutator(reply), iterations=1)
+    outcome = asyncio.run(engine.run())
+    child = _rows(db, run.id)[1]
+    assert child["status"] == "ok" and "1.0 * x + 4.0" in child["code"]
+    assert child["artifacts"][REPAIRS_ARTIFACT] == "crlf"
+    sample = engine.archive.sample_for(outcome.best.id)
+    _, user = render_messages(mutation_request(problem, sample, 0), "diff")
+    assert f"needed repairs before it applied: {REPAIRS['crlf']}" in user["content"]
 
 
 def test_candidate_seeds_depend_only_on_run_seed_and_index():

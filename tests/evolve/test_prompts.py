@@ -107,3 +107,17 @@ def test_the_system_prompt_names_the_packages_the_candidate_may_import(make_requ
     assert "imports only the standard library and numpy, networkx" in system["content"]
     bare, _ = render_messages(dataclasses.replace(make_request(), packages=[]), "diff")
     assert "imports only the standard library:" in bare["content"]
+
+
+def test_the_repairs_the_parents_edit_needed_are_told_in_both_modes(make_request):
+    from evolve.edits import REPAIRS, REPAIRS_ARTIFACT
+
+    request = make_request(artifacts={REPAIRS_ARTIFACT: "crlf, indentation", "report": "fine"})
+    for mode in ("diff", "rewrite"):
+        _, user = render_messages(request, mode)
+        text = user["content"]
+        assert "needed repairs before it applied" in text
+        assert REPAIRS["crlf"] in text and REPAIRS["indentation"] in text
+        assert f"### {REPAIRS_ARTIFACT}" not in text and "### report" in text
+    _, plain = render_messages(make_request(artifacts={"report": "fine"}), "diff")
+    assert "needed repairs" not in plain["content"]

@@ -17,6 +17,16 @@ import re
 from dataclasses import dataclass
 
 from evaluators.markers import is_end, is_marker, is_start
+from evolve.edit_repairs import (
+    BLOCK_MARKS,
+    CRLF,
+    DIVIDER_CLOSE,
+    FROZEN_WHITESPACE,
+    INDENTATION,
+    MARKER_LINES,
+    WHOLE_FILE,
+    EditError,
+)
 from evolve.regions import (
     RegionedProgram,
     RegionError,
@@ -29,36 +39,11 @@ from evolve.regions import (
     split_regions,
     top_level_defs,
 )
+from evolve.search_match import line_text, locate, measure, reindent
 
 SEARCH_MARK = "<<<<<<< SEARCH"
 DIVIDER_MARK = "======="
 REPLACE_MARK = ">>>>>>> REPLACE"
-
-# The repairs an edit may need, by the name recorded on the result, and what each did.
-CRLF = "crlf"
-BLOCK_MARKS = "block_marks"
-DIVIDER_CLOSE = "divider_closes_replace"
-MARKER_LINES = "marker_lines"
-TRAILING_WHITESPACE = "trailing_whitespace"
-TABS = "tabs"
-INDENTATION = "indentation"
-FROZEN_WHITESPACE = "frozen_whitespace"
-WHOLE_FILE = "whole_file_without_markers"
-REPAIRS = {
-    CRLF: "CRLF line endings were read as plain newlines",
-    BLOCK_MARKS: "a SEARCH or REPLACE mark was spelt with the wrong number of < or > signs",
-    DIVIDER_CLOSE: "a REPLACE section closed by '=======' instead of '>>>>>>> REPLACE'",
-    MARKER_LINES: "SEARCH and REPLACE both carried the unchanged EVOLVE-BLOCK marker lines",
-    TRAILING_WHITESPACE: "SEARCH lines differed from the program in trailing or whitespace-only lines",
-    TABS: "SEARCH lines used tabs where the program uses spaces, or the reverse",
-    INDENTATION: "SEARCH lines were shifted by one uniform indentation; REPLACE was shifted back",
-    FROZEN_WHITESPACE: "the rewritten program's frozen lines differed from the parent's only in whitespace",
-    WHOLE_FILE: "the whole program was re-emitted without its EVOLVE-BLOCK markers; its regions were cut out",
-}
-
-# The program row's artifact that lists, comma-separated, the repairs its edit needed:
-# the row has no column of its own for them, and the next prompt tells the model.
-REPAIRS_ARTIFACT = "edit_repairs"
 
 _SEARCH_LINE = re.compile(r"^\s*<{5,9}\s*SEARCH\s*$")
 _DIVIDER_LINE = re.compile(r"^\s*={5,9}\s*$")
@@ -73,16 +58,6 @@ _ELISION = re.compile(
     r"|^\s*(?:\.\.\.|…)\s*$",
     re.IGNORECASE,
 )
-# Matching tiers, tried in order: (repair, tab widths, whether a uniform shift is allowed).
-_TIERS: tuple[tuple[str, tuple[int, ...], bool], ...] = (
-    (TRAILING_WHITESPACE, (0,), False),
-    (TABS, (4, 8), False),
-    (INDENTATION, (4, 8), True),
-)
-
-
-class EditError(ValueError):
-    """An edit could not be applied; the message is the reason given back to the model."""
 
 
 @dataclass(frozen=True)
@@ -98,7 +73,7 @@ class DiffBlock:
 @dataclass(frozen=True)
 class EditResult:
     """The new program, the unified diff from the parent, the edit as parsed, and the
-    repairs (names in ``REPAIRS``) it needed."""
+    repairs (names in ``evolve.edit_repairs.REPAIRS``) it needed."""
 
     code: str
     diff: str
@@ -186,10 +161,6 @@ def _with_newline(text: str) -> str:
     return text if not text or text.endswith("\n") else text + "\n"
 
 
-def _content(line: str) -> str:
-    return line.rstrip("\r\n")
-
-
 def _unified(parent: str, child: str) -> str:
     lines = (parent.splitlines(keepends=True), child.splitlines(keepends=True))
     return "".join(difflib.unified_diff(*lines, "parent", "child", n=2))
@@ -227,10 +198,6 @@ def _eol(code: str) -> str:
     return "\r\n" if code.count("\r\n") * 2 > code.count("\n") else "\n"
 
 
-def _quote(text: str, limit: int = 600) -> str:
-    return text if len(text) <= limit else text[:limit] + f"[... {len(text) - limit} more characters]\n"
-
-
 def _check_no_elision(new: list[str], parent: str, where: str) -> None:
     """Refuse '# ... existing code ...' lines the parent does not have: applied, they delete code."""
     known = {line.strip() for line in split_lines(parent)}
@@ -240,130 +207,6 @@ def _check_no_elision(new: list[str], parent: str, where: str) -> None:
                 f"{where} elides code with '{line.strip()}'; write out every line, the reply replaces "
                 "the text literally"
             )
-
-
-def _measure(line: str, width: int) -> tuple[int, str]:
-    """Indentation width (tabs to the next multiple of ``width``) and the rest of the line."""
-    column = 0
-    for k, char in enumerate(line):
-        if char == " ":
-            column += 1
-        elif char == "\t":
-            column += width - column % width
-        else:
-            return column, line[k:].rstrip()
-    return column, ""
-
-
-def _indent_unit(lines: tuple[str, ...], width: int) -> int:
-    """The program's indentation step: a shift by anything else is not a lost level."""
-    code = [_measure(line, width) for line in lines if line.strip()]
-    for (opener, text), (inner, _) in zip(code, code[1:]):
-        if text.endswith(":") and inner > opener:
-            return inner - opener
-    return 4
-
-
-def _shift(program: list[str], search: list[str], width: int, unit: int) -> int | None:
-    """The indentation ``program`` adds to ``search`` line by line, if uniform and a multiple
-    of ``unit`` (0 when ``unit`` is 0: no shift allowed)."""
-    delta: int | None = None
-    for have, want in zip(program, search):
-        if width == 0:
-            if have.rstrip() != want.rstrip():
-                return None
-            continue
-        (hw, hr), (ww, wr) = _measure(have, width), _measure(want, width)
-        if hr != wr:
-            return None
-        if not hr:
-            continue
-        if delta is None:
-            delta = hw - ww
-        if hw - ww != delta or (delta and (not unit or delta % unit)):
-            return None
-    return delta or 0
-
-
-@dataclass(frozen=True)
-class _Match:
-    start: int
-    width: int
-    delta: int
-    in_region: bool
-
-
-def _anchored(program: RegionedProgram, start: int, size: int, anchors: tuple[bool, bool]) -> bool | None:
-    """True when lines [start, start+size) lie in one region body (and touch the anchored
-    marker lines), False when they touch frozen code, None when an anchor is not met."""
-    for region in program.regions:
-        if region.start_line < start and start + size <= region.end_line:
-            if (anchors[0] and start != region.start_line + 1) or (anchors[1] and start + size != region.end_line):
-                return None
-            return True
-    return None if any(anchors) else False
-
-
-def _matches(program: RegionedProgram, search: list[str], tier: tuple[str, tuple[int, ...], bool] | None,
-             anchors: tuple[bool, bool]) -> list[_Match]:
-    contents = [_content(line) for line in program.lines]
-    size = len(search)
-    found: dict[int, _Match] = {}
-    for width in tier[1] if tier else (-1,):
-        unit = _indent_unit(program.lines, width) if tier and tier[2] else 0
-        for start in range(len(contents) - size + 1):
-            if start in found:
-                continue
-            window = contents[start : start + size]
-            if width < 0:
-                delta = 0 if window == search else None
-            else:
-                delta = _shift(window, search, width, unit)
-            if delta is None:
-                continue
-            placed = _anchored(program, start, size, anchors)
-            if placed is not None:
-                found[start] = _Match(start, width, delta, placed)
-    return [found[k] for k in sorted(found)]
-
-
-def _locate(
-    program: RegionedProgram, search: list[str], anchors: tuple[bool, bool], number: int
-) -> tuple[_Match, str | None]:
-    """The one place the SEARCH lines match, and the repair the match needed."""
-    exact = _matches(program, search, None, anchors)
-    inside = [m for m in exact if m.in_region]
-    shown = _quote("".join(line + "\n" for line in search))
-    if len(inside) > 1:
-        raise EditError(
-            f"block {number}: the SEARCH text occurs {len(inside)} times; add surrounding lines so it "
-            f"matches exactly once. SEARCH was:\n{shown}"
-        )
-    if inside:
-        return inside[0], None
-    if exact:
-        raise EditError(
-            f"block {number}: the SEARCH text lies (partly) outside the EVOLVE-BLOCK regions; "
-            "only code between EVOLVE-BLOCK-START and EVOLVE-BLOCK-END may change"
-        )
-    for tier in _TIERS:
-        loose = _matches(program, search, tier, anchors)
-        if len(loose) == 1 and loose[0].in_region:
-            return loose[0], tier[0]
-        if len(loose) == 1:
-            raise EditError(
-                f"block {number}: the SEARCH text matches only code outside the EVOLVE-BLOCK regions "
-                f"(ignoring {tier[0].replace('_', ' ')}); only code between the markers may change"
-            )
-        if loose:
-            raise EditError(
-                f"block {number}: the SEARCH text does not occur exactly, and ignoring {tier[0].replace('_', ' ')} "
-                f"it matches {len(loose)} places; copy the current lines exactly. SEARCH was:\n{shown}"
-            )
-    raise EditError(
-        f"block {number}: the SEARCH text does not occur in the program; copy the current lines "
-        f"exactly, including indentation. SEARCH was:\n{shown}"
-    )
 
 
 def _strip_marker_lines(search: list[str], replace: list[str]) -> tuple[list[str], list[str], tuple[bool, bool]]:
@@ -377,35 +220,17 @@ def _strip_marker_lines(search: list[str], replace: list[str]) -> tuple[list[str
     return search, replace, (start, end)
 
 
-def _reindent(lines: list[str], match: _Match, use_tabs: bool, number: int) -> list[str]:
-    """The REPLACE lines shifted by the match's indentation and written in the program's indent style."""
-    if match.width <= 0:
-        return lines
-    out = []
-    for line in lines:
-        column, rest = _measure(line, match.width)
-        if not rest:
-            out.append("")
-            continue
-        column += match.delta
-        if column < 0:
-            raise EditError(f"block {number}: the REPLACE text cannot be re-indented to the program's indentation")
-        indent = "\t" * (column // match.width) + " " * (column % match.width) if use_tabs else " " * column
-        out.append(indent + rest)
-    return out
-
-
 def _apply_block(code: str, block: DiffBlock, number: int, eol: str, repairs: set[str]) -> str:
     program = _regions_of(code)
-    search = [_content(line) for line in split_lines(block.search)]
-    replace = [_content(line) for line in split_lines(block.replace)]
+    search = [line_text(line) for line in split_lines(block.search)]
+    replace = [line_text(line) for line in split_lines(block.replace)]
     search, replace, anchors = _strip_marker_lines(search, replace)
     if any(anchors):
         repairs.add(MARKER_LINES)
     if not search:
         raise EditError(f"block {number}: the SEARCH text holds only EVOLVE-BLOCK marker lines; copy lines to replace")
     _check_no_elision(search, code, f"block {number}: the SEARCH text")
-    match, repair = _locate(program, search, anchors, number)
+    match, repair = locate(program, search, anchors, number)
     if any(is_marker(line) for line in replace):
         raise EditError("the edit adds an EVOLVE-BLOCK marker; markers must stay where they are")
     if repair:
@@ -418,7 +243,7 @@ def _apply_block(code: str, block: DiffBlock, number: int, eol: str, repairs: se
         if tag == "equal":
             new.extend(window[i1:i2])
         else:
-            new.extend(line + eol for line in _reindent(replace[j1:j2], match, use_tabs, number))
+            new.extend(line + eol for line in reindent(replace[j1:j2], match, use_tabs, number))
     lines = list(program.lines)
     lines[match.start : match.start + len(search)] = new
     return "".join(lines)
@@ -492,14 +317,14 @@ def _rewrite_bodies(program: RegionedProgram, blocks: list[str], repairs: set[st
 def _indent_like(body: str, block: str, repairs: set[str]) -> str:
     """The block shifted to the region's indentation, as a region inside a class needs."""
     def least(text: str) -> int:
-        return min((_measure(line, 8)[0] for line in split_lines(text) if line.strip()), default=0)
+        return min((measure(line, 8)[0] for line in split_lines(text) if line.strip()), default=0)
 
     lines = split_lines(block)
     delta = least(body) - least(block)
     if not delta or not body.strip() or any(line[: len(line) - len(line.lstrip())].count("\t") for line in lines):
         return block
     repairs.add(INDENTATION)
-    return "".join(" " * (_measure(line, 8)[0] + delta) + line.lstrip(" ") if line.strip() else line for line in lines)
+    return "".join(" " * (measure(line, 8)[0] + delta) + line.lstrip(" ") if line.strip() else line for line in lines)
 
 
 def apply_rewrite(code: str, reply: str) -> EditResult:

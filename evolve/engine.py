@@ -20,7 +20,7 @@ from database.features import BUILTIN_FEATURES, feature_values
 from database.records import NewProgram, ProgramView, Sample
 from evaluators.result import EvaluationResult
 from evolve.config import RunConfig
-from evolve.edits import REPAIRS_ARTIFACT
+from evolve.edit_repairs import REPAIRS_ARTIFACT
 from evolve.errors import InputError
 from evolve.mutation import MutationRequest, Mutator, Proposal
 

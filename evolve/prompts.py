@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 
 from database.records import ProgramView
-from evolve.edits import REPAIRS, REPAIRS_ARTIFACT
+from evolve.edit_repairs import REPAIRS, REPAIRS_ARTIFACT
 from evolve.mutation import MutationRequest
 from evolve.regions import RegionError, split_regions
 

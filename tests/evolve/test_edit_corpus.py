@@ -15,7 +15,8 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from evolve.edits import REPAIRS, EditError, EditResult, apply_diff, apply_rewrite
+from evolve.edit_repairs import REPAIRS, EditError
+from evolve.edits import EditResult, apply_diff, apply_rewrite
 
 CORPUS = Path(__file__).with_name("edit_corpus")
 KEYS = {"id", "program", "mode", "reply", "expect", "changes", "repairs", "reason", "note",

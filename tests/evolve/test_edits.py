@@ -2,6 +2,7 @@ import pytest
 
 from evolve.edits import EditError, apply_diff, apply_rewrite, parse_diff_blocks
 from evolve.regions import frozen_text, split_regions
+from evolve.search_match import locate, reindent
 
 
 def block(search: str, replace: str) -> str:
@@ -231,3 +232,17 @@ def test_region_redefining_a_frozen_function_is_a_failure(program_code):
 def test_unmarked_program_without_final_newline():
     result = apply_diff("x = 1\ny = 2", block("y = 2\n", "y = 3\n"))
     assert result.code == "x = 1\ny = 3\n"
+
+
+def test_locate_names_the_looser_tier_a_unique_match_needed():
+    code = "class A:\n    # EVOLVE-BLOCK-START\n    def f(self):\n\treturn 1\n    # EVOLVE-BLOCK-END\n"
+    program = split_regions(code)
+    exact, repair = locate(program, ["    def f(self):"], (False, False), 1)
+    assert (exact.start, exact.in_region, repair) == (2, True, None)
+    tabbed, repair = locate(program, ["        return 1"], (False, False), 1)
+    assert (tabbed.start, repair) == (3, "tabs")
+    shifted, repair = locate(program, ["def f(self):", "    return 1"], (False, False), 1)
+    assert (shifted.start, shifted.delta, repair) == (2, 4, "indentation")
+    assert reindent(["x = 2"], shifted, use_tabs=False, number=1) == ["    x = 2"]
+    with pytest.raises(EditError, match="outside the EVOLVE-BLOCK regions"):
+        locate(program, ["class A:"], (False, False), 1)

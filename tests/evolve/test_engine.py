@@ -13,7 +13,8 @@ from evaluators.bundle import pack_problem, unpack_problem
 from evaluators.cascade import run_cascade
 from evaluators.sandbox import Sandbox
 from evolve.config import build_config
-from evolve.edits import REPAIRS, REPAIRS_ARTIFACT, apply_diff
+from evolve.edit_repairs import REPAIRS, REPAIRS_ARTIFACT
+from evolve.edits import apply_diff
 from evolve.engine import Engine, SeedFailed, candidate_seed, mutation_request
 from evolve.mutation import MutationRequest, Proposal
 from evolve.offline import OfflineMutator

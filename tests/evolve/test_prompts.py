@@ -110,7 +110,7 @@ def test_the_system_prompt_names_the_packages_the_candidate_may_import(make_requ
 
 
 def test_the_repairs_the_parents_edit_needed_are_told_in_both_modes(make_request):
-    from evolve.edits import REPAIRS, REPAIRS_ARTIFACT
+    from evolve.edit_repairs import REPAIRS, REPAIRS_ARTIFACT
 
     request = make_request(artifacts={REPAIRS_ARTIFACT: "crlf, indentation", "report": "fine"})
     for mode in ("diff", "rewrite"):

@@ -7,7 +7,8 @@ generated ``evaluate.py`` that translates its return values, cascade and artifac
 ``evolve run DIR`` converts into a cache folder named by the directory's content hash,
 so an unchanged directory is converted once and a changed one never reuses a stale copy.
 OpenEvolve takes the initial program's path on its command line, so the program may be
-named (``evolve run DIR/initial_greedy.py``, or ``initial_program:`` in config.yaml);
+named (``evolve run DIR initial_greedy.py``, ``evolve run DIR/initial_greedy.py``, or
+``initial_program:`` in config.yaml);
 otherwise it is found among the usual names.
 """
 
@@ -250,7 +251,7 @@ def _initial_program(source: Path, named: str | None = None) -> Path:
         raise OpenEvolveFormatError(
             f"{source}: cannot tell which file is the initial program: no {INITIAL_PROGRAM}; candidates "
             f"({USUAL_PROGRAMS}, or Python files with '# {START_MARKER}' markers): {found}; name it with "
-            f"`evolve run {source.name}/PROGRAM.py` or 'initial_program: PROGRAM.py' in {CONFIG}"
+            f"`evolve run {source.name} PROGRAM.py` or 'initial_program: PROGRAM.py' in {CONFIG}"
         )
     return candidates[0]
 

@@ -102,6 +102,14 @@ def _checked_answers(reply: object, live: list[Job], tick: int, where: list[str]
     return list(zip(decisions.tolist(), moves.tolist()))
 
 
+def _spots_now(live: list[Job]) -> np.ndarray:
+    """Every zone's availability at this tick per run, padded with False to the widest scenario."""
+    grid = np.zeros((len(live), max((j.zones for j in live), default=0)), dtype=bool)
+    for row, job in enumerate(live):
+        grid[row, :job.zones] = job.spots()
+    return grid
+
+
 def _asking(fleet: Remote, jobs: list[Job], where: list[str], gap: float) -> Decide:
     """One round trip per tick: the view of every unfinished run out, a decision and move per run back."""
     def decide(tick: int, active: list[int]) -> list[tuple[int, int]]:
@@ -111,6 +119,7 @@ def _asking(fleet: Remote, jobs: list[Job], where: list[str], gap: float) -> Dec
             np.array([j.running for j in live], dtype=np.int8), np.array([j.region for j in live], dtype=np.int32),
             np.array([j.pending for j in live]), np.array([j.work for j in live]),
             np.array([j.last for j in live], dtype=np.int8), np.array([j.has_spot for j in live], dtype=bool),
+            _spots_now(live),
         )
         return _checked_answers(reply, live, tick, [where[k] for k in active])
 

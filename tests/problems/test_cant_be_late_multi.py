@@ -1,3 +1,4 @@
+import os
 import textwrap
 from pathlib import Path
 from types import ModuleType
@@ -21,7 +22,17 @@ SCENARIOS = (
 evaluator = load_problem_file("cant_be_late_multi", on_path=False)
 simulation = evaluator._SKY_SPOT["sky_spot.simulation"]
 scenarios = evaluator._SKY_SPOT["sky_spot.scenarios"]
-SPOT, NONE, STAY = simulation.SPOT, simulation.NONE, simulation.STAY
+SPOT, NONE, ON_DEMAND, STAY = simulation.SPOT, simulation.NONE, simulation.ON_DEMAND, simulation.STAY
+LEADERBOARD = os.environ.get("ADRS_LEADERBOARD_DIR")  # a checkout of UCB-ADRS/ADRS-Leaderboard (no licence: not shipped)
+# The leaderboard's published mean costs (results/cant_be_late_multi/*/results.json; LEVI's
+# from its published score 72.35), which its own simulator reproduces on these traces.
+PUBLISHED = {
+    "problems/cant_be_late_multi/resources/initial_program.py": 82.186924,
+    "solutions/cant_be_late_multi/gepa/resources/solution.py": 78.026670,
+    "solutions/cant_be_late_multi/openevolve/resources/solution.py": 80.061925,
+    "solutions/cant_be_late_multi/shinkaevolve/resources/solution.py": 79.020209,
+    "solutions/cant_be_late_multi/LEVI/resources/solution.py": 74.409105,
+}
 
 
 @pytest.fixture(scope="module")
@@ -50,27 +61,37 @@ def _program(tmp_path: Path, body: str, name: str = "candidate") -> Path:
 
 @pytest.fixture(scope="module")
 def baseline(public_view) -> dict:
-    return _score(ROOT / "baselines" / "round_robin_uniform.py", public_view)
+    return _score(ROOT / "baselines" / "simple_greedy.py", public_view)
 
 
-def test_baseline_cost_is_the_documented_reproduction_of_the_leaderboard_baseline(baseline):
-    # The leaderboard publishes $82.1869; README.md explains the 8.6 % gap (zone-move timing).
+def test_the_greedy_baseline_gives_the_leaderboards_published_cost(baseline):
     assert baseline["runs"] == 34
-    assert baseline["mean_cost"] == pytest.approx(89.2432, abs=1e-3)
-    assert abs(baseline["mean_cost"] - 82.1869) / 82.1869 < 0.09
+    assert baseline["mean_cost"] == pytest.approx(82.186924, abs=1e-6)
+    assert baseline["leaderboard_score"] == 64.58
     means = [baseline[f"cost_{name}"] for name in SCENARIOS]
     assert baseline["mean_cost"] == pytest.approx(sum(means) / 6)
 
 
-def test_seed_as_shipped_is_the_baseline(baseline, public_view):
+def test_seed_as_shipped_is_the_round_robin_starter(public_view):
     seed = _score(ROOT / "seed.py", public_view)
-    assert seed["mean_cost"] == baseline["mean_cost"]
+    starter = _score(ROOT / "baselines" / "round_robin_uniform.py", public_view)
+    assert seed["mean_cost"] == starter["mean_cost"] == pytest.approx(88.377935, abs=1e-6)
 
 
-def test_the_baseline_keeps_its_documented_test_and_quick_costs(public_view):
-    baseline = ROOT / "baselines" / "round_robin_uniform.py"
-    assert _score(baseline, public_view, "test")["mean_cost"] == pytest.approx(92.6003, abs=1e-4)
-    assert _score(baseline, public_view, quick=True)["mean_cost"] == pytest.approx(143.2374, abs=1e-4)
+def test_the_baselines_keep_their_documented_test_and_quick_costs(public_view):
+    greedy = ROOT / "baselines" / "simple_greedy.py"
+    assert _score(greedy, public_view, "test")["mean_cost"] == pytest.approx(81.040979, abs=1e-6)
+    assert _score(greedy, public_view, quick=True)["mean_cost"] == pytest.approx(146.833743, abs=1e-6)
+    starter = ROOT / "baselines" / "round_robin_uniform.py"
+    assert _score(starter, public_view, "test")["mean_cost"] == pytest.approx(91.987625, abs=1e-6)
+
+
+@pytest.mark.skipif(LEADERBOARD is None, reason="set ADRS_LEADERBOARD_DIR to a checkout of UCB-ADRS/ADRS-Leaderboard")
+@pytest.mark.parametrize("relative", sorted(PUBLISHED))
+def test_published_policies_run_unchanged_and_cost_what_the_leaderboard_says(public_view, relative):
+    result = _score(Path(LEADERBOARD) / relative, public_view)
+    assert result["runs"] == 34
+    assert result["mean_cost"] == pytest.approx(PUBLISHED[relative], abs=1e-6)
 
 
 def test_artifacts_rank_the_scenarios_and_show_the_worst_runs(baseline):
@@ -93,25 +114,44 @@ def test_test_split_uses_only_windows_the_leaderboard_never_uses(public_view):
     assert _score(ROOT / "seed.py", public_view, quick=True)["runs"] == 1
 
 
-def test_a_zone_move_idles_one_tick_and_spot_is_billed_at_the_new_zones_price():
+def test_a_zone_move_takes_effect_at_once_and_spot_to_spot_costs_no_restart():
     gap = 195.0
     job = simulation.Job([[1] * 1200, [0] * 1200], [1.5, 0.9], gap, 48, 52, 0.2)
 
-    def hop_to_spot(tick, active):
-        return [(SPOT, STAY) if job.has_spot else (NONE, 1) for _ in active]
+    def move_and_launch(tick, active):
+        return [(SPOT, STAY if job.region == 1 else 1) for _ in active]
 
-    result = simulation.run_lockstep([job], hop_to_spot)[0]
+    result = simulation.run_lockstep([job], move_and_launch)[0]
     ticks = -(-(48 * 3600 + 720) // gap)
     assert result.region_switches == 1
     assert result.spot_ticks == ticks and result.on_demand_ticks == 0
+    assert result.finish_seconds == pytest.approx(48 * 3600 + 720)
+
+    hopper = simulation.Job([[0] * 1200, [0] * 1200], [1.0, 1.0], gap, 1, 52, 0.2)
+    hopped = simulation.run_lockstep([hopper], lambda tick, active: [(SPOT, (tick + 1) % 2)] * len(active))[0]
+    assert hopped.preemptions == 0 and hopped.region_switches > 10
+    assert hopped.finish_seconds == pytest.approx(3600 + 720)
+
+
+def test_every_billed_tick_is_priced_at_the_zone_the_run_ends_in():
+    # The leaderboard recomputes its accumulated cost from the current zone's price map.
+    gap = 195.0
+    job = simulation.Job([[0] * 1200, [0] * 1200], [1.5, 0.9], gap, 1, 52, 0.2)
+    stay_then_leave = lambda tick, active: [(SPOT, 1 if job.done >= job.duration else STAY)] * len(active)
+    result = simulation.run_lockstep([job], stay_then_leave)[0]
+    ticks = -(-(3600 + 720) // gap)
+    assert result.region_switches == 1
     assert result.cost == pytest.approx(ticks * 0.9 * gap / 3600)
-    assert result.finish_seconds == pytest.approx(gap + 48 * 3600 + 720)
+    stayer = simulation.Job([[0] * 1200, [0] * 1200], [1.5, 0.9], gap, 1, 52, 0.2)
+    assert simulation.run_lockstep([stayer], lambda t, a: [(SPOT, STAY)] * len(a))[0].cost == pytest.approx(
+        ticks * 1.5 * gap / 3600)
 
 
-def test_the_safety_net_cancels_a_move_and_forces_on_demand():
+def test_the_safety_net_keeps_the_move_and_forces_on_demand_in_the_new_zone():
     job = simulation.Job([[1] * 1200, [1] * 1200], [1.5, 0.9], 195.0, 48, 52, 0.2)
     result = simulation.run_lockstep([job], lambda tick, active: [(NONE, 1 - job.region)] * len(active))[0]
     assert result.spot_ticks == 0 and result.on_demand_ticks > 0
+    assert result.region_switches > 100
     assert not result.missed_deadline
 
 
@@ -122,7 +162,7 @@ def test_a_bad_zone_index_or_decision_is_rejected(tmp_path, public_view):
                 self.env.switch_region(self.env.get_num_regions())
                 return ClusterType.NONE
     """)
-    with pytest.raises(InvalidProgram, match="window 0: tick 0: switch_region.*zones are 0"):
+    with pytest.raises(InvalidProgram, match="window 0: tick 0: zone 2 does not exist: zones are 0"):
         _score(path, public_view)
     path = _program(tmp_path, """
         class Silent(MultiRegionStrategy):
@@ -135,12 +175,35 @@ def test_a_bad_zone_index_or_decision_is_rejected(tmp_path, public_view):
         _score(_program(tmp_path, "X = 1\n"), public_view)
 
 
-def test_launching_while_moving_gets_no_instance_in_either_zone(tmp_path, public_view):
+def test_the_env_answers_for_the_current_tick_in_the_zone_moved_to(tmp_path, public_view):
     path = _program(tmp_path, """
-        class Teleport(MultiRegionStrategy):
+        import configargparse
+
+        class Probe(MultiRegionStrategy):
+            def __init__(self, args: configargparse.Namespace):
+                super().__init__(args)
+
             def _step(self, last_cluster_type, has_spot):
+                env = self.env
+                seen = env.get_all_regions_spot_available()
+                assert len(seen) == env.get_num_regions() and seen[env.get_current_region()] == has_spot
+                for zone in range(env.get_num_regions()):
+                    assert env.switch_region(zone) is True and env.get_current_region() == zone
+                    assert env.spot_available() == seen[zone] == env.spot_available_in_region(zone)
+                best = seen.index(True) if True in seen else 0
+                env.switch_region(best)
+                return ClusterType.SPOT if seen[best] else ClusterType.NONE
+    """)
+    result = _score(path, public_view)  # an assertion failing in _step would make it invalid
+    assert result["runs"] == 34
+
+
+def test_claiming_spot_the_zone_lacks_gets_no_instance(tmp_path, public_view):
+    liar = _program(tmp_path, """
+        class Liar(MultiRegionStrategy):
+            def _step(self, last_cluster_type, has_spot):
+                self.env._spots = [True] * self.env.get_num_regions()
                 if not has_spot:
-                    self.env._region = 1
                     self.env.switch_region((self.env.get_current_region() + 1) % self.env.get_num_regions())
                 return ClusterType.SPOT
     """)
@@ -149,10 +212,9 @@ def test_launching_while_moving_gets_no_instance_in_either_zone(tmp_path, public
             def _step(self, last_cluster_type, has_spot):
                 if not has_spot:
                     self.env.switch_region((self.env.get_current_region() + 1) % self.env.get_num_regions())
-                    return ClusterType.NONE
                 return ClusterType.SPOT
     """, name="honest")
-    assert _score(path, public_view)["mean_cost"] >= _score(honest, public_view)["mean_cost"] - 1e-9
+    assert _score(liar, public_view)["mean_cost"] == _score(honest, public_view)["mean_cost"]
 
 
 def test_both_problems_evaluate_in_one_process(public_view, tmp_path):
@@ -193,7 +255,7 @@ def test_a_fleet_rewritten_to_answer_garbage_is_invalid(tmp_path, public_view, g
 def test_in_the_sandbox_the_seed_scores_its_number_and_a_cheat_gains_nothing(tmp_path):
     seed = evaluate_file(PROBLEM, ROOT / "seed.py", "train")
     assert seed.status == "ok", seed.stages
-    assert seed.metrics["mean_cost"] == pytest.approx(89.2432, abs=1e-4)
+    assert seed.metrics["mean_cost"] == pytest.approx(88.377935, abs=1e-6)
     # The seed's policy, after trying to read the traces and prices, reach the simulator
     # and patch the prices its own modules hold: none of it reaches the score.
     cheat = tmp_path / "cheat.py"

@@ -1,9 +1,11 @@
-"""What a multi-region strategy may see: the clock, what runs, and which zone it is in.
+"""What a multi-region strategy may see: the clock, what runs, its zone, and spot now.
 
-A read-only view in the candidate's process, refilled by sky_spot.fleet each tick from
-what the scorer sends; a move asked for with `switch_region` is read back from it. The
-availability traces stay with the scorer: `has_spot` describes the current zone at the
-current tick only.
+A view in the candidate's process, refilled by sky_spot.fleet each tick from what the
+scorer sends. As in the leaderboard's simulator, `switch_region` takes effect at once (the
+view's zone changes and `spot_available()` answers for the new zone in the same tick) and
+returns True; the zone the view is in when `_step` returns is the move read back. Every
+zone's availability at the current tick is here (the leaderboard exposes it through
+`get_all_regions_spot_available`); later ticks of the traces stay with the scorer.
 """
 
 from __future__ import annotations
@@ -12,12 +14,11 @@ from sky_spot.utils import ClusterType
 
 
 class InvalidRegion(ValueError):
-    """switch_region was given an index outside 0..num_regions-1."""
+    """A zone index outside 0..num_regions-1 was asked for."""
 
 
 class MultiTraceEnv:
-    __slots__ = ("gap_seconds", "tick", "elapsed_seconds", "cluster_type", "_num_regions",
-                 "_region", "requested_region")
+    __slots__ = ("gap_seconds", "tick", "elapsed_seconds", "cluster_type", "_num_regions", "_region", "_spots")
 
     def __init__(self, gap_seconds: float, num_regions: int) -> None:
         self.gap_seconds = float(gap_seconds)
@@ -26,7 +27,12 @@ class MultiTraceEnv:
         self.cluster_type = ClusterType.NONE
         self._num_regions = num_regions
         self._region = 0
-        self.requested_region: int | None = None
+        self._spots: list[bool] = [False] * num_regions
+
+    def _checked(self, index: object) -> int:
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < self._num_regions:
+            raise InvalidRegion(f"zone {index!r} does not exist: zones are 0..{self._num_regions - 1}")
+        return index
 
     def get_num_regions(self) -> int:
         return self._num_regions
@@ -34,8 +40,16 @@ class MultiTraceEnv:
     def get_current_region(self) -> int:
         return self._region
 
-    def switch_region(self, index: int) -> None:
-        """Move to zone `index` at the next tick; this tick's interval is then idle."""
-        if not isinstance(index, int) or not 0 <= index < self._num_regions:
-            raise InvalidRegion(f"switch_region({index!r}): zones are 0..{self._num_regions - 1}")
-        self.requested_region = index if index != self._region else None
+    def switch_region(self, index: int) -> bool:
+        """Move to zone `index` now; spot may be launched there in this same tick."""
+        self._region = self._checked(index)
+        return True
+
+    def spot_available(self) -> bool:
+        return self._spots[self._region]
+
+    def spot_available_in_region(self, index: int) -> bool:
+        return self._spots[self._checked(index)]
+
+    def get_all_regions_spot_available(self) -> list[bool]:
+        return list(self._spots)

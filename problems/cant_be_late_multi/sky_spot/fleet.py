@@ -3,10 +3,11 @@
 The scorer (evaluate.py, sky_spot.simulation) keeps the traces, the prices and the true
 state of every run, its zone included. Each tick it sends, for all unfinished runs in one
 round trip, what a published strategy may see: the clock, what is running, the zone, the
-pending restart overhead, the progress just credited and the current zone's spot
-availability. This module rebuilds the published view from those numbers and calls
-`_step`; it answers each run's decision and the zone move the strategy asked for with
-`env.switch_region`. The scorer checks both and applies the rules itself.
+pending restart overhead, the progress just credited, the current zone's spot
+availability and every zone's availability at this tick. This module rebuilds the
+published view from those numbers and calls `_step`; it answers each run's decision and
+the zone the view ended in (moves with `env.switch_region` take effect at once, as in the
+leaderboard's simulator). The scorer checks both and applies the rules itself.
 """
 
 from __future__ import annotations
@@ -80,25 +81,30 @@ class StrategyFleet:
             )
             strategy = strategy_cls(args)
             env = MultiTraceEnv(gap_seconds, int(zones))
-            strategy.reset(env, Task(task_hours * 3600))
+            task = Task(task_hours * 3600)
+            # The leaderboard's simulate() resets a strategy twice before its run; kept for
+            # policies whose reset is not idempotent.
+            strategy.reset(env, task)
+            strategy.reset(env, task)
             self.envs.append(env)
             self.strategies.append(strategy)
             self.progress.append(strategy.task_done_time)
             self.decide.append(strategy._step)
 
     def step(self, tick: int, elapsed: float, runs: np.ndarray, running: np.ndarray, zone: np.ndarray,
-             pending: np.ndarray, work: np.ndarray, last: np.ndarray, has_spot: np.ndarray) -> dict[str, Any]:
-        """One tick of the listed runs: decision codes and zone moves, or the first invalid answer explained."""
+             pending: np.ndarray, work: np.ndarray, last: np.ndarray, has_spot: np.ndarray,
+             spots: np.ndarray) -> dict[str, Any]:
+        """One tick of the listed runs: decision codes and final zones, or the first invalid answer explained."""
         decisions, moves = [], []
-        for position, (k, now, region, overhead, credited, before, spot) in enumerate(zip(
+        for position, (k, now, region, overhead, credited, before, spot, zones_now) in enumerate(zip(
                 runs.tolist(), running.tolist(), zone.tolist(), pending.tolist(), work.tolist(), last.tolist(),
-                has_spot.tolist())):
+                has_spot.tolist(), spots.tolist())):
             env = self.envs[k]
             env.tick = tick
             env.elapsed_seconds = elapsed
             env.cluster_type = CLUSTER_TYPES[now]
             env._region = region
-            env.requested_region = None
+            env._spots = zones_now[:env.get_num_regions()]
             self.strategies[k].remaining_restart_overhead = overhead
             self.progress[k].append(credited)
             try:
@@ -109,8 +115,8 @@ class StrategyFleet:
                 decisions.append(_CODES[request])
             except (KeyError, TypeError):
                 return {"run": position, "error": f"_step returned {request!r:.200} at tick {tick}; expected a ClusterType"}
-            target = env.requested_region
-            if target is not None and type(target) is not int:
-                return {"run": position, "error": f"requested_region {target!r:.200} at tick {tick} is not a zone index"}
-            moves.append(STAY if target is None else target)
+            target = env._region
+            if type(target) is not int or not 0 <= target < env.get_num_regions():
+                return {"run": position, "error": f"the env's zone {target!r:.200} at tick {tick} is not a zone index"}
+            moves.append(STAY if target == region else target)
         return {"decisions": np.array(decisions, dtype=np.int8), "moves": np.array(moves, dtype=np.int64)}

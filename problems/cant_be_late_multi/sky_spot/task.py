@@ -18,4 +18,4 @@ class Task:
 
     @property
     def is_done(self) -> bool:
-        return sum(self._progress) >= self.duration_seconds
+        return max(0.0, self.duration_seconds - sum(self._progress)) <= 1e-8

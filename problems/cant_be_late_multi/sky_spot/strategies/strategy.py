@@ -36,6 +36,9 @@ class Strategy:
         self.task_duration: float = task.get_total_duration_seconds()
         self.restart_overheads: list[float] = [h * 3600 for h in args.restart_overhead_hours]
         self.restart_overhead: float = self.restart_overheads[0]
+        self.inter_task_overheads: list[float] = [h * 3600 for h in getattr(args, "inter_task_overhead", [0.0])]
+        self.inter_task_overhead: float = self.inter_task_overheads[0]
+        self.remaining_inter_task_overhead: float = 0.0
         self.task_done_time: list[float] = []
         task.set_progress_source(self.task_done_time)
         self.remaining_restart_overhead: float = 0.0

@@ -109,17 +109,23 @@ def _summary(text: str | None) -> str | None:
     return lines[-1][:500] if lines else None
 
 
-def kept_if_culled(result: EvaluationResult) -> EvaluationResult:
+def kept_if_culled(result: EvaluationResult, feature_names: list[str]) -> tuple[EvaluationResult, dict[str, float]]:
     """A seed the cascade culled stays, scored by its quick stage, as OpenEvolve keeps it:
-    the run must start from somewhere, and its children are measured by the full stage."""
+    the run must start from somewhere, and its children are measured by the full stage.
+    Feature dimensions that only the full stage measures place it at 0 (and say so)."""
     quick = result.metrics.get("quick_score")
     if result.status != "culled" or not isinstance(quick, (int, float)):
-        return result
+        return result, {}
     stage1 = {key.removeprefix("quick_"): value for key, value in result.metrics.items()
               if key.startswith("quick_") and key != "quick_score"}
+    metrics = {**stage1, **result.metrics}
+    unmeasured = {name: 0.0 for name in feature_names if name not in BUILTIN_FEATURES and name not in metrics}
     note = f"{result.artifacts.get('cascade', 'culled by the cascade')}: the seed is kept with its quick-stage score"
-    return EvaluationResult(status="ok", score=float(quick), metrics={**stage1, **result.metrics},
+    if unmeasured:
+        note += f"; placed at 0 on {', '.join(unmeasured)}, which the quick stage does not measure"
+    kept = EvaluationResult(status="ok", score=float(quick), metrics=metrics,
                             artifacts={**result.artifacts, "cascade": note}, stages=result.stages, node=result.node)
+    return kept, unmeasured
 
 
 class Engine:
@@ -240,7 +246,8 @@ class Engine:
         existing = self.archive.seed_program()
         if existing is not None:
             return existing
-        result = kept_if_culled(await self.pool.evaluate(self.problem.seed_code, "train"))
+        names = [dimension.name for dimension in self.config.archive.features]
+        result, features = kept_if_culled(await self.pool.evaluate(self.problem.seed_code, "train"), names)
         if not result.ok:
             cause = _summary(result.artifacts.get("error")) or _summary(next(iter(result.artifacts.values()), None))
             raise SeedFailed(
@@ -260,6 +267,7 @@ class Engine:
                 metrics=result.metrics,
                 artifacts=result.artifacts,
                 stages=[vars(s) for s in result.stages],
+                features=features,
             )
         )
 

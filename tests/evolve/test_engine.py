@@ -204,7 +204,7 @@ def evaluate_quick(program_path, split="train"):
     return {"score": _radii(program_path, 4) / 4, "circles": 4}
 
 def evaluate(program_path, split="train"):
-    return {"score": _radii(program_path, 26) / 26, "circles": 26}
+    return {"score": _radii(program_path, 26) / 26, "circles": 26, "density": _radii(program_path, 26)}
 """
 PACKING_SEED = """
 # EVOLVE-BLOCK-START
@@ -220,7 +220,7 @@ def test_a_seed_culled_by_the_cascade_is_kept_with_its_quick_score_and_the_run_g
     children = [PACKING_SEED.replace("0.364", value) for value in ("0.6", "0.2", "0.8")]
     try:
         engine, db, run = make_engine(problem, evaluator, tmp_path, ScriptedMutator(children), iterations=3,
-                                     max_in_flight=1)
+                                     max_in_flight=1, archive={"features": [{"name": "density"}, {"name": "length"}]})
         outcome = asyncio.run(engine.run())
     finally:
         evaluator.sandbox.close()
@@ -229,6 +229,7 @@ def test_a_seed_culled_by_the_cascade_is_kept_with_its_quick_score_and_the_run_g
     assert seed.status == "ok" and seed.score == pytest.approx(0.364)
     assert seed.metrics["circles"] == 4 and seed.metrics["quick_score"] == pytest.approx(0.364)
     assert "below the threshold 0.5" in seed.artifacts["cascade"] and "kept" in seed.artifacts["cascade"]
+    assert "placed at 0 on density, which the quick stage does not measure" in seed.artifacts["cascade"]
     rows = _rows(db, run.id)
     assert [(r["status"], r["score"]) for r in rows[1:]] == [("ok", pytest.approx(0.6)), ("culled", None),
                                                              ("ok", pytest.approx(0.8))]

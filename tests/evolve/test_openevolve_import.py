@@ -276,6 +276,30 @@ def test_evolve_run_accepts_the_openevolve_directory_as_it_is(tmp_path: Path) ->
 
 
 @pytest.mark.slow
+def test_evolve_run_goes_on_from_a_seed_the_cascade_culls(tmp_path: Path) -> None:
+    """Circle packing's case: the seed's stage 1 is below the first threshold."""
+    source = example_copy(tmp_path, name="culled_seed")
+    (source / "initial_program.py").write_text(BAD)
+    (tmp_path / "offline.yaml").write_text("llm:\n  models: []\n")
+    db = tmp_path / "x.db"
+    env = {**os.environ, "RAY_DISABLE_USAGE_STATS": "1"}
+    completed = subprocess.run(
+        [sys.executable, "-m", "evolve.cli", "run", str(source), "-n", "4", "--db", f"sqlite:///{db}",
+         "--config", str(tmp_path / "offline.yaml")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "stopped: iterations; 4 candidates" in completed.stdout
+    with sqlite3.connect(db) as connection:
+        status, score, artifacts = connection.execute(
+            "SELECT status, score, artifacts FROM programs WHERE origin = 'seed'").fetchone()
+        children = connection.execute("SELECT count(*) FROM programs WHERE origin != 'seed'").fetchone()[0]
+    assert status == "ok" and 0 < score < 0.5
+    assert "below the threshold 0.5: the seed is kept with its quick-stage score" in artifacts
+    assert children == 4
+
+
+@pytest.mark.slow
 def test_mapped_models_reach_their_endpoint_with_key_system_message_and_sampling(
     openai_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

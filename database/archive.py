@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 import random
 import time
+import uuid
 from collections import Counter
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from typing import TYPE_CHECKING, Any, Iterator
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
@@ -90,10 +91,16 @@ class RunArchive:
             if db.engine.dialect.name == "postgresql" else None
         )
         self._names = [d.name for d in settings.features]
-        self._binner = Binner(list(settings.features))
-        self._islands = [Island(i) for i in range(settings.num_islands)]
         # candidates between migrations: ``migration_interval`` rounds of the island ring
         self._period = settings.migration_interval * settings.num_islands
+        self._outage = db.outage
+        self._broken: str | None = None
+        self._reset_index()
+        self._replay()
+
+    def _reset_index(self) -> None:
+        self._binner = Binner(list(self.settings.features))
+        self._islands = [Island(i) for i in range(self.settings.num_islands)]
         self._hashes: set[bytes] = set()
         self._statuses: Counter[str] = Counter()
         self._candidates = 0
@@ -103,9 +110,7 @@ class RunArchive:
         self._seed_id: int | None = None
         self._seed_code: str | None = None
         self._spent = 0.0
-        self._broken: str | None = None
         self._views = ViewCache()
-        self._replay()
 
     # ---- rebuilding -------------------------------------------------------------
     def _replay(self) -> None:
@@ -201,7 +206,9 @@ class RunArchive:
 
     # ---- recording --------------------------------------------------------------
     def record(self, program: NewProgram) -> ProgramView:
-        """Write the attempt durably, then index it (and migrate when due)."""
+        """Write the attempt durably, then index it (and migrate when due). A write that
+        meets the database away is tried again until it is back (``database.outage``); the
+        attempt's write key makes it land once, however often it is tried."""
         self._check_usable()
         program = storable_record(program)
         if program.origin not in ORIGINS:
@@ -216,6 +223,7 @@ class RunArchive:
             values = tuple(float(measured[n]) for n in self._names)
         hash_hex = code_hash(program.code)
         now = time.time()
+        key = program.write_key or uuid.uuid4().hex
         row = {
             "run_id": self.run.id, "parent_id": program.parent_id, "island": program.island,
             "generation": program.generation, "code": program.code, "code_hash": hash_hex,
@@ -224,23 +232,23 @@ class RunArchive:
             "metrics": program.metrics, "artifacts": program.artifacts,
             "features": dict(zip(self._names, values)) if values is not None else None,
             "timings": program.timings, "created_at": now, "sample_count": self._sample_count,
+            "write_key": key,
         }
+        retried = [True] if program.write_key else []  # a key from the caller may be in already
+
+        def write() -> tuple[int, tuple[int, ...] | None]:
+            if retried:
+                found = self._written(key)
+                if found is not None:
+                    return found
+            return self._write(program, row, values, hash_hex)
+
+        def recover() -> None:
+            retried.append(True)
+            self._recover()
+
         try:
-            if values is not None and self._binner.observe(values):
-                for each in self._islands:
-                    each.rebin(self._binner)
-            row["feature_cell"] = list(self._binner.cell(values)) if values is not None else None
-            migrating = self._migration_due(program.origin)
-            if self._autocommit is not None and not migrating:
-                program_id = record_program(self._autocommit, row, stage_rows(program), program.llm_call_ids)
-                cell = self._index_new(program, program_id, values, hash_hex)
-            else:
-                with self._transaction() as conn:
-                    program_id = conn.execute(INSERT_PROGRAM, row).inserted_primary_key[0]
-                    self._write_details(conn, program_id, program)
-                    cell = self._index_new(program, program_id, values, hash_hex)
-                    if migrating:
-                        self._migrate(conn)
+            program_id, cell = self._outage.run(write, recover)
         except Exception as exc:
             self._broken = f"{type(exc).__name__}: {exc}"
             raise
@@ -253,7 +261,7 @@ class RunArchive:
             generation=program.generation, code=program.code, code_hash=hash_hex, origin=program.origin,
             status=program.status, score=program.score, metrics=program.metrics,
             artifacts=program.artifacts, model=program.model,
-            feature_cell=tuple(row["feature_cell"]) if row["feature_cell"] is not None else None,
+            feature_cell=cell,
             created_at=now, diff=program.diff, error=program.error,
         )
         # A new program enters the cache only as an elite: elites are what sampling offers
@@ -262,6 +270,57 @@ class RunArchive:
         if elite is not None and elite.id == program_id:
             self._views.put(view)
         return view
+
+    def _write(self, program: NewProgram, row: dict[str, Any], values: tuple[float, ...] | None,
+               hash_hex: str) -> tuple[int, tuple[int, ...] | None]:
+        if values is not None and self._binner.observe(values):
+            for each in self._islands:
+                each.rebin(self._binner)
+        row["feature_cell"] = list(self._binner.cell(values)) if values is not None else None
+        migrating = self._migration_due(program.origin)
+        if self._autocommit is not None and not migrating:
+            program_id = record_program(self._autocommit, row, stage_rows(program), program.llm_call_ids)
+            return program_id, self._index_new(program, program_id, values, hash_hex)
+        with self._transaction() as conn:
+            program_id = conn.execute(INSERT_PROGRAM, row).inserted_primary_key[0]
+            self._write_details(conn, program_id, program)
+            cell = self._index_new(program, program_id, values, hash_hex)
+            if migrating:
+                self._migrate(conn)
+        return program_id, cell
+
+    def _written(self, key: str) -> tuple[int, tuple[int, ...] | None] | None:
+        """The row (id, cell) a failed write left behind after all, if it did."""
+        with self._statement() as conn:
+            found = conn.execute(select(PROGRAMS.c.id, PROGRAMS.c.feature_cell).where(PROGRAMS.c.write_key == key)).first()
+        if found is None:
+            return None
+        return found.id, tuple(found.feature_cell) if found.feature_cell is not None else None
+
+    def _recover(self) -> None:
+        """After a failed write: fresh connections and the index rebuilt from the rows, which
+        hold exactly what the database kept of the write. The sampling cursor stays where it
+        is: candidates in flight have drawn samples no row shows yet."""
+        self._reconnect()
+        cursor = self._sample_count
+        self._reset_index()
+        self._replay()
+        self._sample_count = max(cursor, self._sample_count)
+
+    def _reconnect(self) -> None:
+        if self._engine.dialect.name == "sqlite":
+            return  # a locked file needs no new connection, and a memory database would go with it
+        for conn in (self._conn, self._autocommit):
+            if conn is not None:
+                with suppress(Exception):
+                    conn.invalidate()
+                with suppress(Exception):
+                    conn.close()
+        self._conn = self._engine.connect()
+        self._autocommit = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    def _views_of(self, ids: list[int]) -> dict[int, ProgramView]:
+        return self._outage.run(lambda: self._views.fetch(self._statement, ids), self._reconnect)
 
     def _migration_due(self, origin: str) -> bool:
         """Whether recording a program of this origin makes ``_place`` count a migration."""
@@ -365,12 +424,16 @@ class RunArchive:
 
     def set_test_metrics(self, program_id: int, score: float | None, metrics: dict[str, Any]) -> None:
         metrics = storable(metrics)
-        with self._statement() as conn:
-            conn.execute(
-                update(PROGRAMS)
-                .where(PROGRAMS.c.id == program_id, PROGRAMS.c.run_id == self.run.id)
-                .values(test_score=score, test_metrics=metrics)
-            )
+
+        def write() -> None:
+            with self._statement() as conn:
+                conn.execute(
+                    update(PROGRAMS)
+                    .where(PROGRAMS.c.id == program_id, PROGRAMS.c.run_id == self.run.id)
+                    .values(test_score=score, test_metrics=metrics)
+                )
+
+        self._outage.run(write, self._reconnect)
         self._views.forget(program_id)
 
     # ---- choosing ---------------------------------------------------------------
@@ -388,7 +451,7 @@ class RunArchive:
         return self._offer(island, parent_id, choose_inspirations(island, parent_id, self.settings, rng))
 
     def _offer(self, island: Island, parent_id: int, inspiration_ids: list[int]) -> Sample:
-        views = self._views.fetch(self._statement, [parent_id, *inspiration_ids])
+        views = self._views_of([parent_id, *inspiration_ids])
         parent = views[parent_id]
         return Sample(
             island=island.index,
@@ -401,7 +464,7 @@ class RunArchive:
     def sample_for(self, parent_id: int) -> Sample:
         """What ``sample`` would offer with this program as the parent, without advancing
         the run's sampling: for showing the exact prompt a parent produces."""
-        parent = self._views.fetch(self._statement, [parent_id]).get(parent_id)
+        parent = self._views_of([parent_id]).get(parent_id)
         if parent is None:
             raise ProgramNotFound(f"no program with id {parent_id}")
         if parent.run_id != self.run.id:
@@ -417,12 +480,12 @@ class RunArchive:
     def best(self) -> ProgramView | None:
         if self._best is None:
             return None
-        return self._views.fetch(self._statement, [self._best.id])[self._best.id]
+        return self._views_of([self._best.id])[self._best.id]
 
     def seed_program(self) -> ProgramView | None:
         if self._seed_id is None:
             return None
-        return self._views.fetch(self._statement, [self._seed_id])[self._seed_id]
+        return self._views_of([self._seed_id])[self._seed_id]
 
     def counts(self) -> dict[str, int]:
         """Attempts (seeds and migrants excluded): total, ok, failed, and one key per status."""

@@ -9,17 +9,22 @@ have billed it.
 
 The budget is a hard bound here: a call may start only when what was spent plus the
 maximum cost of every call in flight, this one included, stays within it.
+
+Every write waits out a database that went away (``database.outage``); a new row carries a
+write key, so an insert tried again after a lost connection never makes a second row.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
 
 from database.errors import DatabaseError
 from database.models import LLMCall
+from database.outage import Outage
 from database.records import LLMCallRecord
 from database.storable import storable, storable_record
 
@@ -34,8 +39,10 @@ class BudgetExhausted(DatabaseError):
 class CallJournal:
     """One run's model calls, for the driver that holds the run's lease."""
 
-    def __init__(self, engine: Engine, run_id: int, budget_usd: float | None = None) -> None:
+    def __init__(self, engine: Engine, run_id: int, budget_usd: float | None = None,
+                 outage: Outage | None = None) -> None:
         self.engine, self.run_id, self.budget_usd = engine, run_id, budget_usd
+        self.outage = outage or Outage(where=engine.url.render_as_string(hide_password=True))
         self.lost = self._close_lost()
         with self.engine.connect() as conn:
             self._spent = float(conn.execute(
@@ -43,14 +50,39 @@ class CallJournal:
             ).scalar_one())
         self._reserved: dict[int, float] = {}
 
+    def _update(self, call_id: int, **values: Any) -> None:
+        def write() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(update(CALLS).where(CALLS.c.id == call_id).values(**values))
+
+        self.outage.run(write)
+
+    def _insert(self, values: dict[str, Any]) -> int:
+        """A new row, once: a retry first looks for the row the failed try may have made."""
+        key = uuid.uuid4().hex
+        retried: list[bool] = []
+
+        def write() -> int:
+            with self.engine.begin() as conn:
+                if retried:
+                    found = conn.execute(select(CALLS.c.id).where(CALLS.c.write_key == key)).scalar()
+                    if found is not None:
+                        return int(found)
+                return int(conn.execute(insert(CALLS).values(**values, write_key=key)).inserted_primary_key[0])
+
+        return self.outage.run(write, lambda: retried.append(True))
+
     def _close_lost(self) -> int:
         """Calls a killed driver left in flight: lost, at the cost reserved for them."""
-        with self.engine.begin() as conn:
-            return conn.execute(
-                update(CALLS)
-                .where(CALLS.c.run_id == self.run_id, CALLS.c.state == "pending")
-                .values(state="lost", error=LOST, cost_usd=func.coalesce(CALLS.c.max_cost_usd, 0.0))
-            ).rowcount
+        def write() -> int:
+            with self.engine.begin() as conn:
+                return conn.execute(
+                    update(CALLS)
+                    .where(CALLS.c.run_id == self.run_id, CALLS.c.state == "pending")
+                    .values(state="lost", error=LOST, cost_usd=func.coalesce(CALLS.c.max_cost_usd, 0.0))
+                ).rowcount
+
+        return self.outage.run(write)
 
     @property
     def spent_usd(self) -> float:
@@ -72,48 +104,43 @@ class CallJournal:
                 f"a {model} call (up to ${max_cost_usd:.4f}) with ${self._spent:.4f} spent and "
                 f"${self.reserved_usd:.4f} in flight could pass the budget of ${self.budget_usd:.4f}"
             )
-        with self.engine.begin() as conn:
-            call_id = int(conn.execute(insert(CALLS).values(
-                run_id=self.run_id, model=model, kind=kind, prompt=storable(prompt), response=None,
-                tokens_in=0, tokens_out=0, cost_usd=0.0, latency_s=0.0, created_at=time.time(),
-                state="pending", attempts=[], max_cost_usd=max_cost_usd,
-            )).inserted_primary_key[0])
+        call_id = self._insert(dict(
+            run_id=self.run_id, model=model, kind=kind, prompt=storable(prompt), response=None,
+            tokens_in=0, tokens_out=0, cost_usd=0.0, latency_s=0.0, created_at=time.time(),
+            state="pending", attempts=[], max_cost_usd=max_cost_usd,
+        ))
         self._reserved[call_id] = max_cost_usd
         return call_id
 
     def attempted(self, call_id: int, attempts: list[dict[str, Any]]) -> None:
         """Keep every attempt's outcome with the call as soon as it is known."""
-        with self.engine.begin() as conn:
-            conn.execute(update(CALLS).where(CALLS.c.id == call_id).values(attempts=storable(attempts)))
+        self._update(call_id, attempts=storable(attempts))
 
     def close(self, call_id: int, record: LLMCallRecord, attempts: list[dict[str, Any]]) -> None:
         """The call's result, written before the caller may use it."""
         record = storable_record(record)
-        with self.engine.begin() as conn:
-            conn.execute(update(CALLS).where(CALLS.c.id == call_id).values(
-                response=record.response, tokens_in=record.tokens_in, tokens_out=record.tokens_out,
-                cost_usd=record.cost_usd, latency_s=record.latency_s, error=record.error,
-                state="failed" if record.error else "answered", attempts=storable(attempts), anomaly=record.anomaly,
-            ))
+        self._update(
+            call_id, response=record.response, tokens_in=record.tokens_in, tokens_out=record.tokens_out,
+            cost_usd=record.cost_usd, latency_s=record.latency_s, error=record.error,
+            state="failed" if record.error else "answered", attempts=storable(attempts), anomaly=record.anomaly,
+        )
         self._reserved.pop(call_id, None)
         self._spent += record.cost_usd
 
     def record(self, record: LLMCallRecord, program_id: int | None = None) -> int:
         """A call made without the journal (a mutator that does not journal), written after."""
         record = storable_record(record)
-        with self.engine.begin() as conn:
-            call_id = int(conn.execute(insert(CALLS).values(
-                run_id=self.run_id, program_id=program_id, model=record.model, kind=record.kind,
-                prompt=record.prompt, response=record.response, parsed_edit=record.parsed_edit,
-                tokens_in=record.tokens_in, tokens_out=record.tokens_out, cost_usd=record.cost_usd,
-                latency_s=record.latency_s, error=record.error, created_at=time.time(),
-                state="failed" if record.error else "answered", anomaly=record.anomaly,
-            )).inserted_primary_key[0])
+        call_id = self._insert(dict(
+            run_id=self.run_id, program_id=program_id, model=record.model, kind=record.kind,
+            prompt=record.prompt, response=record.response, parsed_edit=record.parsed_edit,
+            tokens_in=record.tokens_in, tokens_out=record.tokens_out, cost_usd=record.cost_usd,
+            latency_s=record.latency_s, error=record.error, created_at=time.time(),
+            state="failed" if record.error else "answered", anomaly=record.anomaly,
+        ))
         self._spent += record.cost_usd
         return call_id
 
     def note_edit(self, call_id: int, parsed_edit: str | None) -> None:
         if parsed_edit is None:
             return
-        with self.engine.begin() as conn:
-            conn.execute(update(CALLS).where(CALLS.c.id == call_id).values(parsed_edit=storable(parsed_edit)))
+        self._update(call_id, parsed_edit=storable(parsed_edit))

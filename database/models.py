@@ -62,6 +62,8 @@ class Program(Base):
     created_at: Mapped[float] = mapped_column(Float)
     # samples the archive had drawn when this row was written: the resume cursor
     sample_count: Mapped[int | None] = mapped_column(Integer)
+    # unique per write: a write retried after a lost connection finds the row it made
+    write_key: Mapped[str | None] = mapped_column(String(32))
 
 
 class EvaluationStage(Base):
@@ -102,6 +104,7 @@ class LLMCall(Base):
     attempts: Mapped[list[dict[str, Any]] | None] = mapped_column(NullableJSON)
     max_cost_usd: Mapped[float | None] = mapped_column(Float)
     anomaly: Mapped[str | None] = mapped_column(Text)
+    write_key: Mapped[str | None] = mapped_column(String(32))
 
 
 class ArchiveState(Base):
@@ -136,3 +139,5 @@ Index("ix_programs_run_score", Program.run_id, Program.score)
 Index("ix_llm_calls_run", LLMCall.run_id)
 Index("ix_llm_calls_program", LLMCall.program_id)
 Index("ix_stages_program", EvaluationStage.program_id)
+Index("ux_programs_write_key", Program.write_key, unique=True)
+Index("ux_llm_calls_write_key", LLMCall.write_key, unique=True)

@@ -73,15 +73,23 @@ class TemporaryPostgres:
 
     def start(self) -> "TemporaryPostgres":
         self._run("initdb", "-D", str(self.data), "-U", "evolve", "-A", "trust", "--no-sync", "-E", "UTF8")
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
-        if not self.fsync:
-            options += " -c fsync=off -c synchronous_commit=off"
         try:
-            self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
+            self.start_again()
         except DatabaseError:
             shutil.rmtree(self.root, ignore_errors=True)
             raise
         return self
+
+    def shut_down(self) -> None:
+        """Stop the server and keep its data, as an administrator's restart begins: clients
+        see their connections ended and new ones refused until ``start_again``."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def start_again(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        if not self.fsync:
+            options += " -c fsync=off -c synchronous_commit=off"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
 
     def new_database(self, name: str) -> str:
         """Create an empty database on this server and return its URL."""
@@ -90,7 +98,7 @@ class TemporaryPostgres:
         return f"postgresql://evolve@127.0.0.1:{self.port}/{name}"
 
     def stop(self) -> None:
-        if self.data.exists():
+        if (self.data / "postmaster.pid").exists():
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(self.root, ignore_errors=True)
 

@@ -60,6 +60,9 @@ class NewProgram:
     # Feature values already computed elsewhere (say, next to the evaluation, off the
     # driver); dimensions missing here are computed when the program is recorded.
     features: dict[str, float] = field(default_factory=dict)
+    # Recording the same attempt again (say, after a lost connection) finds its row by this
+    # key instead of writing a second one; the archive picks a fresh one when it is empty.
+    write_key: str | None = None
 
 
 @dataclass

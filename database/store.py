@@ -11,6 +11,7 @@ from database.archive import RunArchive
 from database.connection import make_engine, normalise_url, parse_url, require_existing, upgrade_schema
 from database.errors import DatabaseError, RunNotFound
 from database.models import ArchiveState, Run
+from database.outage import DEFAULT_WAIT_S, Outage
 from database.records import RUN_STATUSES, RunInfo
 from database.settings import ArchiveSettings
 from database.storable import storable
@@ -38,14 +39,17 @@ class ProgramDatabase:
     an older evolve opens as if it were new. Every commit survives a killed driver;
     ``flush_each_commit`` also makes it survive power loss (see ``make_engine``).
     ``create=False`` is for commands that work on existing runs: a database that is not
-    there is an error (``NoDatabase``) instead of a new, empty catalogue."""
+    there is an error (``NoDatabase``) instead of a new, empty catalogue. A driver's writes
+    wait up to ``wait_s`` for a database that went away (``database.outage``)."""
 
-    def __init__(self, url: str = DEFAULT_URL, flush_each_commit: bool = False, create: bool = True) -> None:
+    def __init__(self, url: str = DEFAULT_URL, flush_each_commit: bool = False, create: bool = True,
+                 wait_s: float = DEFAULT_WAIT_S) -> None:
         self.url = normalise_url(url)
         if not create:
             require_existing(parse_url(self.url), url)
         self.engine: Engine = make_engine(self.url, flush_each_commit)
         upgrade_schema(self.engine, create=create)
+        self.outage = Outage(wait_s, self.display_url)
 
     @property
     def display_url(self) -> str:
@@ -112,11 +116,14 @@ class ProgramDatabase:
     def set_run_status(self, run_id: int, status: str) -> None:
         if status not in RUN_STATUSES:
             raise DatabaseError(f"unknown run status {status!r}; use one of {', '.join(RUN_STATUSES)}")
-        with self.engine.begin() as conn:
-            changed = conn.execute(
-                update(RUNS).where(RUNS.c.id == run_id).values(status=status, updated_at=time.time())
-            ).rowcount
-        if not changed:
+
+        def write() -> int:
+            with self.engine.begin() as conn:
+                return conn.execute(
+                    update(RUNS).where(RUNS.c.id == run_id).values(status=status, updated_at=time.time())
+                ).rowcount
+
+        if not self.outage.run(write):
             raise self._not_found(str(run_id))
 
     def archive(self, run_id: int, settings: ArchiveSettings, seed: int) -> RunArchive:
@@ -124,11 +131,16 @@ class ProgramDatabase:
         return RunArchive(self, self.run(run_id), settings, seed)
 
     def store_bandit_state(self, run_id: int, state: dict[str, Any]) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(STATE).where(STATE.c.run_id == run_id).values(bandit_state=storable(state), updated_at=time.time())
-            )
+        def write() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(update(STATE).where(STATE.c.run_id == run_id)
+                             .values(bandit_state=storable(state), updated_at=time.time()))
+
+        self.outage.run(write)
 
     def load_bandit_state(self, run_id: int) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
-            return conn.execute(select(STATE.c.bandit_state).where(STATE.c.run_id == run_id)).scalar()
+        def read() -> dict[str, Any] | None:
+            with self.engine.connect() as conn:
+                return conn.execute(select(STATE.c.bandit_state).where(STATE.c.run_id == run_id)).scalar()
+
+        return self.outage.run(read)

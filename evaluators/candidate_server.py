@@ -78,6 +78,15 @@ def copy_public(problem_dir: Path, public: list[str], target: Path) -> None:
             shutil.copy2(source, destination)
 
 
+def _kernel_env(packages: list[str], scratch: str) -> dict[str, str]:
+    """Triton's compile cache in the scratch folder (wiped after each evaluation), and its
+    interpreter where this machine shows no NVIDIA GPU, as evaluators.kernel_bench decides for the scorer."""
+    if "triton" not in packages:
+        return {}
+    interpret = os.environ.get("TRITON_INTERPRET") or ("0" if os.path.exists("/dev/nvidiactl") else "1")
+    return {"TRITON_CACHE_DIR": f"{scratch}/triton-cache", "TRITON_INTERPRET": interpret}
+
+
 class CandidateServer:
     """The warm fork server that runs candidates, and the folder its view is built from."""
 
@@ -94,6 +103,7 @@ class CandidateServer:
         os.chmod(self.scratch, 0o1777)
         self.uid = NOBODY if os.getuid() == 0 and (bwrap or nobody_can_run_python()) else -1
         self._env = candidate_env(limits.cpus)
+        self._env.update(_kernel_env(spec.packages, SCRATCH if bwrap else str(self.scratch)))
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
         self._cgroup: PidsCgroup | None = None

@@ -8,23 +8,26 @@ repeats after warm-up. Without a CUDA GPU, Triton kernels run in Triton's interp
 a GPU never reports a speed it did not measure. Import this module before Triton: that
 is when the interpreter is switched on.
 
+Scorers of kernels a candidate's process runs (`scoring: channel`) exchange tensors with
+it as plain data (`to_wire`, `from_wire`) and turn its timing reply into a `Timing` only
+after checking it against their own clock (`candidate_timing`).
+
 Needs the `gpu` extra (torch and Triton).
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 import math
 import os
 import statistics
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from evaluators.contract import InvalidProgram, StageUnavailable
 
@@ -33,17 +36,10 @@ FLUSH_BYTES = 256 * 1024 * 1024  # several times the L2 of any current GPU (H100
 MAX_ERROR_CHARS = 600
 
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
-
-# Storage and view operations a kernel launcher needs (allocating its output, strides,
-# the interpreter's host copies); any arithmetic op outside this set means the launcher
-# computes with torch instead of with its own kernel.
-LAUNCHER_OPS = frozenset({
-    "empty", "empty_like", "empty_strided", "new_empty", "new_empty_strided",
-    "zeros", "zeros_like", "zero_", "fill_", "copy_", "set_", "lift_fresh",
-    "view", "_unsafe_view", "reshape", "as_strided", "detach", "alias",
-    "t", "transpose", "permute", "expand", "select", "slice", "unsqueeze", "squeeze",
-})
-
+# What crosses the channel: numpy has no bfloat16, so it travels as its 16-bit patterns.
+WIRE_DTYPES = {**DTYPES, "float64": torch.float64}
+WIRE_ARRAYS = {torch.float16: np.float16, torch.bfloat16: np.uint16, torch.float32: np.float32,
+               torch.float64: np.float64}
 
 @dataclass(frozen=True)
 class Tolerance:
@@ -102,10 +98,6 @@ class Timing:
     repeats: int
 
 
-class ForbiddenTorchOp(InvalidProgram):
-    """A launcher computed with torch operations instead of its own kernel."""
-
-
 class TritonImportedTooEarly(RuntimeError):
     """Triton was imported before this module, so it can no longer switch to its interpreter."""
 
@@ -142,12 +134,6 @@ def _interpreting() -> bool:
 # Triton reads TRITON_INTERPRET once, when it is imported (its own library functions are
 # compiled or interpreted from then on), so the choice is made when this module is imported.
 _BACKEND = _choose_backend()
-
-# Entering a TorchDispatchMode imports torch._dynamo (which imports Triton) on first use and
-# takes seconds; importing it here, after the backend is chosen, lets an evaluation server
-# pay that once instead of every forked evaluation.
-importlib.import_module("torch._dynamo")
-
 
 def device() -> torch.device:
     return torch.device("cuda" if backend() == "cuda" else "cpu")
@@ -221,25 +207,44 @@ def check_cases(cases: Iterable[tuple[str, Callable[[], torch.Tensor], torch.Ten
     return CorrectnessReport(checks)
 
 
-class _LauncherGuard(TorchDispatchMode):
-    def __init__(self, allowed: frozenset[str]) -> None:
-        super().__init__()
-        self.allowed = allowed
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
-        name = func.overloadpacket.__name__
-        if name not in self.allowed:
-            raise ForbiddenTorchOp(
-                f"the launcher called torch op aten.{name}; compute inside the Triton kernel "
-                f"(the launcher may only allocate and view tensors)")
-        return func(*args, **(kwargs or {}))
+def to_wire(tensor: torch.Tensor) -> dict[str, Any]:
+    """A tensor as plain data for the candidate's process: its dtype's name and a numpy array."""
+    host = tensor.detach().contiguous().cpu()
+    name = next(k for k, v in WIRE_DTYPES.items() if v == tensor.dtype)
+    bits = host.view(torch.int16) if tensor.dtype == torch.bfloat16 else host
+    return {"dtype": name, "data": bits.numpy().view(WIRE_ARRAYS[tensor.dtype])}
 
 
-@contextmanager
-def torch_compute_forbidden(allowed: frozenset[str] = LAUNCHER_OPS) -> Iterator[None]:
-    """Reject a launcher that calls torch arithmetic, so the reference cannot be resubmitted."""
-    with _LauncherGuard(allowed):
-        yield
+def from_wire(value: object, what: str) -> torch.Tensor:
+    """A tensor the candidate's process sent, on this process's device, or InvalidProgram."""
+    if not isinstance(value, dict):
+        raise InvalidProgram(f"{what}: expected a tensor, got {type(value).__name__}")
+    if "invalid" in value:
+        raise InvalidProgram(f"{what}: {str(value['invalid'])[:MAX_ERROR_CHARS]}")
+    dtype = WIRE_DTYPES.get(value.get("dtype")) if isinstance(value.get("dtype"), str) else None
+    data = value.get("data")
+    if dtype is None or not isinstance(data, np.ndarray) or data.dtype != WIRE_ARRAYS[dtype]:
+        raise InvalidProgram(f"{what}: not a tensor of a known dtype ({sorted(WIRE_DTYPES)})")
+    return torch.from_numpy(data.copy()).view(dtype).to(device())
+
+
+def candidate_timing(reply: object, wall_ms: float, *, min_repeats: int = 10, max_repeats: int = 100) -> Timing:
+    """The kernel times a candidate's process reported, checked against the scorer's own clock.
+
+    Every timed call happened inside the round trip the scorer timed, so their sum cannot
+    exceed it: a reply that claims more work than fits, too few or too many repeats, or
+    times that are not positive numbers is InvalidProgram. A reply that claims less time
+    than the kernel took is not caught here; see the problems' READMEs.
+    """
+    times = reply.get("times_ms") if isinstance(reply, dict) else None
+    if not isinstance(times, list) or not min_repeats <= len(times) <= max_repeats:
+        raise InvalidProgram(f"the timing reply must hold {min_repeats} to {max_repeats} times")
+    if not all(isinstance(t, float) and math.isfinite(t) and t > 0 for t in times):
+        raise InvalidProgram("the timing reply holds times that are not positive finite numbers")
+    if sum(times) > wall_ms:
+        raise InvalidProgram(f"the timing reply claims {sum(times):.3f} ms of kernel time within a "
+                             f"{wall_ms:.3f} ms round trip")
+    return Timing(median_ms=statistics.median(times), min_ms=min(times), repeats=len(times))
 
 
 def require_cuda(what: str) -> None:

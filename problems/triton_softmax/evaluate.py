@@ -1,25 +1,38 @@
 """Scores a Triton row-wise softmax against torch.softmax: correctness first, then speed.
 
-Correctness is checked on every case of the split (any mismatch scores 0). On a CUDA GPU
-the score is the geometric-mean speed-up over torch.softmax; without one, the kernels run
+The program runs in its own process (`scoring: channel`); this process draws fresh inputs
+for every evaluation, sends them, computes the reference itself and compares what comes
+back (any mismatch scores 0), so a kernel that copies its input, skips rows or replays
+answers from an earlier call fails. On a CUDA GPU the candidate's process times its own
+kernel (`kernel_timing`, a public module) while this process times torch.softmax and the
+seed on the same GPU; the reported times are bounded by this process's clock around the
+timed round trip and the timed runs' outputs are checked. Without a GPU the kernels run
 in Triton's interpreter on small shapes and the timing stage reports that it needs a GPU.
 """
 
 from __future__ import annotations
 
+import math
+import secrets
+import time
 from pathlib import Path
-from types import ModuleType
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 
 from evaluators import kernel_bench as kb  # before Triton: it decides CUDA or interpreter
-from evaluators.contract import InvalidProgram, load_program
+from evaluators.contract import InvalidProgram, StageUnavailable, load_program
 
-# Imported once here, in the evaluation server, rather than in every forked candidate.
+# Imported once here, in the evaluation server, rather than in every forked evaluation.
 import triton  # noqa: F401, I001
 
+if TYPE_CHECKING:
+    from evaluators.channel import Candidate
+
 HERE = Path(__file__).parent
+CHECK_CALL = "kernel_call:check"
+TIMED_CALL = "kernel_call:timed"
+BACKEND_CALL = "kernel_call:backend"
 
 # Two units in the last place of each output type for values in [0.5, 1]; fp32 leaves room
 # for a different summation order over 32k columns.
@@ -70,74 +83,98 @@ def _split_cases(backend: str, split: str) -> tuple[Case, ...]:
     return CASES[(backend, split)]
 
 
-def _input(case: Case, seed: int) -> torch.Tensor:
-    generator = torch.Generator().manual_seed(seed)
+def fresh_input(case: Case, seed: int | None = None) -> torch.Tensor:
+    """4 * randn, odd rows shifted by +100; a new draw each call unless a seed is given."""
+    generator = torch.Generator().manual_seed(secrets.randbits(63) if seed is None else seed)
     x = torch.randn(case.rows, case.cols, generator=generator) * 4.0
     x[1::2] += LARGE_LOGIT_SHIFT
     return x.to(kb.torch_dtype(case.dtype)).to(kb.device())
 
 
-def _reference(x: torch.Tensor) -> torch.Tensor:
+def reference(x: torch.Tensor) -> torch.Tensor:
     return torch.softmax(x.float(), dim=-1).to(x.dtype)
 
 
-def _guarded_call(program: ModuleType, x: torch.Tensor) -> torch.Tensor:
-    with kb.torch_compute_forbidden():
-        return program.softmax(x)
+def _checked(case: Case, answer: object, x: torch.Tensor, what: str = "") -> kb.CaseCheck:
+    """One answer of the candidate's process against this process's reference for ``x``."""
+    label = f"{case.name}{what}"
+    if isinstance(answer, dict) and "raised" in answer:
+        return kb.CaseCheck(label, False, math.inf, f"raised {str(answer['raised'])[:kb.MAX_ERROR_CHARS]}")
+    got = kb.from_wire(answer, label)
+    return kb.compare(label, got, reference(x), TOLERANCES[case.dtype])
 
 
-def _launcher(program: ModuleType) -> ModuleType:
-    if not callable(getattr(program, "softmax", None)):
+def _require_softmax(candidate: Candidate) -> None:
+    if not candidate.has("softmax"):
         raise InvalidProgram("the program must define softmax(x: torch.Tensor) -> torch.Tensor")
-    return program
 
 
-def check_correctness(program: ModuleType, cases: tuple[Case, ...], seed: int = 0
-                      ) -> kb.CorrectnessReport:
-    """Compare the program's softmax with torch's on each case; torch ops in it are rejected."""
-    def case_run(case: Case, index: int):
-        x = _input(case, seed + index)
-        expected = _reference(x)
-        return case.name, lambda: _guarded_call(program, x.clone()), expected, TOLERANCES[case.dtype]
-    return kb.check_cases(case_run(case, i) for i, case in enumerate(cases))
+def check_correctness(candidate: Candidate, cases: tuple[Case, ...]) -> kb.CorrectnessReport:
+    """The program's softmax on fresh inputs of every case, in one round trip, against torch's."""
+    _require_softmax(candidate)
+    inputs = [fresh_input(case) for case in cases]
+    answers = candidate.call(CHECK_CALL, [kb.to_wire(x) for x in inputs])
+    if not isinstance(answers, list) or len(answers) != len(cases):
+        raise InvalidProgram(f"{CHECK_CALL} answered {len(cases)} inputs with something else")
+    return kb.CorrectnessReport([_checked(c, a, x) for c, a, x in zip(cases, answers, inputs)])
 
 
 def _result(report: kb.CorrectnessReport, score: float) -> dict:
     return {"score": score, **report.metrics(), "artifacts": {"correctness": report.artifact()}}
 
 
-def evaluate_quick(program_path: str, split: str = "train") -> dict:
+def evaluate_quick(candidate: Candidate, split: str = "train") -> dict:
     """Correctness on the small shapes only: cheap enough for the interpreter and CI."""
-    kb.backend()
-    program = _launcher(load_program(program_path))
-    report = check_correctness(program, _split_cases("interpreter", split))
+    report = check_correctness(candidate, _split_cases("interpreter", split))
     return _result(report, 1.0 if report.passed else 0.0)
 
 
-def _time_case(case: Case, index: int, program: ModuleType, seed: ModuleType) -> kb.CaseTiming:
-    x = _input(case, 1000 + index)
-    reference = kb.time_cuda(lambda: torch.softmax(x, dim=-1))
+def candidate_time(candidate: Candidate, case: Case) -> kb.Timing:
+    """The candidate's kernel timed in its own process on two fresh inputs, checked here."""
+    inputs = [fresh_input(case), fresh_input(case)]
+    started = time.perf_counter()
+    reply = candidate.call(TIMED_CALL, [kb.to_wire(x) for x in inputs])
+    wall_ms = (time.perf_counter() - started) * 1000.0
+    if isinstance(reply, dict) and "unavailable" in reply:
+        raise StageUnavailable(f"needs a CUDA GPU in the candidate's process: {reply['unavailable']}")
+    if isinstance(reply, dict) and "raised" in reply:
+        raise InvalidProgram(f"{case.name}: the kernel raised while timed: {reply['raised']}")
+    timing = kb.candidate_timing(reply, wall_ms)
+    outputs = reply.get("outputs")
+    if not isinstance(outputs, list) or len(outputs) != len(inputs):
+        raise InvalidProgram(f"{case.name}: the timing reply must hold the last output for each input")
+    for j, (answer, x) in enumerate(zip(outputs, inputs)):
+        check = _checked(case, answer, x, f" timed input {j}")
+        if not check.passed:
+            raise InvalidProgram(f"an output of the timed runs is stale or wrong: {check.line()}")
+    return timing
+
+
+def _time_case(candidate: Candidate, case: Case, seed: object) -> kb.CaseTiming:
+    x = fresh_input(case)
+    reference_timing = kb.time_cuda(lambda: torch.softmax(x, dim=-1))
     seed_timing = kb.time_cuda(lambda: seed.softmax(x))
-    candidate = kb.time_cuda(lambda: program.softmax(x))
-    # A kernel that memoises its last output would be fast and still look correct:
-    # change the input in place and check the next answer follows it.
-    x.copy_(_input(case, 5000 + index))
-    check = kb.compare(case.name, _guarded_call(program, x), _reference(x), TOLERANCES[case.dtype])
-    if not check.passed:
-        raise InvalidProgram(f"output after the timing runs is stale or wrong: {check.line()}")
-    return kb.CaseTiming(case.name, reference, seed_timing, candidate)
+    return kb.CaseTiming(case.name, reference_timing, seed_timing, candidate_time(candidate, case))
 
 
-def evaluate(program_path: str, split: str = "train") -> dict:
+def _require_same_backend(candidate: Candidate, backend: str) -> None:
+    theirs = candidate.call(BACKEND_CALL)
+    if theirs != backend:
+        raise StageUnavailable(f"kernels run on {backend} here but on {theirs!r} in the candidate's "
+                               f"process; set TRITON_INTERPRET alike for both")
+
+
+def evaluate(candidate: Candidate, split: str = "train") -> dict:
     backend = kb.backend()
-    program = _launcher(load_program(program_path))
     cases = _split_cases(backend, split)
-    report = check_correctness(program, cases)
+    _require_softmax(candidate)
+    _require_same_backend(candidate, backend)  # else GPU-sized cases would go to an interpreter
+    report = check_correctness(candidate, cases)
     if not report.passed:
         return _result(report, 0.0)
     kb.require_cuda(f"speed-up over torch.softmax ({len(cases)} cases correct on {backend})")
     seed = load_program(HERE / "seed.py", "softmax_seed")
-    timings = [_time_case(case, i, program, seed) for i, case in enumerate(cases)]
+    timings = [_time_case(candidate, case, seed) for case in cases]
     metrics, artifacts = kb.timing_summary(timings)
     return {**report.metrics(), **metrics,
             "artifacts": {"correctness": report.artifact(), **artifacts}}

@@ -1,6 +1,7 @@
 import math
 import os
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip(
@@ -89,20 +90,44 @@ def test_check_cases_lets_invalid_answers_through():
         kb.check_cases([("case", hack, torch.ones(1), TOL)])
 
 
-def test_launcher_guard_allows_allocation_and_rejects_torch_math():
-    x = torch.randn(4, 8)
-    with kb.torch_compute_forbidden():
-        out = torch.empty_like(x)
-        out.copy_(x)
-        view = out.view(8, 4)
-    assert view.shape == (8, 4)
-    with pytest.raises(kb.ForbiddenTorchOp, match="aten._softmax"):
-        with kb.torch_compute_forbidden():
-            torch.softmax(x, dim=-1)
-    with pytest.raises(kb.ForbiddenTorchOp, match="aten.exp"):
-        with kb.torch_compute_forbidden():
-            x.exp()
-    assert torch.softmax(x, dim=-1).shape == x.shape  # the guard is gone after the block
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_tensors_travel_as_plain_arrays_and_come_back_bit_for_bit(dtype):
+    x = torch.randn(3, 4).to(dtype)
+    wire = kb.to_wire(x)
+    assert isinstance(wire["data"], np.ndarray) and wire["data"].dtype.kind in "uf"
+    back = kb.from_wire(wire, "case")
+    assert back.dtype == dtype and torch.equal(back.view(torch.uint8), x.view(torch.uint8))
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    ([1.0, 2.0], "expected a tensor, got list"),
+    ({"invalid": "the launcher called torch op aten.exp"}, "case: the launcher called torch op aten.exp"),
+    ({"dtype": "float8", "data": np.zeros(2, np.float32)}, "not a tensor of a known dtype"),
+    ({"dtype": "bfloat16", "data": np.zeros(2, np.float32)}, "not a tensor of a known dtype"),
+    ({"dtype": "float16"}, "not a tensor of a known dtype"),
+])
+def test_what_is_not_a_tensor_is_an_invalid_answer(value, reason):
+    with pytest.raises(InvalidProgram, match=reason):
+        kb.from_wire(value, "case")
+
+
+def test_candidate_timing_takes_reported_times_that_fit_in_the_scorers_round_trip():
+    timing = kb.candidate_timing({"times_ms": [2.0, 1.0, 3.0] * 4}, wall_ms=40.0)
+    assert timing == kb.Timing(median_ms=2.0, min_ms=1.0, repeats=12)
+
+
+@pytest.mark.parametrize(("reply", "reason"), [
+    ({"times_ms": [2.0] * 12}, "claims 24.000 ms of kernel time within a 20.000 ms round trip"),
+    ({"times_ms": [1.0] * 5}, "10 to 100 times"),
+    ({"times_ms": [1.0] * 101}, "10 to 100 times"),
+    ({"times_ms": [1.0] * 9 + [0.0]}, "not positive finite"),
+    ({"times_ms": [1.0] * 9 + [math.nan]}, "not positive finite"),
+    ({"times_ms": [1.0] * 9 + [1]}, "not positive finite"),
+    ([1.0] * 10, "10 to 100 times"),
+])
+def test_candidate_timing_rejects_replies_that_cannot_be_true(reply, reason):
+    with pytest.raises(InvalidProgram, match=reason):
+        kb.candidate_timing(reply, wall_ms=20.0)
 
 
 def test_without_cuda_kernels_are_interpreted_and_timing_is_unavailable():

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import signal
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -51,6 +56,32 @@ def expect_array(value: Any, shape: tuple[int, ...] | None = None, what: str = "
     if not np.isfinite(array).all():
         raise InvalidProgram(f"{what} holds NaN or infinite values")
     return array
+
+
+@contextmanager
+def wall_time_limit(seconds: float, error: InvalidProgram) -> Iterator[None]:
+    """Raise ``error`` when the calls inside take longer than ``seconds`` (a problem's own budget).
+
+    In the scorer's main thread the wait for the candidate is interrupted when the budget
+    runs out; elsewhere the overrun is caught when the call returns. After an interrupted
+    call the channel is out of step: let the error end the evaluation.
+    """
+    started = time.perf_counter()
+    armed = threading.current_thread() is threading.main_thread()
+    if armed:
+        def expire(signum: int, frame: object) -> None:
+            raise error
+
+        previous = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-3))
+    try:
+        yield
+    finally:
+        if armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    if time.perf_counter() - started > seconds:
+        raise error
 
 
 def load_program(program_path: str | Path, module_name: str = "candidate") -> ModuleType:

@@ -13,16 +13,12 @@ received the data all score 100 there; here each of them is rejected.
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, NamedTuple
 
 from broadcast_cost import Outcome, Pair, leaderboard_score, simulate
-from evaluators.contract import InvalidProgram
+from evaluators.contract import InvalidProgram, wall_time_limit
 from profiles import Graph, Transfer, drawn_transfers, load_graph, published_transfers
 
 if TYPE_CHECKING:
@@ -54,28 +50,6 @@ def split_transfers(split: str) -> list[Transfer]:
     if split == "train":
         return drawn_transfers(graph())
     raise ValueError(f"unknown split {split!r}; use 'train' or 'test'")
-
-
-@contextmanager
-def wall_time_limit(seconds: float, what: str) -> Iterator[None]:
-    """Interrupts the call when the budget runs out, raising SearchTimeout(what) (main
-    thread only; elsewhere the overrun is caught when the call returns)."""
-    started = time.perf_counter()
-    armed = threading.current_thread() is threading.main_thread()
-    if armed:
-        def expire(signum, frame):
-            raise SearchTimeout(what)
-
-        previous = signal.signal(signal.SIGALRM, expire)
-        signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-3))
-    try:
-        yield
-    finally:
-        if armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-    if time.perf_counter() - started > seconds:
-        raise SearchTimeout(what)
 
 
 def _checked_edge(edge: object, g: Graph, where: str) -> Pair:
@@ -157,7 +131,7 @@ def run_transfers(candidate: Candidate, transfers: list[Transfer], budget_s: flo
     for transfer in transfers:
         started = time.perf_counter()
         what = f"search_algorithm used up the split's {budget_s:.0f} s by {transfer.name}"
-        with wall_time_limit(deadline - started, what):
+        with wall_time_limit(deadline - started, SearchTimeout(what)):
             answer = candidate.call(CANDIDATE_CALL, rows, transfer.src, list(transfer.dsts), transfer.num_partitions)
         wall_s = time.perf_counter() - started
         outcome = simulate(transfer, g, checked_routes(answer, transfer, g))

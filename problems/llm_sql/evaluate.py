@@ -12,15 +12,11 @@ Only the solve call is timed, here, around the round trip, as the leaderboard ti
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, NamedTuple
 
-from evaluators.contract import InvalidProgram
+from evaluators.contract import InvalidProgram, wall_time_limit
 from prefix_hits import hit_rate
 from row_check import checked_rows
 from tables import Table, split_tables
@@ -63,38 +59,20 @@ def reference_rate(split: str, name: str) -> float:
     return _leaderboard_rate(*hit_rate(table.reference_rows))
 
 
-@contextmanager
-def wall_time_limit(seconds: float, what: str) -> Iterator[None]:
-    """Interrupts the call when the budget runs out (main thread only; elsewhere the
-    overrun is caught when the call returns)."""
-    started = time.perf_counter()
-    armed = threading.current_thread() is threading.main_thread()
-    if armed:
-        def expire(signum, frame):
-            raise SolveTimeout(f"{what} exceeded the {seconds:.1f} s left of its wall-time budget")
-
-        previous = signal.signal(signal.SIGALRM, expire)
-        signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-3))
-    try:
-        yield
-    finally:
-        if armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-    if time.perf_counter() - started > seconds:
-        raise SolveTimeout(f"{what} exceeded the {seconds:.1f} s left of its wall-time budget")
+def _overrun(what: str, deadline: float) -> SolveTimeout:
+    return SolveTimeout(f"{what} exceeded the {max(0.0, deadline - time.perf_counter()):.1f} s left of its wall-time budget")
 
 
 def _solve_table(candidate: Candidate, table: Table, deadline: float) -> TableResult:
-    with wall_time_limit(deadline - time.perf_counter(), f"loading {table.name}"):
+    with wall_time_limit(deadline - time.perf_counter(), _overrun(f"loading {table.name}", deadline)):
         candidate.call("table_call:load", table.csv_text)
     started = time.perf_counter()
-    with wall_time_limit(deadline - started, f"Solution.solve on {table.name}"):
+    with wall_time_limit(deadline - started, _overrun(f"Solution.solve on {table.name}", deadline)):
         problem = candidate.call("table_call:solve", {**SETTINGS, "col_merge": table.col_merge})
     solve_s = time.perf_counter() - started
     if problem is not None:
         raise InvalidProgram(f"{table.name}: {str(problem)[:MESSAGE_CHARS]}")
-    with wall_time_limit(deadline - time.perf_counter(), f"returning the rows of {table.name}"):
+    with wall_time_limit(deadline - time.perf_counter(), _overrun(f"returning the rows of {table.name}", deadline)):
         answer = candidate.call("table_call:rows")
     strings = checked_rows(table.rows, answer)
     return TableResult(table, *hit_rate(strings), solve_s)

@@ -10,16 +10,12 @@ that fails or times out and averages the rest; here any such case rejects the pr
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from evaluators.contract import InvalidProgram
+from evaluators.contract import InvalidProgram, wall_time_limit
 from kvpr import (
     GPU_MEM_SIZE,
     Case,
@@ -63,28 +59,6 @@ def split_cases(split: str) -> list[Case]:
     return generate_cases(SPLIT_SEEDS[split])
 
 
-@contextmanager
-def wall_time_limit(seconds: float, what: str) -> Iterator[None]:
-    """Interrupts the call when the budget runs out, raising PlacementTimeout(what) (main
-    thread only; elsewhere the overrun is caught when the call returns)."""
-    started = time.perf_counter()
-    armed = threading.current_thread() is threading.main_thread()
-    if armed:
-        def expire(signum, frame):
-            raise PlacementTimeout(what)
-
-        previous = signal.signal(signal.SIGALRM, expire)
-        signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-3))
-    try:
-        yield
-    finally:
-        if armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-    if time.perf_counter() - started > seconds:
-        raise PlacementTimeout(what)
-
-
 def validated_placement(answer: object, case: Case, where: str) -> dict[int, list[int]]:
     """GPU id -> model indices, every model on exactly one GPU that holds it, or InvalidProgram."""
     if isinstance(answer, str):
@@ -124,7 +98,7 @@ def run_cases(candidate: Candidate, cases: list[Case], split_budget_s: float) ->
         budget = min(CASE_BUDGET_S, deadline - started)
         what = (f"compute_model_placement on {where} took over {CASE_BUDGET_S:.0f} s" if budget == CASE_BUDGET_S
                 else f"compute_model_placement used up the split's {split_budget_s:.0f} s by {where}")
-        with wall_time_limit(budget, what):
+        with wall_time_limit(budget, PlacementTimeout(what)):
             answer = candidate.call(CANDIDATE_CALL, case.gpu_num, list(case.sizes), list(case.rates), list(case.slos), index)
         wall_s = time.perf_counter() - started
         placement = validated_placement(answer, case, where)

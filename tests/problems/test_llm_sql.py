@@ -112,7 +112,7 @@ def test_rows_may_be_shuffled_cells_permuted_and_groups_fused_either_way(public,
         class Solution:
             def solve(self, df, col_merge=None, **settings):
                 rng = random.Random(3)
-                rows = df.astype(str).values.tolist()
+                rows = df.fillna("").astype(str).values.tolist()  # pandas 2 writes missing values as "nan"
                 names = list(df.columns)
                 out = []
                 for row in rows:

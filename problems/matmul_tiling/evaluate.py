@@ -1,23 +1,29 @@
 """Scores a tiling heuristic by the speed of the fixed Triton matmul it configures.
 
-Every answer of choose_config is validated (powers of two in range, fits shared memory
-and registers) and the kernel's output checked against torch on each case; then, on a
-CUDA GPU, the score is the geometric-mean speed-up over torch.matmul (cuBLAS). Without a
+The heuristic runs in its own process (`scoring: channel`) and is asked, in one round
+trip, for a tiling per case; its answers are plain data, validated here (powers of two in
+range, fits shared memory and registers). The fixed kernel is the problem's own code, so
+it runs here, in the scorer's process, on inputs drawn afresh for every evaluation: the
+output check against torch and, on a CUDA GPU, the timing (geometric-mean speed-up over
+torch.matmul, i.e. cuBLAS) involve nothing of the candidate's but its tilings. Without a
 GPU the kernel runs in Triton's interpreter on small shapes and timing reports that it
 needs a GPU.
 """
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
-from types import ModuleType
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 
 import matmul_kernel
 from evaluators import kernel_bench as kb
 from evaluators.contract import InvalidProgram, load_program
+
+if TYPE_CHECKING:
+    from evaluators.channel import Candidate
 
 HERE = Path(__file__).parent
 
@@ -69,8 +75,9 @@ def _split_cases(backend: str, split: str) -> tuple[Case, ...]:
     return CASES[(backend, split)]
 
 
-def _inputs(case: Case, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    generator = torch.Generator().manual_seed(seed)
+def fresh_inputs(case: Case) -> tuple[torch.Tensor, torch.Tensor]:
+    """A and B of one case, drawn anew on every call: no answer can be remembered."""
+    generator = torch.Generator().manual_seed(secrets.randbits(63))
     scale = case.k ** -0.25
     a = torch.randn(case.m, case.k, generator=generator) * scale
     b = torch.randn(case.k, case.n, generator=generator) * scale
@@ -82,22 +89,27 @@ def _reference(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a.float() @ b.float()).to(a.dtype)
 
 
-def choose_configs(program: ModuleType, cases: tuple[Case, ...]) -> list[matmul_kernel.TileConfig]:
-    """Ask the heuristic once per case and validate each answer."""
-    choose = getattr(program, "choose_config", None)
-    if not callable(choose):
+def choose_configs(candidate: Candidate, cases: tuple[Case, ...]) -> list[matmul_kernel.TileConfig]:
+    """Ask the heuristic about every case in one round trip and validate each answer."""
+    if not candidate.has("choose_config"):
         raise InvalidProgram("the program must define choose_config(M, N, K, dtype) -> "
                              "(BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, num_warps, num_stages)")
-    return [matmul_kernel.validate_config(choose(c.m, c.n, c.k, c.dtype), c.dtype,
-                                          f"choose_config({c.m}, {c.n}, {c.k}, {c.dtype!r})")
+    answers = candidate.call_many("choose_config", [(c.m, c.n, c.k, c.dtype) for c in cases])
+    return [matmul_kernel.validate_config(answer, c.dtype, f"choose_config({c.m}, {c.n}, {c.k}, {c.dtype!r})")
+            for answer, c in zip(answers, cases)]
+
+
+def _seed_configs(cases: tuple[Case, ...]) -> list[matmul_kernel.TileConfig]:
+    """The seed's tilings, from the problem's own seed.py (trusted code), in this process."""
+    seed = load_program(HERE / "seed.py", "matmul_seed")
+    return [matmul_kernel.validate_config(seed.choose_config(c.m, c.n, c.k, c.dtype), c.dtype, "the seed")
             for c in cases]
 
 
-def check_correctness(configs: list[matmul_kernel.TileConfig], cases: tuple[Case, ...],
-                      seed: int = 0) -> kb.CorrectnessReport:
+def check_correctness(configs: list[matmul_kernel.TileConfig], cases: tuple[Case, ...]) -> kb.CorrectnessReport:
     def case_run(index: int):
         case, config = cases[index], configs[index]
-        a, b = _inputs(case, seed + index)
+        a, b = fresh_inputs(case)
         return (f"{case.name} {config.label()}", lambda: matmul_kernel.matmul(a, b, config),
                 _reference(a, b), TOLERANCES[case.dtype])
     return kb.check_cases(case_run(i) for i in range(len(cases)))
@@ -108,18 +120,17 @@ def _result(report: kb.CorrectnessReport, configs: list, score: float) -> dict:
             "artifacts": {"correctness": report.artifact()}}
 
 
-def evaluate_quick(program_path: str, split: str = "train") -> dict:
+def evaluate_quick(candidate: Candidate, split: str = "train") -> dict:
     """Validation and correctness on the small shapes only: cheap enough for the interpreter."""
-    kb.backend()
     cases = _split_cases("interpreter", split)
-    configs = choose_configs(load_program(program_path), cases)
+    configs = choose_configs(candidate, cases)
     report = check_correctness(configs, cases)
     return _result(report, configs, 1.0 if report.passed else 0.0)
 
 
-def _time_case(case: Case, index: int, config: matmul_kernel.TileConfig,
+def _time_case(case: Case, config: matmul_kernel.TileConfig,
                seed_config: matmul_kernel.TileConfig) -> kb.CaseTiming:
-    a, b = _inputs(case, 1000 + index)
+    a, b = fresh_inputs(case)
     return kb.CaseTiming(
         f"{case.name} {config.label()}",
         reference=kb.time_cuda(lambda: torch.matmul(a, b)),
@@ -128,16 +139,16 @@ def _time_case(case: Case, index: int, config: matmul_kernel.TileConfig,
     )
 
 
-def evaluate(program_path: str, split: str = "train") -> dict:
+def evaluate(candidate: Candidate, split: str = "train") -> dict:
     backend = kb.backend()
     cases = _split_cases(backend, split)
-    configs = choose_configs(load_program(program_path), cases)
+    configs = choose_configs(candidate, cases)
     report = check_correctness(configs, cases)
     if not report.passed:
         return _result(report, configs, 0.0)
     kb.require_cuda(f"speed-up over torch.matmul ({len(cases)} cases correct on {backend})")
-    seed_configs = choose_configs(load_program(HERE / "seed.py", "matmul_seed"), cases)
-    timings = [_time_case(case, i, configs[i], seed_configs[i]) for i, case in enumerate(cases)]
+    seed_configs = _seed_configs(cases)
+    timings = [_time_case(case, configs[i], seed_configs[i]) for i, case in enumerate(cases)]
     metrics, artifacts = kb.timing_summary(timings)
     result = _result(report, configs, metrics["score"])
     return {**result, **metrics, "artifacts": {**result["artifacts"], **artifacts}}

@@ -245,3 +245,14 @@ def test_timing_rewrites_the_input_buffer_so_a_remembered_answer_goes_stale(monk
     assert len(times) == 20 and times == pytest.approx([0.25] * 20)
     assert torch.equal(last[0], torch.full((2, 3), 2.0))
     assert not torch.equal(last[1], inputs[1] * 2)  # the buffer's first answer, replayed: caught by the scorer
+
+
+def test_the_sandbox_runs_the_kernel_in_the_candidates_view_and_reports_what_it_cannot_measure():
+    from evaluators.pool import evaluate_file
+
+    result = evaluate_file(load_problem(ROOT), ROOT / "seed.py")
+    assert result.metrics["quick_cases_correct"] == 5
+    if kb.backend() == "cuda":
+        assert result.status == "ok" and result.score > 0
+    else:
+        assert result.status == "unavailable" and result.score is None

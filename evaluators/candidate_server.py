@@ -59,8 +59,11 @@ def nobody_can_run_python() -> bool:
     """Without bubblewrap, an unprivileged user may not reach the interpreter (a root-only home)."""
     if os.getuid() != 0:
         return False
-    probe = subprocess.run([sys.executable, "-I", "-c", "import numpy"], preexec_fn=_drop_to_nobody,
-                           capture_output=True, cwd="/")
+    try:
+        probe = subprocess.run([sys.executable, *INTERPRETER_FLAGS, "-c", "pass"], preexec_fn=_drop_to_nobody,
+                               capture_output=True, cwd="/")
+    except OSError:  # the interpreter itself is out of its reach
+        return False
     return probe.returncode == 0
 
 

@@ -246,3 +246,26 @@ def test_string_hashing_is_the_same_in_every_evaluation(sandbox, guess_problem):
     first = sandbox.run("full", code, "train").artifacts["stdout"]
     with Sandbox.for_problem(guess_problem, guess_problem.root) as other_slot:
         assert other_slot.run("full", code, "train").artifacts["stdout"] == first
+
+
+def test_without_bubblewrap_the_candidate_still_has_a_process_of_its_own(guess_problem, monkeypatch, caplog):
+    """Where bubblewrap cannot run, the two processes stay apart and the log says what is not isolated."""
+    import evaluators.sandbox as sandbox_module
+
+    monkeypatch.setattr(sandbox_module, "_use_bwrap", lambda: False)
+    monkeypatch.setattr("evaluators.confinement._warned", set())
+    code = program(
+        "import gc, os, sys\n"
+        "def guess():\n"
+        "    for obj in gc.get_objects():\n"
+        "        if isinstance(obj, dict) and 'score' in obj:\n"
+        "            obj['score'] = 1e9\n"
+        "    print(os.getpid(), 'evaluate' in sys.modules)\n"
+        "    return 40.0\n"
+    )
+    with caplog.at_level("WARNING"), Sandbox.for_problem(guess_problem, guess_problem.root) as box:
+        assert not box.bwrap
+        outcome = box.run("full", code, "train")
+    assert outcome.status == "ok" and outcome.score == -2.0
+    assert outcome.artifacts["stdout"].split()[1] == "False"  # the scorer's modules are not in its process
+    assert "without bubblewrap the candidate's process sees this machine's files" in caplog.text

@@ -45,6 +45,12 @@ class ForbiddenTorchOp(RuntimeError):
 
 
 class _LauncherGuard(TorchDispatchMode):
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # Nothing is compiled by torch inside the guard; answering False keeps torch from
+        # importing torch._dynamo for this class, which costs two seconds per evaluation.
+        return False
+
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
         name = func.overloadpacket.__name__
         if name not in LAUNCHER_OPS:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from database.errors import RunHeld
 from database.models import RunLease
@@ -124,8 +124,11 @@ class Lease:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=self.heartbeat_s + 5)
-        with self.engine.begin() as conn:
-            conn.execute(delete(LEASES).where(self._mine()))
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(delete(LEASES).where(self._mine()))
+        except SQLAlchemyError:  # the database is away: the lease's process ends, so it is free anyway
+            pass
 
 
 def acquire(engine: Engine, run: RunInfo, force: bool = False, *, stale_after_s: float = STALE_AFTER_S,

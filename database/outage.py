@@ -91,7 +91,7 @@ class Outage:
             waited = now - self._down_since
             if waited >= self.wait_s:
                 self._given_up = (f"{self.where} was unreachable for {waited:.0f} s ({_one_line(error)}); "
-                                  "the run stopped, resume it once the database is back")
+                                  "once it is back, resume the run")
                 raise DatabaseUnavailable(self._given_up) from None
             self.retries += 1
         time.sleep(min(delay, max(0.0, self.wait_s - waited)))

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup
 
 from database import DEFAULT_URL, DatabaseError
+from database.outage import DEFAULT_WAIT_S
 from evaluators.problem import ProblemError, list_problems, load_problem
 from evaluators.sandbox import SandboxError
 from evolve.errors import EvolveError
@@ -81,6 +82,8 @@ app = typer.Typer(
 DbOption = typer.Option(DEFAULT_URL, "--db", help="database URL (SQLite path or postgresql://...)")
 RayOption = typer.Option(None, "--ray-address", help="join this Ray cluster ('auto' or host:port); default: a private local one")
 JsonOption = typer.Option(False, "--json", help="machine-readable output")
+DbWaitOption = typer.Option(DEFAULT_WAIT_S, "--db-wait", min=0,
+                            help="seconds to wait for a database that went away before the run stops (resumable)")
 
 def fail(message: str) -> None:
     """Bad input found by the command itself (not raised by the work)."""
@@ -117,6 +120,7 @@ def run(
     target: Optional[float] = typer.Option(None, "--target", help="stop once the best train score reaches this"),
     name: Optional[str] = typer.Option(None, "--name", help="a name for the run (default: PROBLEM-ID)"),
     db: str = DbOption,
+    db_wait: float = DbWaitOption,
     ray_address: Optional[str] = RayOption,
 ) -> None:
     """Start an evolution run.
@@ -131,7 +135,7 @@ def run(
         iterations=iterations, max_in_flight=max_in_flight, seed=seed, max_wall_s=max_wall,
         budget_usd=budget, target_score=target, models=model, api_base=api_base,
     )
-    start_run(problem, config, overrides, RunRequest(db_url=db, ray_address=ray_address, name=name), console, program)
+    start_run(problem, config, overrides, RunRequest(db_url=db, ray_address=ray_address, name=name, db_wait_s=db_wait), console, program)
 
 
 @app.command()
@@ -140,6 +144,7 @@ def resume(
     iterations: Optional[int] = typer.Option(None, "--iterations", "-n", help="raise the run's candidate target"),
     force: bool = typer.Option(False, "--force", help="take over a run another live driver holds (it is asked to stop)"),
     db: str = DbOption,
+    db_wait: float = DbWaitOption,
     ray_address: Optional[str] = RayOption,
 ) -> None:
     """Continue a stopped or killed run from the database, with nothing lost or repeated.
@@ -149,7 +154,7 @@ def resume(
     Example: evolve resume latest
     """
     extra = {"iterations": iterations} if iterations is not None else {}
-    resume_run(run_ref, extra, RunRequest(db_url=db, ray_address=ray_address, force=force), console)
+    resume_run(run_ref, extra, RunRequest(db_url=db, ray_address=ray_address, force=force, db_wait_s=db_wait), console)
 
 
 @app.command("eval")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from database.call_journal import BudgetExhausted, CallJournal
+from database.errors import DatabaseUnavailable
 from database.features import BUILTIN_FEATURES, feature_values
 from database.records import NewProgram, ProgramView, Sample
 from evaluators.result import EvaluationResult
@@ -145,7 +146,8 @@ class Engine:
         self.archive = archive
         self.mutator = mutator
         self.pool = pool
-        self.journal = journal or CallJournal(archive.db.engine, archive.run.id, config.budget_usd)
+        self.journal = journal or CallJournal(archive.db.engine, archive.run.id, config.budget_usd,
+                                              getattr(archive.db, "outage", None))
         self._max_call_cost = self._stated_max_call_cost(mutator, config)
         self.on_progress = on_progress or (lambda progress: None)
         self.progress = Progress(target=config.iterations)
@@ -307,7 +309,8 @@ class Engine:
             if proposal is not None and proposal.code is not None:
                 self._in_flight_codes.discard(proposal.code)
             record.timings = timings
-            self._record(record, proposal, sample.parent.score)
+            if not isinstance(self._crash, DatabaseUnavailable):  # no row can be written; the run is stopping
+                self._record(record, proposal, sample.parent.score)
 
     def _code_features(self, code: str) -> dict[str, float]:
         """Built-in code features, computed while the candidate is evaluated elsewhere, so

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,9 @@ from rich.console import Console
 from database import ProgramDatabase, RunInfo
 from database.archive import RunArchive
 from database.call_journal import CallJournal
+from database.errors import DatabaseError, DatabaseUnavailable
 from database.lease import Lease, acquire
+from database.outage import DEFAULT_WAIT_S
 from database.queries import program_detail, top_programs
 from evaluators.pool import EvaluationPool
 from evaluators.problem import PROBLEMS_DIR, Problem, load_problem
@@ -46,6 +49,7 @@ class RunRequest:
     ray_address: str | None = None
     name: str | None = None
     force: bool = False  # take over a run another live driver holds
+    db_wait_s: float = DEFAULT_WAIT_S  # how long writes wait for a database that went away
 
 
 def problem_reference(problem: Problem) -> str:
@@ -108,13 +112,17 @@ class RunSession:
             highlight=False,
         )
         archive = self.db.archive(self.run.id, self.config.archive, self.config.seed)
-        journal = CallJournal(self.db.engine, self.run.id, self.config.budget_usd)
+        journal = CallJournal(self.db.engine, self.run.id, self.config.budget_usd, self.db.outage)
         if journal.lost:
             self.console.print(f"{journal.lost} model call(s) were in flight when the last driver stopped: "
                                "recorded as lost, at their maximum cost", highlight=False)
         self.db.set_run_status(self.run.id, "running")
         try:
             outcome = asyncio.run(self._execute(archive, journal, lease, ray_address))
+        except DatabaseUnavailable as exc:
+            with suppress(DatabaseError):  # the database may be back by now
+                self.db.set_run_status(self.run.id, "interrupted")
+            raise DatabaseUnavailable(f"{exc}: evolve resume {self.run.name}") from None
         except BaseException:
             self.db.set_run_status(self.run.id, "failed")
             raise
@@ -215,7 +223,7 @@ def start_run(
     """``program`` names the initial program when ``problem_ref`` is an OpenEvolve directory."""
     problem = load_problem(resolve_problem_ref(problem_ref, DEFAULT_CACHE_DIR, console, program))
     config = effective_config(problem, config_file, cli)
-    db = ProgramDatabase(request.db_url)
+    db = ProgramDatabase(request.db_url, wait_s=request.db_wait_s)
     run = db.create_run(request.name, problem_reference(problem), config.model_dump(mode="json"), config.seed)
     return RunSession(db, run, problem, config, console).execute(request.ray_address)
 
@@ -233,17 +241,18 @@ class StoredRun:
         return self.db.archive(self.run.id, self.config.archive, self.config.seed)
 
 
-def open_stored_run(db_url: str, run_ref: str, extra: dict[str, Any] | None = None) -> StoredRun:
+def open_stored_run(db_url: str, run_ref: str, extra: dict[str, Any] | None = None,
+                    wait_s: float = DEFAULT_WAIT_S) -> StoredRun:
     """``extra`` overrides stored settings (for example a higher candidate target). A
     database that is not there is an error here, never a new empty one."""
-    db = ProgramDatabase(db_url, create=False)
+    db = ProgramDatabase(db_url, create=False, wait_s=wait_s)
     run = db.open_run(run_ref)
     config = RunConfig.model_validate({**run.config, **(extra or {})})
     return StoredRun(db, run, config, load_problem(run.problem))
 
 
 def resume_run(run_ref: str, extra: dict[str, Any], request: RunRequest, console: Console) -> Outcome:
-    stored = open_stored_run(request.db_url, run_ref, extra)
+    stored = open_stored_run(request.db_url, run_ref, extra, request.db_wait_s)
     run = stored.run
     console.print(f"resuming run {run.name} (id {run.id}), status was {run.status}", highlight=False)
     return RunSession(stored.db, run, stored.problem, stored.config, console).execute(request.ray_address, request.force)

@@ -157,3 +157,59 @@ def test_a_server_lying_about_its_usage_stops_the_run_at_the_budget(openai_serve
     assert len(rows) == len(openai_server.requests) <= 2  # only the calls already in flight when the first lie came back
     assert all("1300000 completion tokens against max_tokens 300" in r.anomaly for r in rows)
     assert all(r.cost_usd == pytest.approx(1_300_000 * 2e-6, rel=0.01) for r in rows)
+
+
+def candidates_of(url: str) -> list:
+    rows = table(url, select(PROGRAMS.c.origin, PROGRAMS.c.sample_count, PROGRAMS.c.write_key).order_by(PROGRAMS.c.id))
+    return [r for r in rows if r.origin not in ("seed", "migrant")]
+
+
+def assert_exactly_once(url: str, n: int) -> None:
+    """n candidates, each written once, and the sampling cursor (samples drawn when a row was
+    written) never set back: n samples in all, one per candidate."""
+    found = candidates_of(url)
+    assert len(found) == n
+    assert len({r.write_key for r in found}) == n and None not in {r.write_key for r in found}
+    cursors = [r.sample_count for r in found]
+    assert cursors == sorted(cursors) and cursors[-1] == n
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_postgresql_restart_mid_run_loses_and_duplicates_nothing(slower_problem: Path, postgres_server):
+    url = postgres_server.new_database("restart_mid_run")
+    driver = start("run", str(slower_problem), "-n", "30", "-k", "2", "--db", url, "--name", "rs")
+    try:
+        wait_until(lambda: len(candidates_of(url)) >= 6)
+        postgres_server.shut_down()
+        time.sleep(5)
+    finally:
+        postgres_server.start_again()
+    output, _ = driver.communicate(timeout=300)
+    assert driver.returncode == 0, output
+    assert "stopped: iterations; 30 candidates" in output and "Traceback" not in output
+    assert_exactly_once(url, 30)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_database_away_past_the_wait_stops_the_run_in_one_line_and_resume_finishes_it(slower_problem: Path,
+                                                                                         postgres_server):
+    url = postgres_server.new_database("away_too_long")
+    driver = subprocess.Popen([sys.executable, "-m", "evolve.cli", "run", str(slower_problem), "-n", "20", "-k", "2",
+                               "--db", url, "--name", "gone", "--db-wait", "3"], cwd=REPO, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: len(candidates_of(url)) >= 4)
+        postgres_server.shut_down()
+        _, errors = driver.communicate(timeout=120)
+    finally:
+        postgres_server.start_again()
+    assert driver.returncode == 1, errors
+    assert "Traceback" not in errors and "waiting up to 3 s" in errors
+    (line,) = [line for line in errors.splitlines() if line.startswith("error:")]
+    assert "was unreachable for" in line and "evolve resume gone" in line
+    resumed = evolve("resume", "gone", "--db", url)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "stopped: iterations; 20 candidates" in resumed.stdout
+    assert_exactly_once(url, 20)

@@ -47,6 +47,10 @@ class OfflineMutator:
     name = "offline"
     default_origin = "offline"
 
+    def max_call_cost_usd(self) -> float:
+        """Nothing is paid for, so a run's budget never stops an offline run."""
+        return 0.0
+
     async def propose(self, request: MutationRequest) -> Proposal:
         return self.mutate(request.parent.code, [p.code for p in request.inspirations], request.seed)
 

@@ -3,7 +3,9 @@
 A program marks each evolvable region with a line holding ``EVOLVE-BLOCK-START`` and one
 holding ``EVOLVE-BLOCK-END``. Programs written for other frameworks spell them with a
 space or an underscore (``# EVOLVE-BLOCK START``), so every spelling of that shape is read
-as the same marker; evolve itself writes the hyphenated form. It lives in evaluators/,
+as the same marker; evolve itself writes the hyphenated form. The marker may sit in any
+comment syntax (``#``, ``//``, ``--``, ``/* ... */``): only the words are matched, so a C++
+or Rust program marks its regions as a Python one does. It lives in evaluators/,
 the lowest layer, so that problem loading and the edit code read markers the same way.
 """
 
@@ -17,6 +19,49 @@ END_MARKER = "EVOLVE-BLOCK-END"
 _SEPARATOR = r"[-_ ]"
 _START = re.compile(rf"EVOLVE{_SEPARATOR}BLOCK{_SEPARATOR}START")
 _END = re.compile(rf"EVOLVE{_SEPARATOR}BLOCK{_SEPARATOR}END")
+
+
+# The line comment a language writes its markers with, where evolve adds them itself.
+LINE_COMMENTS = {
+    "python": "#", "r": "#", "shell": "#", "bash": "#", "ruby": "#", "perl": "#", "julia": "#", "yaml": "#",
+    "cpp": "//", "c": "//", "cuda": "//", "rust": "//", "go": "//", "java": "//", "javascript": "//",
+    "typescript": "//", "swift": "//", "kotlin": "//", "scala": "//", "csharp": "//", "verilog": "//",
+    "zig": "//", "lua": "--", "sql": "--", "haskell": "--", "ada": "--", "vhdl": "--", "fortran": "!",
+}
+# Code fences name some languages differently from problem.yaml.
+FENCE_NAMES = {"cuda": "cuda", "csharp": "csharp", "shell": "bash"}
+_RUST = re.compile(r"^\s*(?:pub\s+)?fn\s+\w+|^\s*use\s+std::", re.MULTILINE)
+_COMMENT_LANGUAGE = {"#": "python", "//": "cpp", "--": "lua", "/*": "c", "!": "fortran"}
+
+
+def comment_of(language: str) -> str:
+    """The line comment of ``language`` (``#`` for one this table does not know)."""
+    return LINE_COMMENTS.get(language.lower(), "#")
+
+
+def marker_comment(code: str) -> str | None:
+    """The comment token in front of the first START marker of ``code`` (``//``, ``#``...)."""
+    for line in code.split("\n"):
+        match = _START.search(line)
+        if match:
+            token = line[: match.start()].strip()
+            return token.rstrip() or None
+    return None
+
+
+def guess_language(code: str) -> str:
+    """The language family a program's markers suggest, for callers not told its language:
+    ``#`` markers are read as Python (the default), ``//`` as C-like, ``--`` as Lua-like."""
+    token = marker_comment(code)
+    if token is None:
+        return "python"
+    language = next((lang for prefix, lang in _COMMENT_LANGUAGE.items() if token.endswith(prefix)), "python")
+    return "rust" if language == "cpp" and _RUST.search(code) else language
+
+
+def fence_name(language: str) -> str:
+    """The word a Markdown code fence names ``language`` with."""
+    return FENCE_NAMES.get(language.lower(), language.lower())
 
 
 def is_start(line: str) -> bool:

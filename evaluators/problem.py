@@ -7,13 +7,14 @@ evaluator module. Everything the framework knows about a problem comes from here
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from evaluators.markers import END_MARKER, START_MARKER, has_markers
+from evaluators.markers import END_MARKER, START_MARKER, comment_of, has_markers
 
 PROBLEMS_DIR = Path(os.environ.get("EVOLVE_PROBLEMS_DIR") or Path(__file__).resolve().parent.parent / "problems")
 
@@ -37,12 +38,25 @@ class Limits(BaseModel):
     max_disk_mb: int = Field(256, ge=1, description="all the candidate may write in one evaluation, files together")
 
 
+class BuildSpec(BaseModel):
+    """How a compiled candidate is built in its sandbox (evaluators.candidate.native runs it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    source: str = Field(description="the file name the program is written to before the build, e.g. candidate.cpp")
+    command: list[str] = Field(min_length=1, description="the build command; {source} and {binary} are filled in")
+    toolchain: dict[str, str] = Field(default_factory=dict, description="each tool the build needs -> its apt package")
+    timeout_s: float = Field(60.0, gt=0, description="wall clock of one build")
+    memory_mb: int = Field(2048, ge=64, description="address-space limit of the compiler")
+
+
 class CandidateSpec(BaseModel):
-    """What a candidate's process may see of the problem and the Python installation."""
+    """What a candidate's process may see of the problem and the installation, and its language."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     public: list[str] = Field(default_factory=list, description="paths under the problem folder the candidate may import")
     packages: list[str] = Field(default_factory=lambda: ["numpy"], description="installed packages the candidate may import")
+    language: str = Field("python", description="the program's language: its comment syntax, prompt fences, parse check")
+    build: BuildSpec | None = Field(None, description="a compiled candidate's build; it then answers on stdin/stdout")
 
 
 class ProblemSpec(BaseModel):
@@ -62,7 +76,7 @@ class ProblemSpec(BaseModel):
     evolve: dict[str, Any] = Field(default_factory=dict)
 
 
-_SECTIONS: dict[str, type[BaseModel]] = {"limits": Limits, "candidate": CandidateSpec}
+_SECTIONS: dict[str, type[BaseModel]] = {"limits": Limits, "candidate": CandidateSpec, "build": BuildSpec}
 
 
 class Problem(BaseModel):
@@ -89,6 +103,10 @@ class Problem(BaseModel):
         return next((line.strip() for line in self.description.splitlines() if line.strip()), "")
 
     @property
+    def language(self) -> str:
+        return self.candidate.language
+
+    @property
     def test_split(self) -> str | None:
         """The held-out split's name, when the problem declares one."""
         return "test" if "test" in self.splits else None
@@ -99,7 +117,7 @@ def _describe(error: ValidationError, source: Path) -> str:
     for err in error.errors():
         loc = tuple(str(p) for p in err["loc"])
         if err["type"] == "extra_forbidden":
-            owner = _SECTIONS.get(loc[0], ProblemSpec) if len(loc) > 1 else ProblemSpec
+            owner = _SECTIONS.get(loc[-2], ProblemSpec) if len(loc) > 1 else ProblemSpec
             place = ".".join(loc[:-1]) or "the top level"
             valid = ", ".join(owner.model_fields)
             lines.append(f"  unknown key '{loc[-1]}' at {place}; valid keys there: {valid}")
@@ -148,6 +166,15 @@ def _public_path(root: Path, relative: str, source: Path) -> Path:
     return path
 
 
+def _check_toolchain(build: BuildSpec, source: Path) -> None:
+    """A missing compiler is named before any candidate is built, with the package that brings it."""
+    missing = [tool for tool in build.toolchain if shutil.which(tool) is None]
+    if missing:
+        packages = " ".join(dict.fromkeys(build.toolchain[tool] for tool in missing))
+        raise ProblemError(f"problem file {source} builds candidates with {', '.join(missing)}, not found on PATH: "
+                           f"apt-get install -y {packages}")
+
+
 def load_problem(ref: str | Path) -> Problem:
     """Load a problem by name (a folder under PROBLEMS_DIR) or by path to its folder."""
     root = _resolve(ref)
@@ -171,10 +198,13 @@ def load_problem(ref: str | Path) -> Problem:
     evaluator_path = _inside(root, spec.evaluator, "evaluator", source)
     seed_code = program_path.read_text()
     if not has_markers(seed_code):
+        comment = comment_of(spec.candidate.language)
         raise ProblemError(
             f"invalid problem file {source}: program {spec.program} must mark what may evolve with "
-            f"'# {START_MARKER}' and '# {END_MARKER}' lines"
+            f"'{comment} {START_MARKER}' and '{comment} {END_MARKER}' lines"
         )
+    if spec.candidate.build is not None:
+        _check_toolchain(spec.candidate.build, source)
     if "train" not in spec.splits:
         raise ProblemError(f"invalid problem file {source}: splits must name a 'train' split (got {sorted(spec.splits)})")
     return Problem(

@@ -342,7 +342,7 @@ def apply_rewrite(code: str, reply: str) -> EditResult:
         raise EditError("the reply ends inside an unclosed ``` code block (was it cut off?); close every code block")
     blocks = code_blocks(reply)
     if not blocks:
-        raise EditError("no fenced code block found; put the new code of each region in its own ```python block")
+        raise EditError("no fenced code block found; put the new code of each region in its own ``` code block")
     bodies = _rewrite_bodies(program, blocks, repairs)
     for body in bodies:
         _check_no_elision(split_lines(body), code, "the rewrite")

@@ -18,6 +18,7 @@ import jinja2
 from database.records import ProgramView
 from evolve.edit_repairs import REPAIRS, REPAIRS_ARTIFACT
 from evolve.mutation import MutationRequest
+from evaluators.markers import fence_name, guess_language
 from evolve.regions import RegionError, split_regions
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
@@ -119,6 +120,17 @@ def _num_regions(code: str) -> int:
         return 1
 
 
+LANGUAGE_NAMES = {"python": "Python", "cpp": "C++", "c": "C", "rust": "Rust", "r": "R", "go": "Go", "cuda": "CUDA",
+                  "lua": "Lua", "fortran": "Fortran", "javascript": "JavaScript", "typescript": "TypeScript"}
+
+
+def _language(code: str) -> dict[str, str]:
+    """The program's language, as its markers' comment syntax shows it: the prompts name it
+    and fence code with it (a C++ program is not asked to stay valid Python)."""
+    language = guess_language(code)
+    return {"language": language, "language_name": LANGUAGE_NAMES.get(language, language), "fence": fence_name(language)}
+
+
 def prompt_context(request: MutationRequest, mode: str, system_message: str | None = None) -> dict[str, Any]:
     """Everything the templates may use."""
     if mode not in MODES:
@@ -137,6 +149,7 @@ def prompt_context(request: MutationRequest, mode: str, system_message: str | No
         "mode": mode,
         "num_regions": _num_regions(request.parent.code),
         "packages": list(request.packages),
+        **_language(request.parent.code),
     }
 
 

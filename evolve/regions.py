@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from evaluators.markers import END_MARKER, START_MARKER, has_markers, is_end, is_start
+from evaluators.markers import END_MARKER, START_MARKER, comment_of, guess_language, has_markers, is_end, is_start
 
 __all__ = [
     "END_MARKER",
@@ -101,11 +101,12 @@ def split_lines(code: str) -> list[str]:
     return lines
 
 
-def split_regions(code: str) -> RegionedProgram:
+def split_regions(code: str, language: str = "python") -> RegionedProgram:
     """Find the EVOLVE-BLOCK regions of ``code``.
 
     A program without markers is treated as one region covering the whole file, as
-    OpenEvolve does, so that a plain script can still be evolved.
+    OpenEvolve does, so that a plain script can still be evolved; the two markers added
+    around it are comments of ``language``.
     """
     lines = tuple(split_lines(code))
     regions: list[Region] = []
@@ -126,7 +127,8 @@ def split_regions(code: str) -> RegionedProgram:
     if not regions:
         if lines and not lines[-1].endswith("\n"):
             lines = lines[:-1] + (lines[-1] + "\n",)
-        whole = ("# " + START_MARKER + "\n",) + lines + ("# " + END_MARKER + "\n",)
+        comment = comment_of(language)
+        whole = (f"{comment} {START_MARKER}\n",) + lines + (f"{comment} {END_MARKER}\n",)
         return RegionedProgram(whole, (Region(0, 0, len(whole) - 1, "".join(lines)),), marked=False)
     return RegionedProgram(lines, tuple(regions))
 
@@ -198,6 +200,11 @@ def holds_frozen_code(program: RegionedProgram, text: str) -> bool:
     return bool(names & frozen_names) or len(frozen_lines) >= 3 and all(line in have for line in frozen_lines)
 
 
-def check_parses(code: str) -> None:
-    """Raise SyntaxError with a useful message when ``code`` is not valid Python."""
-    ast.parse(code)
+def check_parses(code: str, language: str | None = None) -> None:
+    """Raise SyntaxError with a useful message when ``code`` is Python and does not parse.
+
+    Only Python is checked here; a compiled language's build is its quick check. Without
+    ``language`` the comment syntax of the program's markers decides.
+    """
+    if (language or guess_language(code)) == "python":
+        ast.parse(code)

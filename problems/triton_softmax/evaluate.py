@@ -42,6 +42,11 @@ TOLERANCES = {
     "bfloat16": kb.Tolerance(atol=1e-5, rtol=1.6e-2),
 }
 
+# Above the memory bandwidth of any GPU (H200: 4.8 TB/s), in bytes per millisecond: a kernel
+# reads its input and writes its output at least once, so a reported time below that
+# traffic at this rate cannot be true, whatever the candidate's process says.
+MAX_BYTES_PER_MS = 20e12 / 1000.0
+
 # Odd rows are shifted by this much: exp() of such logits overflows float32, so a kernel
 # that skips subtracting the row maximum produces inf/nan there.
 LARGE_LOGIT_SHIFT = 100.0
@@ -150,6 +155,10 @@ def candidate_time(candidate: Candidate, case: Case) -> kb.Timing:
     if isinstance(reply, dict) and "raised" in reply:
         raise InvalidProgram(f"{case.name}: the kernel raised while timed: {reply['raised']}")
     timing = kb.candidate_timing(reply, wall_ms)
+    floor_ms = 2 * inputs[0].numel() * inputs[0].element_size() / MAX_BYTES_PER_MS
+    if timing.min_ms < floor_ms:
+        raise InvalidProgram(f"{case.name}: a reported time of {timing.min_ms:.3g} ms is below the "
+                             f"{floor_ms:.3g} ms that reading and writing the tensor takes on any GPU")
     outputs = reply.get("outputs")
     if not isinstance(outputs, list) or len(outputs) != len(inputs):
         raise InvalidProgram(f"{case.name}: the timing reply must hold the last output for each input")

@@ -18,9 +18,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
-
 from kernel_timing import time_kernel
+from torch.utils._python_dispatch import TorchDispatchMode
 
 PROGRAM_MODULE = "candidate"  # the name the candidate's host gives the loaded program
 MAX_ERROR_CHARS = 600
@@ -51,7 +50,7 @@ class _LauncherGuard(TorchDispatchMode):
         # importing torch._dynamo for this class, which costs two seconds per evaluation.
         return False
 
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         name = func.overloadpacket.__name__
         if name not in LAUNCHER_OPS:
             raise ForbiddenTorchOp(

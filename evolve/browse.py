@@ -18,13 +18,13 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 
-from database import ProgramDatabase
-from database.errors import DatabaseError
+from database import DEFAULT_URL, ProgramDatabase
+from evolve.errors import InputError
 from evolve.web.app import format_when
 from evolve.web.reader import RunReader
 from evolve.web.views import as_plain
 
-DEFAULT_DB = "sqlite:///runs/evolve.db"
+DEFAULT_DB = DEFAULT_URL
 SPARKS = "▁▂▃▄▅▆▇█"
 TEXT_MIN_WIDTH = 7
 
@@ -33,12 +33,8 @@ JsonOption = typer.Option(False, "--json", help="print machine-readable JSON ins
 
 
 def _reader(url: str) -> RunReader:
-    return RunReader(ProgramDatabase(url))
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    typer.echo(f"error: {exc}", err=True)
-    return typer.Exit(1)
+    """Browsing only reads: a database that is not there is an error, never a new one."""
+    return RunReader(ProgramDatabase(url, create=False))
 
 
 def _score(value: float | None) -> str:
@@ -122,10 +118,7 @@ def show(run: str = typer.Argument("latest", help="run id, name or 'latest'"), d
     Example: evolve show latest
     """
     reader = _reader(db)
-    try:
-        s = reader.summary(reader.run(run).id)
-    except DatabaseError as exc:
-        raise _fail(exc) from exc
+    s = reader.summary(reader.run(run).id)
     if as_json:
         data = as_plain(s)
         data.pop("attempts")
@@ -160,10 +153,7 @@ def program(program_id: int = typer.Argument(..., help="program id"), db: str = 
 
     Example: evolve program 42
     """
-    try:
-        p = _reader(db).program(program_id)
-    except DatabaseError as exc:
-        raise _fail(exc) from exc
+    p = _reader(db).program(program_id)
     if as_json:
         return _print_json(as_plain(p))
     r = p.row
@@ -190,10 +180,7 @@ def lineage(program_id: int = typer.Argument(..., help="program id"), db: str = 
 
     Example: evolve lineage 42
     """
-    try:
-        steps = _reader(db).lineage(program_id)
-    except DatabaseError as exc:
-        raise _fail(exc) from exc
+    steps = _reader(db).lineage(program_id)
     if as_json:
         return _print_json([as_plain(s) for s in steps])
     for s in steps:
@@ -210,10 +197,7 @@ def diff(a: int = typer.Argument(..., help="first program id"), b: int = typer.A
     Example: evolve diff 12 42
     """
     reader = _reader(db)
-    try:
-        left, right = reader.program(a), reader.program(b)
-    except DatabaseError as exc:
-        raise _fail(exc) from exc
+    left, right = reader.program(a), reader.program(b)
     text = "".join(difflib.unified_diff(left.code.splitlines(keepends=True), right.code.splitlines(keepends=True),
                                         f"program {a}", f"program {b}"))
     if as_json:
@@ -229,12 +213,9 @@ def best(run: str = typer.Argument("latest", help="run id, name or 'latest'"), d
     Example: evolve best latest -o best.py
     """
     reader = _reader(db)
-    try:
-        row = reader.run(run)
-    except DatabaseError as exc:
-        raise _fail(exc) from exc
+    row = reader.run(run)
     if row.best_id is None:
-        raise _fail(LookupError(f"run {run!r} has no successfully evaluated program yet"))
+        raise InputError(f"run {run!r} has no successfully evaluated program yet; see its attempts with: evolve show {run}")
     code = reader.program(row.best_id).code
     if output is None:
         sys.stdout.write(code)
@@ -251,12 +232,9 @@ def export(run: str = typer.Argument("latest", help="run id, name or 'latest'"),
     Example: evolve export latest --format csv -o attempts.csv
     """
     if fmt not in ("json", "csv"):
-        raise _fail(ValueError(f"unknown format {fmt!r}; use json or csv"))
+        raise InputError(f"unknown format {fmt!r}; use json or csv")
     reader = _reader(db)
-    try:
-        rows = list(reader.export(reader.run(run).id))
-    except DatabaseError as exc:
-        raise _fail(exc) from exc
+    rows = list(reader.export(reader.run(run).id))
     out = output.open("w", newline="") if output else sys.stdout
     if fmt == "json":
         json.dump(rows, out, indent=1, default=str)

@@ -180,11 +180,13 @@ class CandidateServer:
         """Start one evaluation: the program and the candidate's ends of the channel, stdout and stderr."""
         if self._proc is None or self._proc.poll() is not None:
             self.start()
-        self._program = self.programs / f"{secrets.token_hex(8)}.py"
+        suffix = Path(self.spec.build.source).suffix if self.spec.build else ".py"
+        self._program = self.programs / f"{secrets.token_hex(8)}{suffix}"
         self._program.write_text(code)
         os.chmod(self._program, 0o644)
         request = {"program": self._inside(self._program), "scratch": SCRATCH if self.bwrap else str(self.scratch),
-                   "env": self._env, "limits": self.limits.model_dump(), "grace_s": GRACE_S}
+                   "env": self._env, "limits": self.limits.model_dump(), "grace_s": GRACE_S,
+                   "build": self.spec.build.model_dump() if self.spec.build else None}
         assert self._sock is not None
         self._stop_sent = False
         try:

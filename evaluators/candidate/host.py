@@ -24,7 +24,7 @@ import traceback
 import types
 from typing import Any
 
-from . import supervise, wire
+from . import native, supervise, wire
 
 ERROR_TAIL = 4000
 MAX_REQUEST_BYTES = 1 << 30
@@ -115,7 +115,10 @@ def _child(request: dict[str, Any], fds: list[int], nproc_base: int | None) -> N
         supervise.enter_child([out_fd, err_fd], request["workdir"], request["env"])
         supervise.apply_limits(request["limits"], nproc_base)
         channel = socket.socket(fileno=channel_fd)
-        _serve(channel, request["program"])
+        if "native" in request:
+            native.serve(channel, request["native"])
+        else:
+            _serve(channel, request["program"])
     except BaseException:
         traceback.print_exc()
         code = 1
@@ -131,7 +134,8 @@ def _fresh_workdir(scratch: str) -> str:
 
 
 def _wipe(scratch: str) -> None:
-    """Remove everything under the scratch folder, whatever modes the candidate set."""
+    """Remove everything under the scratch folder, whatever modes the candidate set, but the
+    build cache (native.prepare checks each binary's digest before it reuses one)."""
     for root, dirs, _ in os.walk(scratch):
         for name in dirs:
             try:
@@ -139,6 +143,8 @@ def _wipe(scratch: str) -> None:
             except OSError:
                 pass
     for entry in os.listdir(scratch):
+        if entry == native.CACHE_DIR:
+            continue
         path = os.path.join(scratch, entry)
         if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path, ignore_errors=True)
@@ -160,6 +166,11 @@ def _evaluate_one(control: socket.socket, request: dict[str, Any], fds: list[int
     scratch = request["scratch"]
     request["workdir"] = _fresh_workdir(scratch)
     request["env"] = {**request["env"], "HOME": request["workdir"], "TMPDIR": request["workdir"]}
+    if request.get("build"):
+        try:
+            request["native"] = native.prepare(request)
+        except OSError as exc:
+            request["native"] = {"error": f"the build could not run: {exc}", "kind": "BuildError"}
     started = time.monotonic()
     pid = os.fork()
     if pid == 0:
@@ -170,6 +181,9 @@ def _evaluate_one(control: socket.socket, request: dict[str, Any], fds: list[int
     outcome = supervise.supervise(pid, request["limits"]["timeout_s"] + request["grace_s"], started, control.fileno())
     control.recv(MAX_CONTROL)  # the harness's stop, which follows every request (it may have ended the child)
     _wipe(scratch)
+    built = request.get("native", {})
+    if "binary" in built:
+        outcome["build"] = {"cached": built["cached"], "build_s": built["build_s"]}
     return outcome
 
 

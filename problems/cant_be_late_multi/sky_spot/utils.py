@@ -16,8 +16,8 @@ class ClusterType(enum.Enum):
 
 
 ON_DEMAND_PRICE_PER_HOUR = 3.06
-# The single-region spot price; the multi-region score keeps it as its anchor, while
-# runs bill each zone's own spot price.
+# The single-region spot price; the multi-region score keeps it as its anchor, while a
+# run's spot ticks are billed at the price of the zone it ends in (the leaderboard's rule).
 SPOT_PRICE_PER_HOUR = 0.9731
 
 # The order in which instance types travel as numbers between the scorer and the

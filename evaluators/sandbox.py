@@ -68,6 +68,7 @@ class StageOutcome:
     wall_s: float = 0.0
     cpu_s: float = 0.0
     error: str | None = None
+    build: dict[str, Any] | None = None  # a compiled candidate's build: whether the cache had it, its seconds
 
 
 @functools.cache
@@ -285,6 +286,7 @@ class Sandbox:
         candidate = self._candidates.finish() if self._candidates is not None else None
         texts = {reads[fd]: capture for fd, capture in captures.items()}
         outcome = self._interpret(stage, nonce, reply, bytes(texts.pop("result").data), flooded, candidate)
+        outcome.build = (candidate or {}).get("build")
         for name, capture in texts.items():
             if capture.total:
                 outcome.artifacts["evaluator_output" if name == "evaluator" else name] = capture.text()

@@ -3,7 +3,8 @@
 A baseline, not an LLM: it perturbs constants, swaps operators, grows and recombines
 expressions and moves statements between programs, all inside the EVOLVE-BLOCK regions.
 It lets a user run the whole pipeline with no API key, and gives every problem a floor
-that an LLM-driven run has to beat.
+that an LLM-driven run has to beat. A program in another language (its markers in ``//``
+or ``--`` comments) has its constants and operators mutated as text (evolve.text_operators).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import difflib
 import random
 import textwrap
 
+from evaluators.markers import guess_language
 from evolve.ast_operators import OPERATORS
+from evolve.text_operators import mutate_text
 from evolve.mutation import MutationRequest, Proposal
 from evolve.regions import RegionedProgram, RegionError, frozen_text, split_regions
 
@@ -60,9 +63,10 @@ class OfflineMutator:
             program = split_regions(parent_code)
         except RegionError as exc:
             return Proposal(code=None, origin="offline", error=f"parent has broken regions: {exc}")
-        donors = self._donor_trees(inspiration_codes)
+        python = guess_language(parent_code) == "python"
+        donors = self._donor_trees(inspiration_codes) if python else []
         for _ in range(MAX_TRIES):
-            child = self._try_once(program, donors, rng)
+            child = self._try_once(program, donors, rng) if python else self._try_text(program, rng)
             if child is not None and child != parent_code:
                 return Proposal(code=child, origin="offline", diff=unified_diff(parent_code, child))
         return Proposal(code=None, origin="offline", error=f"no valid mutation found in {MAX_TRIES} tries")
@@ -79,6 +83,16 @@ class OfflineMutator:
             except RegionError:
                 continue
         return trees
+
+    @staticmethod
+    def _try_text(program: RegionedProgram, rng: random.Random) -> str | None:
+        index = rng.randrange(len(program.regions))
+        bodies = [r.body for r in program.regions]
+        body = mutate_text(bodies[index], rng, rng.choice(OPS_PER_CHILD))
+        if body is None:
+            return None
+        bodies[index] = body
+        return program.with_bodies(bodies)
 
     def _try_once(self, program: RegionedProgram, donors: list[ast.Module], rng: random.Random) -> str | None:
         parsed = [_parse_region(r.body) for r in program.regions]

@@ -164,14 +164,15 @@ def candidates_of(url: str) -> list:
     return [r for r in rows if r.origin not in ("seed", "migrant")]
 
 
-def assert_exactly_once(url: str, n: int) -> None:
+def assert_exactly_once(url: str, n: int, unwritten: int = 0) -> None:
     """n candidates, each written once, and the sampling cursor (samples drawn when a row was
-    written) never set back: n samples in all, one per candidate."""
+    written) never set back: one sample per candidate, plus at most the ``unwritten`` samples
+    of candidates in flight when a driver stopped (resume goes on after them)."""
     found = candidates_of(url)
     assert len(found) == n
     assert len({r.write_key for r in found}) == n and None not in {r.write_key for r in found}
     cursors = [r.sample_count for r in found]
-    assert cursors == sorted(cursors) and cursors[-1] == n
+    assert cursors == sorted(cursors) and n <= cursors[-1] <= n + unwritten
 
 
 @pytest.mark.slow
@@ -212,4 +213,4 @@ def test_a_database_away_past_the_wait_stops_the_run_in_one_line_and_resume_fini
     resumed = evolve("resume", "gone", "--db", url)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "stopped: iterations; 20 candidates" in resumed.stdout
-    assert_exactly_once(url, 20)
+    assert_exactly_once(url, 20, unwritten=2)

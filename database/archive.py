@@ -215,12 +215,7 @@ class RunArchive:
             raise ArchiveError(f"unknown origin {program.origin!r}; use one of {', '.join(ORIGINS)}")
         if program.island < 0 or program.island >= len(self._islands):
             raise ArchiveError(f"island {program.island} does not exist (the run has {len(self._islands)})")
-        seed_code = self._seed_code if program.origin != "seed" or self._seed_code is not None else program.code
-        values = None
-        if _placeable(program.status, program.score):
-            missing = [n for n in self._names if n not in program.features]
-            measured = {**feature_values(missing, program.code, program.metrics, seed_code), **program.features}
-            values = tuple(float(measured[n]) for n in self._names)
+        values = self._feature_values(program)
         hash_hex = code_hash(program.code)
         now = time.time()
         key = program.write_key or uuid.uuid4().hex
@@ -234,21 +229,8 @@ class RunArchive:
             "timings": program.timings, "created_at": now, "sample_count": self._sample_count,
             "write_key": key,
         }
-        retried = [True] if program.write_key else []  # a key from the caller may be in already
-
-        def write() -> tuple[int, tuple[int, ...] | None]:
-            if retried:
-                found = self._written(key)
-                if found is not None:
-                    return found
-            return self._write(program, row, values, hash_hex)
-
-        def recover() -> None:
-            retried.append(True)
-            self._recover()
-
-        try:
-            program_id, cell = self._outage.run(write, recover)
+        try:  # a key from the caller may be in the table already
+            program_id, cell = self._write_once(program, row, values, hash_hex, look_first=bool(program.write_key))
         except Exception as exc:
             self._broken = f"{type(exc).__name__}: {exc}"
             raise
@@ -260,8 +242,7 @@ class RunArchive:
             id=program_id, run_id=self.run.id, parent_id=program.parent_id, island=program.island,
             generation=program.generation, code=program.code, code_hash=hash_hex, origin=program.origin,
             status=program.status, score=program.score, metrics=program.metrics,
-            artifacts=program.artifacts, model=program.model,
-            feature_cell=cell,
+            artifacts=program.artifacts, model=program.model, feature_cell=cell,
             created_at=now, diff=program.diff, error=program.error,
         )
         # A new program enters the cache only as an elite: elites are what sampling offers
@@ -270,6 +251,29 @@ class RunArchive:
         if elite is not None and elite.id == program_id:
             self._views.put(view)
         return view
+
+    def _feature_values(self, program: NewProgram) -> tuple[float, ...] | None:
+        if not _placeable(program.status, program.score):
+            return None
+        seed_code = self._seed_code if program.origin != "seed" or self._seed_code is not None else program.code
+        missing = [n for n in self._names if n not in program.features]
+        measured = {**feature_values(missing, program.code, program.metrics, seed_code), **program.features}
+        return tuple(float(measured[n]) for n in self._names)
+
+    def _write_once(self, program: NewProgram, row: dict[str, Any], values: tuple[float, ...] | None,
+                    hash_hex: str, look_first: bool) -> tuple[int, tuple[int, ...] | None]:
+        """The write, through an outage; a try after a failed one first looks for the row."""
+        look = [look_first]
+
+        def write() -> tuple[int, tuple[int, ...] | None]:
+            found = self._written(row["write_key"]) if look[0] else None
+            return found if found is not None else self._write(program, row, values, hash_hex)
+
+        def recover() -> None:
+            look[0] = True
+            self._recover()
+
+        return self._outage.run(write, recover)
 
     def _write(self, program: NewProgram, row: dict[str, Any], values: tuple[float, ...] | None,
                hash_hex: str) -> tuple[int, tuple[int, ...] | None]:

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v bwrap >/dev/null || need_apt+=(bubblewrap)
+command -v g++ >/dev/null || need_apt+=(g++)
 command -v chromium >/dev/null || need_apt+=(chromium chromium-driver)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -20,6 +20,9 @@ from txn_workload import Workload
 
 PROGRAM_MODULE = "candidate"  # the name the candidate's host gives the loaded program
 CLAIM_CHARS = 80
+# The leaderboard does not seed its runs; its human-SOTA submission seeds `random` with 42
+# at the start of get_random_costs, so seeding with 42 reproduces that one exactly.
+LEADERBOARD_SEED = 42
 
 
 def _plain_claim(claimed: object) -> object:
@@ -44,3 +47,20 @@ def best_schedule(transactions: Sequence[Sequence[str]], name: str, seed: int, n
     except TypeError:
         order = None
     return [_plain_claim(claimed), order]
+
+
+def leaderboard_costs() -> list | None:
+    """[claimed total, the three schedules as lists] from the program's get_random_costs(), the
+    leaderboard's interface, or None when it did not return (makespan, schedules, seconds)."""
+    program = sys.modules[PROGRAM_MODULE]
+    random.seed(LEADERBOARD_SEED)
+    np.random.seed(LEADERBOARD_SEED)
+    answer = program.get_random_costs()
+    if not isinstance(answer, tuple | list) or len(answer) != 3:
+        return None
+    claimed, schedules, _ = answer
+    try:
+        orders = [list(s) for s in schedules]
+    except TypeError:
+        orders = None
+    return [_plain_claim(claimed), orders]

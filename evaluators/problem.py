@@ -166,13 +166,22 @@ def _public_path(root: Path, relative: str, source: Path) -> Path:
     return path
 
 
+SYSTEM_TOOL_DIRS = ("/usr/", "/etc/alternatives/")  # what the candidate's sandbox shows of this machine
+
+
 def _check_toolchain(build: BuildSpec, source: Path) -> None:
-    """A missing compiler is named before any candidate is built, with the package that brings it."""
-    missing = [tool for tool in build.toolchain if shutil.which(tool) is None]
-    if missing:
-        packages = " ".join(dict.fromkeys(build.toolchain[tool] for tool in missing))
-        raise ProblemError(f"problem file {source} builds candidates with {', '.join(missing)}, not found on PATH: "
-                           f"apt-get install -y {packages}")
+    """A missing compiler is named before any candidate is built, with the package that brings it;
+    so is one installed outside /usr (~/.cargo, say), which the candidate's sandbox does not see."""
+    dirs = os.environ.get("PATH", os.defpath).split(os.pathsep)
+    visible = os.pathsep.join(d for d in dirs if (os.path.realpath(d) + "/").startswith(SYSTEM_TOOL_DIRS))
+    unseen = [tool for tool in build.toolchain if shutil.which(tool, path=visible) is None]
+    missing = [tool for tool in unseen if shutil.which(tool) is None]
+    hidden = [tool for tool in unseen if tool not in missing]
+    for tools, why in ((missing, "not found on PATH"), (hidden, "found only outside /usr, which the sandbox does not show")):
+        if tools:
+            packages = " ".join(dict.fromkeys(build.toolchain[tool] for tool in tools))
+            raise ProblemError(f"problem file {source} builds candidates with {', '.join(tools)}, {why}: "
+                               f"apt-get install -y {packages}")
 
 
 def load_problem(ref: str | Path) -> Problem:

@@ -157,3 +157,16 @@ def test_compiler_messages_are_trimmed_to_the_errors():
     text = noise + "\n/s/build-1/candidate.cpp:3:12: error: 'y' was not declared in this scope\n"
     trimmed = trim_message(text, "/s/build-1")
     assert trimmed == "candidate.cpp:3:12: error: 'y' was not declared in this scope"
+
+
+def test_a_tool_chain_outside_usr_is_named_at_load(tmp_path, monkeypatch):
+    """The candidate's sandbox shows /usr, not ~/.cargo/bin: such a compiler is refused at load."""
+    private = tmp_path / "private-bin"
+    private.mkdir()
+    tool = private / "private-cc-x"
+    tool.write_text("#!/bin/sh\nexit 0\n")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{private}:/usr/bin:/bin")
+    root = _problem(tmp_path / "private_tool", toolchain="{g++: g++, private-cc-x: gcc-x}")
+    with pytest.raises(ProblemError, match=r"private-cc-x, found only outside /usr.*: apt-get install -y gcc-x$"):
+        load_problem(root)

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v bwrap >/dev/null || need_apt+=(bubblewrap)
 command -v g++ >/dev/null || need_apt+=(g++)
+[ -x /usr/bin/rustc ] || need_apt+=(rustc)  # the sandbox shows /usr only, not ~/.cargo
 command -v chromium >/dev/null || need_apt+=(chromium chromium-driver)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -31,7 +31,7 @@ CACHE_ENTRIES = 32
 MESSAGE_CHARS = 3000
 MAX_REPLY_LINE = 64 * 1024 * 1024
 MAX_REQUEST_BYTES = 1 << 30
-ERROR_MARKS = ("error", "Error", "undefined reference", "note:", "^", "|")
+ERROR_MARKS = ("error", "Error", "undefined reference", "note:", "-->", "^", "|")
 
 _built: dict[str, str] = {}  # cache key -> sha256 of the binary this server built for it
 

@@ -170,3 +170,47 @@ def test_a_tool_chain_outside_usr_is_named_at_load(tmp_path, monkeypatch):
     root = _problem(tmp_path / "private_tool", toolchain="{g++: g++, private-cc-x: gcc-x}")
     with pytest.raises(ProblemError, match=r"private-cc-x, found only outside /usr.*: apt-get install -y gcc-x$"):
         load_problem(root)
+
+
+RUST_YAML = YAML.replace("language: cpp", "language: rust").replace("source: candidate.cpp", "source: candidate.rs") \
+    .replace('command: [g++, -O1, -o, "{{binary}}", "{{source}}"]', 'command: [rustc, -O, -o, "{{binary}}", "{{source}}"]') \
+    .replace("limits: {{timeout_s: 10, memory_mb: 1024,", "limits: {{timeout_s: 30, memory_mb: 2048,") \
+    .replace("    timeout_s: 60\n", "    timeout_s: 120\n    memory_mb: 4096\n")
+
+RUST = """use std::io::{self, BufRead, Write};
+
+// EVOLVE-BLOCK-START
+fn answer(a: i64, b: i64) -> i64 {
+    BODY
+}
+// EVOLVE-BLOCK-END
+
+fn main() {
+    let stdin = io::stdin();
+    let mut out = io::stdout();
+    for line in stdin.lock().lines() {
+        let line = line.unwrap();
+        let v: Vec<i64> = line.split_whitespace().map(|x| x.parse().unwrap()).collect();
+        writeln!(out, "{}", answer(v[0], v[1])).unwrap();
+        out.flush().unwrap();
+    }
+}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("rustc", path="/usr/bin") is None, reason="rustc is not installed (apt-get install -y rustc)")
+def test_a_rust_candidate_builds_and_runs_and_its_compile_error_is_a_failed_row(tmp_path):
+    root = tmp_path / "sum_rust"
+    root.mkdir()
+    (root / "problem.yaml").write_text(RUST_YAML.format(toolchain="{rustc: rustc}").replace("seed.cpp", "seed.rs"))
+    (root / "evaluate.py").write_text(EVALUATOR)
+    (root / "seed.rs").write_text(RUST.replace("BODY", "a + b"))
+    problem = load_problem(root)
+    assert problem.language == "rust"
+    good = evaluate_file(problem, root / "seed.rs")
+    assert good.status == "ok" and good.score == 1.0, good.artifacts
+    broken = tmp_path / "broken.rs"
+    broken.write_text(RUST.replace("BODY", "a + undeclared_b"))
+    failed = evaluate_file(problem, broken)
+    assert failed.status != "ok" and "undeclared_b" in failed.artifacts["error"]

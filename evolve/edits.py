@@ -16,7 +16,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from evaluators.markers import is_end, is_marker, is_start
+from evaluators.markers import fence_name, guess_language, is_end, is_marker, is_start
 from evolve.edit_repairs import (
     BLOCK_MARKS,
     CRLF,
@@ -166,14 +166,14 @@ def _unified(parent: str, child: str) -> str:
     return "".join(difflib.unified_diff(*lines, "parent", "child", n=2))
 
 
-def _finish(parent: str, child: str, parsed_edit: str, repairs: set[str]) -> EditResult:
+def _finish(parent: str, child: str, parsed_edit: str, repairs: set[str], language: str | None = None) -> EditResult:
     if loose_lines(split_lines(child)) == loose_lines(split_lines(parent)):
         raise EditError(
             "the edit leaves the program unchanged (but for blank lines or trailing spaces); change the code "
             "inside the EVOLVE-BLOCK regions"
         )
     try:
-        check_parses(child)
+        check_parses(child, language)
     except SyntaxError as exc:
         raise EditError(f"the edited program does not parse: {exc.msg} at line {exc.lineno}") from None
     before, after = (top_level_defs(split_regions(code)) for code in (parent, child))
@@ -249,8 +249,12 @@ def _apply_block(code: str, block: DiffBlock, number: int, eol: str, repairs: se
     return "".join(lines)
 
 
-def apply_blocks(code: str, blocks: list[DiffBlock]) -> EditResult:
-    """Apply blocks in order; each SEARCH must match whole lines of the regions at exactly one place."""
+def apply_blocks(code: str, blocks: list[DiffBlock], language: str | None = None) -> EditResult:
+    """Apply blocks in order; each SEARCH must match whole lines of the regions at exactly one place.
+
+    ``language`` is the program's (problem.yaml's candidate.language); without it the
+    comment syntax of the markers decides whether the Python parse check applies.
+    """
     program = _regions_of(code)
     eol = _eol(code)
     repairs = {CRLF} if eol == "\r\n" else set()
@@ -261,12 +265,12 @@ def apply_blocks(code: str, blocks: list[DiffBlock]) -> EditResult:
     if not program.marked:
         work = "".join(split_lines(work)[1:-1])
     parsed = "".join(block.render() for block in blocks)
-    return _finish(code, work, parsed, repairs)
+    return _finish(code, work, parsed, repairs, language)
 
 
-def apply_diff(code: str, reply: str) -> EditResult:
+def apply_diff(code: str, reply: str, language: str | None = None) -> EditResult:
     """Parse a reply's SEARCH/REPLACE blocks and apply them to ``code``."""
-    return apply_blocks(code, parse_diff_blocks(reply))
+    return apply_blocks(code, parse_diff_blocks(reply), language)
 
 
 def code_blocks(text: str) -> list[str]:
@@ -327,7 +331,7 @@ def _indent_like(body: str, block: str, repairs: set[str]) -> str:
     return "".join(" " * (measure(line, 8)[0] + delta) + line.lstrip(" ") if line.strip() else line for line in lines)
 
 
-def apply_rewrite(code: str, reply: str) -> EditResult:
+def apply_rewrite(code: str, reply: str, language: str | None = None) -> EditResult:
     """Replace the regions' bodies with the reply's code blocks.
 
     The reply holds either one fenced block per region, in order, or one block with the
@@ -351,4 +355,5 @@ def apply_rewrite(code: str, reply: str) -> EditResult:
     child = program.with_bodies(bodies)
     if not program.marked:
         child = "".join(split_lines(child)[1:-1])
-    return _finish(code, child, "".join(f"```python\n{b}```\n" for b in blocks), repairs)
+    fence = fence_name(language or guess_language(code))
+    return _finish(code, child, "".join(f"```{fence}\n{b}```\n" for b in blocks), repairs, language)

@@ -77,3 +77,13 @@ def test_prompts_name_the_language_and_fence_code_with_it(make_request):
     assert "```cpp\n#include <vector>" in user["content"] and "```cpp code block" in user["content"]
     system, user = render_messages(request, "diff")
     assert "valid Python" in system["content"] and "```python\n" in user["content"]
+
+
+def test_an_edit_told_the_language_skips_the_python_parse_check_for_r():
+    r_program = "# EVOLVE-BLOCK-START\nfit <- function(x) {\n  median(x)\n}\n# EVOLVE-BLOCK-END\n"
+    reply = "<<<<<<< SEARCH\n  median(x)\n=======\n  mean(x, trim = 0.1)\n>>>>>>> REPLACE\n"
+    with pytest.raises(EditError, match="does not parse"):
+        apply_diff(r_program, reply)  # '#' markers, no language given: read as Python
+    assert "trim = 0.1" in apply_diff(r_program, reply, language="r").code
+    rewritten = apply_rewrite(r_program, "```r\nfit <- function(x) x\n```\n", language="r")
+    assert "fit <- function(x) x" in rewritten.code and rewritten.parsed_edit.startswith("```r\n")

@@ -16,9 +16,9 @@ import textwrap
 
 from evaluators.markers import guess_language
 from evolve.ast_operators import OPERATORS
-from evolve.text_operators import mutate_text
 from evolve.mutation import MutationRequest, Proposal
 from evolve.regions import RegionedProgram, RegionError, frozen_text, split_regions
+from evolve.text_operators import mutate_text
 
 MAX_TRIES = 12
 OPS_PER_CHILD = (1, 1, 2, 3)  # several operators per child let a search cross neutral plateaus

@@ -16,9 +16,9 @@ from typing import Any
 import jinja2
 
 from database.records import ProgramView
+from evaluators.markers import fence_name, guess_language
 from evolve.edit_repairs import REPAIRS, REPAIRS_ARTIFACT
 from evolve.mutation import MutationRequest
-from evaluators.markers import fence_name, guess_language
 from evolve.regions import RegionError, split_regions
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"

@@ -13,7 +13,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from evaluators.markers import END_MARKER, START_MARKER, comment_of, guess_language, has_markers, is_end, is_start
+from evaluators.markers import (
+    END_MARKER,
+    START_MARKER,
+    comment_of,
+    guess_language,
+    has_markers,
+    is_end,
+    is_start,
+)
 
 __all__ = [
     "END_MARKER",

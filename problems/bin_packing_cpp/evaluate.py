@@ -14,8 +14,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from evaluators.channel import Candidate
 from online_packing import (
     Instance,
     Packing,
@@ -25,6 +23,8 @@ from online_packing import (
     weibull_instance,
 )
 from stdio_packing import pack_over_stdio
+
+from evaluators.channel import Candidate
 
 DATA = Path(__file__).parent / "data"
 TRAIN_SEEDS = (101, 102, 103, 104, 105)

@@ -13,10 +13,10 @@ import math
 import time
 
 import numpy as np
+from online_packing import Instance, Packing, PackingTimeout
 
 from evaluators.channel import Candidate
 from evaluators.contract import InvalidProgram
-from online_packing import Instance, Packing, PackingTimeout
 
 
 def _number(value: float) -> str:

@@ -176,7 +176,7 @@ class CandidateServer:
             if self._sock is not None:
                 self._sock.settimeout(None)
 
-    def begin(self, code: str, fds: list[int]) -> None:
+    def begin(self, code: str, fds: list[int], timeout_s: float) -> None:
         """Start one evaluation: the program and the candidate's ends of the channel, stdout and stderr."""
         if self._proc is None or self._proc.poll() is not None:
             self.start()
@@ -185,7 +185,7 @@ class CandidateServer:
         self._program.write_text(code)
         os.chmod(self._program, 0o644)
         request = {"program": self._inside(self._program), "scratch": SCRATCH if self.bwrap else str(self.scratch),
-                   "env": self._env, "limits": self.limits.model_dump(), "grace_s": GRACE_S,
+                   "env": self._env, "limits": {**self.limits.model_dump(), "timeout_s": timeout_s}, "grace_s": GRACE_S,
                    "build": self.spec.build.model_dump() if self.spec.build else None}
         assert self._sock is not None
         self._stop_sent = False

@@ -113,6 +113,7 @@ class Sandbox:
         self.evaluator = evaluator
         self.program_name = program_name
         self.limits = limits
+        self._timeout_s = limits.timeout_s
         remove_stale(Path(tempfile.gettempdir()), "evolve-sandbox-")
         self.root = Path(tempfile.mkdtemp(prefix=f"evolve-sandbox-{os.getpid()}-"))
         self.runs = self.root / "runs"
@@ -180,6 +181,7 @@ class Sandbox:
         """Evaluate ``code`` with the evaluator's quick or full stage, confined and timed."""
         if self._proc is None or self._proc.poll() is not None:
             self.start()
+        self._timeout_s = self.limits.timeout_for(split)
         workdir = self.runs / secrets.token_hex(8)
         workdir.mkdir()
         program = workdir / self.program_name
@@ -188,7 +190,7 @@ class Sandbox:
         request = {
             "stage": stage, "split": split, "program_path": str(program), "workdir": str(workdir), "nonce": nonce,
             "env": {**self._env, "HOME": str(workdir), "TMPDIR": str(workdir)},
-            "limits": self.limits.model_dump(),
+            "limits": {**self.limits.model_dump(), "timeout_s": self._timeout_s},
         }
         streams = ("result", "stdout", "stderr") if self._candidates is None else ("result", "evaluator", "stdout", "stderr")
         pipes = {name: os.pipe() for name in streams}
@@ -211,7 +213,7 @@ class Sandbox:
             return [pipes[name][1] for name in ("result", "stdout", "stderr")]
         scorer_end, candidate_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            self._candidates.begin(code, [candidate_end.fileno(), pipes["stdout"][1], pipes["stderr"][1]])
+            self._candidates.begin(code, [candidate_end.fileno(), pipes["stdout"][1], pipes["stderr"][1]], self._timeout_s)
         finally:
             candidate_end.close()
         channel_fd = scorer_end.detach()
@@ -245,7 +247,7 @@ class Sandbox:
                     else _Capture(keep, FLOOD_FACTOR * keep) for fd, name in reads.items()}
         flooded: list[str] = []
         reply: dict[str, Any] | None = None
-        deadline = time.monotonic() + self.limits.timeout_s + BACKSTOP_S
+        deadline = time.monotonic() + self._timeout_s + BACKSTOP_S
         selector = selectors.DefaultSelector()
         for fd in reads:
             os.set_blocking(fd, False)
@@ -282,7 +284,7 @@ class Sandbox:
         if reply is None or reply.get("server_died"):
             self._stop_server()
             reply = {"timed_out": reply is None, "server_died": reply is not None, "exit_code": None,
-                     "signal": None, "wall_s": self.limits.timeout_s, "cpu_s": 0.0, "escaped": 0}
+                     "signal": None, "wall_s": self._timeout_s, "cpu_s": 0.0, "escaped": 0}
         candidate = self._candidates.finish() if self._candidates is not None else None
         texts = {reads[fd]: capture for fd, capture in captures.items()}
         outcome = self._interpret(stage, nonce, reply, bytes(texts.pop("result").data), flooded, candidate)
@@ -300,7 +302,7 @@ class Sandbox:
     def _interrupted(self, stage: str, reply: dict[str, Any], flooded: list[str], timing: dict[str, float]) -> StageOutcome | None:
         """The outcome when the scorer's run itself was cut short (clock, death, flood, signal)."""
         if reply["timed_out"]:
-            return StageOutcome(stage, "timeout", error=f"wall-clock timeout after {self.limits.timeout_s:g} s", **timing)
+            return StageOutcome(stage, "timeout", error=f"wall-clock timeout after {self._timeout_s:g} s", **timing)
         if reply.get("server_died"):
             return StageOutcome(stage, "error", error="the sandbox's fork server died during the evaluation", **timing)
         if flooded:

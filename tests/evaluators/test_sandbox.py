@@ -154,3 +154,16 @@ def test_cascade_stops_when_quick_stage_fails(tiny_problem, write_program):
     result = evaluate_file(problem, write_program(program("def solve(n):\n    raise ValueError('early')")))
     assert result.status == "error" and "ValueError: early" in result.artifacts["error"]
     assert [(s.name, s.status) for s in result.stages] == [("quick", "error")]
+
+
+def test_a_split_may_have_its_own_wall_clock(tiny_problem):
+    """A leaderboard split with a long budget does not lengthen the clock of the evolution splits."""
+    from evaluators.sandbox import Sandbox
+
+    slow = "import time\ndef evaluate(path, split='train'):\n    time.sleep(1.5)\n    return {'score': 1.0}\n"
+    problem = tiny_problem(evaluator=slow, limits={"timeout_s": 1, "split_timeout_s": {"test": 5}})
+    with Sandbox.for_problem(problem, problem.root) as sandbox:
+        train = sandbox.run("full", problem.seed_code, "train")
+        test = sandbox.run("full", problem.seed_code, "test")
+    assert train.status == "timeout" and "after 1 s" in train.error
+    assert test.status == "ok"

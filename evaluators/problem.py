@@ -28,8 +28,6 @@ class Limits(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     timeout_s: float = Field(60.0, gt=0, description="wall clock per stage; the process group is killed after it")
-    split_timeout_s: dict[str, float] = Field(default_factory=dict,
-                                              description="wall clock per stage on named splits (a leaderboard split with its own budget)")
     memory_mb: int = Field(2048, ge=64, description="address-space limit of the candidate process")
     cpus: float = Field(1.0, gt=0, description="CPUs a Ray evaluation slot requests")
     gpus: float = Field(0.0, ge=0, description="GPUs a Ray evaluation slot requests")
@@ -38,6 +36,8 @@ class Limits(BaseModel):
     max_procs: int = Field(64, ge=1, description="processes and threads the candidate may have at once")
     max_open_files: int = Field(256, ge=16, description="open file descriptors")
     max_disk_mb: int = Field(256, ge=1, description="all the candidate may write in one evaluation, files together")
+    split_timeout_s: dict[str, float] = Field(default_factory=dict,
+                                              description="wall clock per stage on named splits (a leaderboard split with its own budget)")
 
     def timeout_for(self, split: str) -> float:
         return self.split_timeout_s.get(split, self.timeout_s)

@@ -93,6 +93,7 @@ def mutation_request(problem: Any, sample: Sample, seed: int) -> MutationRequest
         seed=seed,
         templates_dir=str(problem.root),
         packages=list(problem.candidate.packages),
+        language=problem.candidate.language,
     )
 
 

@@ -25,8 +25,8 @@ DEFAULT_PROMPT_TOKENS = 4000
 REPAIR_TURN_TOKENS = 200  # the repair message itself, on top of the echoed reply
 
 
-def apply_edit(mode: str, code: str, reply: str) -> EditResult:
-    return apply_diff(code, reply) if mode == "diff" else apply_rewrite(code, reply)
+def apply_edit(mode: str, code: str, reply: str, language: str = "python") -> EditResult:
+    return apply_diff(code, reply, language) if mode == "diff" else apply_rewrite(code, reply, language)
 
 
 class LLMMutator:
@@ -83,7 +83,7 @@ class LLMMutator:
             if outcome.text is None:
                 return Proposal(None, mode, model=model, error=f"LLM call failed: {outcome.record.error}", llm_calls=calls)
             try:
-                result = apply_edit(mode, request.parent.code, outcome.text)
+                result = apply_edit(mode, request.parent.code, outcome.text, request.language)
             except EditError as exc:
                 reason = str(exc)
                 if turn >= self.settings.repair_turns:

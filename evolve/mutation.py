@@ -20,6 +20,7 @@ class MutationRequest:
     seed: int  # per-candidate seed: a mutator's randomness must come from here alone
     templates_dir: str | None = None  # the problem folder, whose templates override prompts/
     packages: list[str] = field(default_factory=list)  # what the candidate may import besides the standard library
+    language: str = "python"  # the program's language (problem.yaml candidate.language)
 
 
 @dataclass

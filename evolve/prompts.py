@@ -124,10 +124,11 @@ LANGUAGE_NAMES = {"python": "Python", "cpp": "C++", "c": "C", "rust": "Rust", "r
                   "lua": "Lua", "fortran": "Fortran", "javascript": "JavaScript", "typescript": "TypeScript"}
 
 
-def _language(code: str) -> dict[str, str]:
-    """The program's language, as its markers' comment syntax shows it: the prompts name it
-    and fence code with it (a C++ program is not asked to stay valid Python)."""
-    language = guess_language(code)
+def _language(request: MutationRequest) -> dict[str, str]:
+    """The program's language as its problem declares it (else as its markers' comment syntax
+    shows it): the prompts name it and fence code with it (a C++ program is not asked to stay
+    valid Python)."""
+    language = request.language if request.language != "python" else guess_language(request.parent.code)
     return {"language": language, "language_name": LANGUAGE_NAMES.get(language, language), "fence": fence_name(language)}
 
 
@@ -149,7 +150,7 @@ def prompt_context(request: MutationRequest, mode: str, system_message: str | No
         "mode": mode,
         "num_regions": _num_regions(request.parent.code),
         "packages": list(request.packages),
-        **_language(request.parent.code),
+        **_language(request),
     }
 
 

@@ -84,7 +84,7 @@ def test_export_csv_has_every_attempt(cli, run_db):
 def test_unknown_run_is_a_clear_error(cli, run_db):
     url, _ = run_db
     result = cli("show", "nope", "--db", url)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a missing run is bad input
     assert "no run 'nope'" in result.output
 
 

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from database import ArchiveSettings, LLMCallRecord, NewProgram, ProgramDatabase
 from evolve.browse import best_so_far, register, sparkline
+from evolve.cli import Commands
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,7 @@ def run_db(tmp_path_factory):
 
 @pytest.fixture()
 def cli():
-    app = typer.Typer()
+    app = typer.Typer(cls=Commands)  # the CLI's one error handler, as `evolve` has it
     register(app)
     runner = CliRunner()
     return lambda *args: runner.invoke(app, list(args))

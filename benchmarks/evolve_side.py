@@ -18,7 +18,6 @@ from pathlib import Path
 from statistics import median
 
 import yaml
-
 from run_measure import RunMeasure
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,18 +23,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "support")]
 
-from database import ProgramDatabase  # noqa: E402
-from database.records import NewProgram  # noqa: E402
 from docs_section import machine_line, write_section  # noqa: E402
-from evolve.config import RunConfig  # noqa: E402
-from evolve.edits import apply_diff  # noqa: E402
-from evolve.mutation import MutationRequest  # noqa: E402
-from evolve.prompts import render_messages  # noqa: E402
 from evolve_side import CandidateSplit, candidate_split, run_evolve  # noqa: E402
 from openai_server import valid_diff  # noqa: E402
 from openevolve_side import run_openevolve  # noqa: E402
 from run_measure import RunMeasure  # noqa: E402
 from scripted_server import scripted_server  # noqa: E402
+
+from database import ProgramDatabase  # noqa: E402
+from database.records import NewProgram  # noqa: E402
+from evolve.config import RunConfig  # noqa: E402
+from evolve.edits import apply_diff  # noqa: E402
+from evolve.mutation import MutationRequest  # noqa: E402
+from evolve.prompts import render_messages  # noqa: E402
 
 PROBLEM = ROOT / "benchmarks" / "problems" / "instant"
 MICRO_REPEATS = 200
@@ -219,7 +220,8 @@ the last; "end to end" divides by the whole command's wall time, start-up
 (litellm alone takes seconds), a private Ray with its actors and fork servers, and the
 seed's evaluation for evolve; a process pool and the seed for OpenEvolve.
 
-evolve's cost per candidate at K = {split_k}, in the median run (medians over the run's scored candidates; micro-benchmarks alone, after the run: means of {MICRO_REPEATS} calls):
+evolve's cost per candidate at K = {split_k}, in the median run (medians over the run's scored candidates;
+micro-benchmarks alone, after the run: means of {MICRO_REPEATS} calls):
 
 {breakdown}
 

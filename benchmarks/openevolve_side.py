@@ -23,7 +23,6 @@ from collections import Counter
 from pathlib import Path
 
 import yaml
-
 from run_measure import RunMeasure
 
 ROOT = Path(__file__).resolve().parent.parent

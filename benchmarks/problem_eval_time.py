@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from docs_section import machine_line, write_section  # noqa: E402
+
 from evaluators.problem import Problem, list_problems  # noqa: E402
 
 GOALS_S = {"llm_serving": 3.0}

@@ -118,8 +118,8 @@ def _child(module: ModuleType, request: dict[str, Any], fds: list[int], nproc_ba
         message = json.dumps({"nonce": request["nonce"], **payload}, default=_jsonable, allow_nan=True)
         _write_all(result_fd, message.encode())
     except BaseException:
-        _write_all(result_fd, json.dumps({"nonce": request["nonce"], "status": "error",
-                                          "error": "result is not serialisable: " + traceback.format_exc()[-ERROR_TAIL:]}).encode())
+        failure = "result is not serialisable: " + traceback.format_exc()[-ERROR_TAIL:]
+        _write_all(result_fd, json.dumps({"nonce": request["nonce"], "status": "error", "error": failure}).encode())
     os._exit(0)
 
 

@@ -36,8 +36,8 @@ class Limits(BaseModel):
     max_procs: int = Field(64, ge=1, description="processes and threads the candidate may have at once")
     max_open_files: int = Field(256, ge=16, description="open file descriptors")
     max_disk_mb: int = Field(256, ge=1, description="all the candidate may write in one evaluation, files together")
-    split_timeout_s: dict[str, float] = Field(default_factory=dict,
-                                              description="wall clock per stage on named splits (a leaderboard split with its own budget)")
+    split_timeout_s: dict[str, float] = Field(
+        default_factory=dict, description="wall clock per stage on named splits (a leaderboard split with its own budget)")
 
     def timeout_for(self, split: str) -> float:
         return self.split_timeout_s.get(split, self.timeout_s)
@@ -151,8 +151,9 @@ def _resolve(ref: str | Path) -> Path:
         return candidate.resolve()
     if isinstance(ref, str) and "/" not in ref and (PROBLEMS_DIR / ref).is_dir():
         return (PROBLEMS_DIR / ref).resolve()
-    known = ", ".join(sorted(p.name for p in PROBLEMS_DIR.iterdir() if (p / "problem.yaml").is_file())) if PROBLEMS_DIR.is_dir() else ""
-    raise ProblemError(f"no problem folder '{ref}' (neither a directory nor a name under {PROBLEMS_DIR}; known: {known or 'none'})")
+    names = sorted(p.name for p in PROBLEMS_DIR.iterdir() if (p / "problem.yaml").is_file()) if PROBLEMS_DIR.is_dir() else []
+    raise ProblemError(f"no problem folder '{ref}' (neither a directory nor a name under {PROBLEMS_DIR}; "
+                       f"known: {', '.join(names) or 'none'})")
 
 
 def _inside(root: Path, relative: str, key: str, source: Path) -> Path:

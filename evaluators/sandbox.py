@@ -147,7 +147,8 @@ class Sandbox:
         command = [sys.executable, "-m", "evaluators.forkserver", str(theirs.fileno()), str(self.problem_dir),
                    self.evaluator, "0" if self.bwrap else "1"]
         if self.bwrap:
-            command = bwrap_command([self.problem_dir], [self.runs], self.limits.gpus) + ["--chdir", str(self.problem_dir), "--", *command]
+            prefix = bwrap_command([self.problem_dir], [self.runs], self.limits.gpus)
+            command = prefix + ["--chdir", str(self.problem_dir), "--", *command]
         self._cgroup = PidsCgroup.create(self.limits.max_procs + 16)
         with (self.root / "server.log").open("ab") as log:
             self._proc = subprocess.Popen(
@@ -299,7 +300,8 @@ class Sandbox:
             outcome.artifacts.setdefault("error", outcome.error)
         return outcome
 
-    def _interrupted(self, stage: str, reply: dict[str, Any], flooded: list[str], timing: dict[str, float]) -> StageOutcome | None:
+    def _interrupted(self, stage: str, reply: dict[str, Any], flooded: list[str],
+                     timing: dict[str, float]) -> StageOutcome | None:
         """The outcome when the scorer's run itself was cut short (clock, death, flood, signal)."""
         if reply["timed_out"]:
             return StageOutcome(stage, "timeout", error=f"wall-clock timeout after {self._timeout_s:g} s", **timing)
@@ -320,7 +322,8 @@ class Sandbox:
         if interrupted is not None:
             return interrupted
         if not raw:
-            return StageOutcome(stage, "error", error=f"the evaluation exited (code {reply['exit_code']}) without a result", **timing)
+            return StageOutcome(stage, "error", **timing,
+                                error=f"the evaluation exited (code {reply['exit_code']}) without a result")
         try:
             message = json.loads(raw)
         except (ValueError, RecursionError):
@@ -331,7 +334,8 @@ class Sandbox:
         if not secrets.compare_digest(str(message.get("nonce")), nonce):
             return StageOutcome(stage, "error", error="the result did not carry this evaluation's nonce (forged)", **timing)
         if message.get("candidate_exited") and candidate and candidate.get("signal") is not None:
-            return StageOutcome(stage, "killed", error=f"the candidate's process was {signal_reason(candidate['signal'])}", **timing)
+            return StageOutcome(stage, "killed", **timing,
+                                error=f"the candidate's process was {signal_reason(candidate['signal'])}")
         if message["status"] != "ok":
             return StageOutcome(stage, message["status"], error=message.get("error"), **timing)
         return self._scored(stage, message["output"], timing)

@@ -135,7 +135,8 @@ def run(
         iterations=iterations, max_in_flight=max_in_flight, seed=seed, max_wall_s=max_wall,
         budget_usd=budget, target_score=target, models=model, api_base=api_base,
     )
-    start_run(problem, config, overrides, RunRequest(db_url=db, ray_address=ray_address, name=name, db_wait_s=db_wait), console, program)
+    request = RunRequest(db_url=db, ray_address=ray_address, name=name, db_wait_s=db_wait)
+    start_run(problem, config, overrides, request, console, program)
 
 
 @app.command()

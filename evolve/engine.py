@@ -305,7 +305,8 @@ class Engine:
             record.status, record.error = "cancelled", f"not started: {exc}"
         except Exception as exc:  # the framework's own fault with this one candidate: its row says so, the run goes on
             log.exception("handling candidate %d failed", index)
-            record.status, record.error = "error", f"the framework failed while handling this candidate: {type(exc).__name__}: {exc}"
+            record.status = "error"
+            record.error = f"the framework failed while handling this candidate: {type(exc).__name__}: {exc}"
         finally:
             if proposal is not None and proposal.code is not None:
                 self._in_flight_codes.discard(proposal.code)

@@ -189,7 +189,8 @@ class RunSession:
 
     def _summarise(self, outcome: Outcome) -> None:
         seed, best = outcome.seed, outcome.best
-        self.console.print(f"stopped: {outcome.stop_reason}; {outcome.progress.done} candidates, {outcome.progress.failed} failed")
+        progress = outcome.progress
+        self.console.print(f"stopped: {outcome.stop_reason}; {progress.done} candidates, {progress.failed} failed")
         if seed is not None and best is not None:
             self.console.print(
                 f"best score {format_score(best.score)} (program {best.id}) vs seed {format_score(seed.score)}",

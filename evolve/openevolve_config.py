@@ -125,7 +125,8 @@ def _api_key(value: Any, where: str, out: MappedConfig) -> str | None:
     match = ENV_REFERENCE.match(str(value))
     if match:
         return match.group(1)
-    out.unsupported[where] = "a literal API key is not copied into the problem folder; set the key in an environment variable and write api_key: ${VAR}"
+    out.unsupported[where] = ("a literal API key is not copied into the problem folder; set the key in an environment "
+                              "variable and write api_key: ${VAR}")
     return None
 
 

@@ -453,10 +453,12 @@ def register(app: typer.Typer) -> None:
 
     @app.command("import")
     def import_(
-        directory: Path = typer.Argument(..., help="an OpenEvolve problem directory (evaluator.py, initial program, config.yaml)"),
+        directory: Path = typer.Argument(
+            ..., help="an OpenEvolve problem directory (evaluator.py, initial program, config.yaml)"),
         output: Path = typer.Option(..., "--output", "-o", help="the problem folder to write (must not exist)"),
         config: Optional[Path] = typer.Option(None, "--config", help="the OpenEvolve config to map (default: DIR/config.yaml)"),
-        program: Optional[str] = typer.Option(None, "--program", help="the initial program in DIR (default: initial_program.py or the usual names)"),
+        program: Optional[str] = typer.Option(
+            None, "--program", help="the initial program in DIR (default: initial_program.py or the usual names)"),
     ) -> None:
         """Convert a problem written for OpenEvolve into a native problem folder.
 

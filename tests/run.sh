@@ -26,4 +26,5 @@ fi
 python -m pip install -q "torch==2.13.0"
 python -m pip install -q -e ".[dev,gpu,problems]"
 
+ruff check .
 python -m pytest -q "$@"

@@ -75,7 +75,8 @@ def _build_limits(build: dict[str, Any], limits: dict[str, Any]) -> Any:
     return apply
 
 
-def _compile(source: str, build: dict[str, Any], limits: dict[str, Any], env: dict[str, str], folder: str) -> tuple[int | None, str]:
+def _compile(source: str, build: dict[str, Any], limits: dict[str, Any], env: dict[str, str],
+             folder: str) -> tuple[int | None, str]:
     """Run the build command in ``folder``; its exit code (None: out of time) and output."""
     with open(os.path.join(folder, build["source"]), "w", encoding="utf-8") as handle:
         handle.write(source)

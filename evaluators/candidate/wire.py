@@ -99,7 +99,9 @@ class _Decoder:
             return self._array(item[ARRAY_TAG])
         if MAP_TAG in item and len(item) == 1:
             pairs = item[MAP_TAG]
-            if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) for p in pairs):
+            well_formed = isinstance(pairs, list) and all(
+                isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) for p in pairs)
+            if not well_formed:
                 raise WireError("malformed mapping")
             return {k: self.value(v, depth + 1) for k, v in pairs}
         if any(k.startswith("$") for k in item):

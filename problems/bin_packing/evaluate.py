@@ -11,9 +11,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from evaluators.channel import Candidate
-from evaluators.contract import InvalidProgram
 from online_packing import (
     Instance,
     Packing,
@@ -24,6 +21,9 @@ from online_packing import (
     pack_lockstep,
     weibull_instance,
 )
+
+from evaluators.channel import Candidate
+from evaluators.contract import InvalidProgram
 
 DATA = Path(__file__).parent / "data"
 TRAIN_SEEDS = (101, 102, 103, 104, 105)

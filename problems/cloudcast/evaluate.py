@@ -18,8 +18,9 @@ from functools import cache
 from typing import TYPE_CHECKING, NamedTuple
 
 from broadcast_cost import Outcome, Pair, leaderboard_score, simulate
-from evaluators.contract import InvalidProgram, wall_time_limit
 from profiles import Graph, Transfer, drawn_transfers, load_graph, published_transfers
+
+from evaluators.contract import InvalidProgram, wall_time_limit
 
 if TYPE_CHECKING:
     from evaluators.channel import Candidate

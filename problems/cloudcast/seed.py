@@ -1,7 +1,6 @@
 """Cloudcast: broadcast data from one cloud region to several others at the lowest cost."""
 
 import networkx as nx
-
 from broadcast import BroadCastTopology
 
 

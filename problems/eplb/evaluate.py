@@ -14,10 +14,10 @@ import time
 from typing import TYPE_CHECKING
 
 import numpy as np
-
-from evaluators.contract import InvalidProgram
 from expert_placement import balancedness, gpu_loads, require_coverage, validated_placement
 from load_history import NUM_EXPERTS, NUM_GROUPS, NUM_LAYERS, load_history
+
+from evaluators.contract import InvalidProgram
 
 if TYPE_CHECKING:
     from evaluators.channel import Candidate

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from taillard import Instance
 
 from evaluators.contract import InvalidProgram, expect_array
-from taillard import Instance
 
 Offer = dict[str, np.ndarray | float]
 ScoreBatch = Callable[[list[Offer]], list]

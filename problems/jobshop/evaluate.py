@@ -12,10 +12,10 @@ import time
 from typing import TYPE_CHECKING
 
 import numpy as np
-
 from dispatch import Offer, Outcome, ScoreBatch, schedule_all
-from evaluators.contract import InvalidProgram
 from taillard import Instance, generated_instances, taillard_instances
+
+from evaluators.contract import InvalidProgram
 
 if TYPE_CHECKING:
     from evaluators.channel import Candidate

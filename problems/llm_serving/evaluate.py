@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-
-from evaluators.contract import CandidateFailed, InvalidProgram
 from servesim.latency import InstanceConfig, llama2_7b_a100
 from servesim.lockstep import run_lockstep
 from servesim.metrics import Report, summarize
 from servesim.simulator import Decision, SchedulerError, Simulator, Steps
 from servesim.workload import Scenario, generate, scenario_from_dict
+
+from evaluators.contract import CandidateFailed, InvalidProgram
 
 if TYPE_CHECKING:
     from evaluators.channel import Candidate, Remote

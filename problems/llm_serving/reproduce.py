@@ -16,6 +16,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parents[1])]
 
 import evaluate  # noqa: E402
+
 from evaluators.candidate_server import copy_public  # noqa: E402
 from evaluators.channel import open_candidate  # noqa: E402
 from evaluators.problem import load_problem  # noqa: E402

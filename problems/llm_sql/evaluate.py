@@ -16,10 +16,11 @@ import time
 from functools import cache
 from typing import TYPE_CHECKING, NamedTuple
 
-from evaluators.contract import InvalidProgram, wall_time_limit
 from prefix_hits import hit_rate
 from row_check import checked_rows
 from tables import Table, split_tables
+
+from evaluators.contract import InvalidProgram, wall_time_limit
 
 if TYPE_CHECKING:
     from evaluators.channel import Candidate

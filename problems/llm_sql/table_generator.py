@@ -51,7 +51,8 @@ def movie_reviews(seed: int, count: int = 1500) -> str:
     """Critics' reviews of 80 films: the film's synopsis, title and link repeat per review."""
     rng = np.random.default_rng(seed)
     films = [(_words(rng, int(rng.integers(18, 40))), f"{_word(500 + i)} {_words(rng, int(rng.integers(0, 3)))}".strip().title(),
-              f"m/{_word(i)}_{int(rng.integers(1950, 2024))}", _pick(rng, ["Drama", "Comedy", "Horror", "Action & Adventure"], 1)[0])
+              f"m/{_word(i)}_{int(rng.integers(1950, 2024))}",
+              _pick(rng, ["Drama", "Comedy", "Horror", "Action & Adventure"], 1)[0])
              for i in range(80)]
     critics = [f"{_word(int(a)).title()} {_word(int(b)).title()}" for a, b in rng.integers(0, 300, size=(250, 2))]
     rows = []

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
-
 from row_check import TableRows, canonical
 from table_call import read_table, render_rows
 from table_generator import TRAIN_TABLES

@@ -16,9 +16,9 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+import matmul_kernel
 import torch
 
-import matmul_kernel
 from evaluators import kernel_bench as kb
 from evaluators.contract import InvalidProgram, load_program
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
+import triton  # noqa: I001
+import triton.language as tl
 
 from evaluators import kernel_bench as kb  # before Triton: it decides CUDA or interpreter
 from evaluators.contract import InvalidProgram
-
-import triton  # noqa: I001
-import triton.language as tl
 
 BLOCK_MN_CHOICES = (16, 32, 64, 128, 256)
 BLOCK_K_CHOICES = (16, 32, 64, 128)

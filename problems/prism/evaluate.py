@@ -14,8 +14,6 @@ import time
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-
-from evaluators.contract import InvalidProgram, wall_time_limit
 from kvpr import (
     GPU_MEM_SIZE,
     Case,
@@ -26,6 +24,8 @@ from kvpr import (
     max_pressure,
     round_robin,
 )
+
+from evaluators.contract import InvalidProgram, wall_time_limit
 
 if TYPE_CHECKING:
     from evaluators.channel import Candidate

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 
-from evaluators import kernel_bench as kb  # before Triton: it decides CUDA or interpreter
-from evaluators.contract import InvalidProgram, StageUnavailable, load_program
-
 # Imported once here, in the evaluation server, rather than in every forked evaluation.
 import triton  # noqa: F401, I001
+
+from evaluators import kernel_bench as kb  # before Triton: it decides CUDA or interpreter
+from evaluators.contract import InvalidProgram, StageUnavailable, load_program
 
 if TYPE_CHECKING:
     from evaluators.channel import Candidate

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-
-from evaluators.contract import InvalidProgram
 from txn_generator import GENERATORS
 from txn_workload import Workload, load_workloads
+
+from evaluators.contract import InvalidProgram
 
 if TYPE_CHECKING:
     from evaluators.channel import Candidate

@@ -15,7 +15,6 @@ import sys
 from collections.abc import Sequence
 
 import numpy as np
-
 from txn_workload import Workload
 
 PROGRAM_MODULE = "candidate"  # the name the candidate's host gives the loaded program

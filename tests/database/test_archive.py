@@ -9,7 +9,8 @@ from database import (
     NoParentAvailable,
     ProgramDatabase,
 )
-from database.queries import export_programs as export_rows, program_detail
+from database.queries import export_programs as export_rows
+from database.queries import program_detail
 
 
 def test_seed_is_placed_on_every_island(db, seeded_archive):

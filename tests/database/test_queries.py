@@ -1,7 +1,6 @@
 import pytest
 
-from database import ArchiveSettings, LLMCallRecord, NewProgram, ProgramNotFound, RunNotFound
-from database import queries
+from database import ArchiveSettings, LLMCallRecord, NewProgram, ProgramNotFound, RunNotFound, queries
 
 
 def build_chain(archive):

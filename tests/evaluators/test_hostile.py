@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 import evaluators
-
 from evaluators.bundle import pack_problem
 from evaluators.pool import EvaluationPool, evaluate_file
 from evaluators.sandbox import Sandbox
@@ -39,7 +38,8 @@ HOSTILE = {
     "infinite_loop": (program("def run():\n    while True:\n        pass"), "timeout", "wall-clock timeout"),
     "sleep_forever": (program("import time\ndef run():\n    time.sleep(10**6)"), "timeout", "wall-clock timeout"),
     "fork_bomb": (
-        program("import os\ndef run():\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass"),
+        program("import os\ndef run():\n    while True:\n        try:\n            os.fork()\n"
+                "        except OSError:\n            pass"),
         "timeout", "wall-clock timeout",
     ),
     "memory_bomb": (

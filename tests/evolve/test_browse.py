@@ -107,7 +107,7 @@ def test_runs_table_keeps_every_number_whole_at_80_columns(run_db):
     console = Console(width=80, record=True, color_system=None)
     console.print(rich_table("runs", RUNS_HEADERS, [line], text_columns=("name", "problem")))
     out = console.export_text()
-    assert max(len(l) for l in out.splitlines()) <= 80
+    assert max(len(row) for row in out.splitlines()) <= 80
     for number in (line[0], line[4], line[5], line[7], line[8]):
         assert number in out, number
 

@@ -209,7 +209,8 @@ def test_whitespace_only_change_is_unchanged(program_code):
 
 
 def test_rewrite_with_whitespace_in_the_frozen_part_keeps_the_parents_frozen_bytes(program_code):
-    child = program_code.replace("THRESHOLD = 5", "THRESHOLD = 8").replace("\n\n\ndef choose(item, bins):", "\ndef choose(item, bins):  ")
+    child = program_code.replace("THRESHOLD = 5", "THRESHOLD = 8")
+    child = child.replace("\n\n\ndef choose(item, bins):", "\ndef choose(item, bins):  ")
     result = apply_rewrite(program_code, f"```python\n{child}```")
     assert result.code == program_code.replace("THRESHOLD = 5", "THRESHOLD = 8")
     assert result.repairs == ("frozen_whitespace",)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.evolve.test_engine import SEED, ScriptedMutator, _rows, make_engine, problem, evaluator, variant  # noqa: F401
+from tests.evolve.test_engine import ScriptedMutator, _rows, evaluator, make_engine, problem, variant  # noqa: F401 (fixtures)
 
 
 class FlakyEvaluator:
@@ -19,7 +19,7 @@ class FlakyEvaluator:
         return await self.inner.evaluate(code, split)
 
 
-def test_a_framework_fault_is_recorded_on_its_row_and_the_run_goes_on(problem, evaluator, tmp_path):
+def test_a_framework_fault_is_recorded_on_its_row_and_the_run_goes_on(problem, evaluator, tmp_path):  # noqa: F811
     poisoned = variant(4.0)
     codes = [variant(2.0), poisoned, variant(6.0)]
     engine, db, run = make_engine(problem, FlakyEvaluator(evaluator, poisoned), tmp_path, ScriptedMutator(codes),

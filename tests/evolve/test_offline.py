@@ -153,7 +153,7 @@ def test_offline_search_improves_a_known_objective():
         except Exception:
             return float("-inf")
 
-    mutator, best, best_score = OfflineMutator(), seed, score(seed)
+    mutator, best_score = OfflineMutator(), score(seed)
     population = [(best_score, seed)]
     for i in range(200):
         parent = population[i % len(population)][1]

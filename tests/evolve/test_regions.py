@@ -51,7 +51,8 @@ def test_a_file_without_markers_is_one_region():
     assert program.regions[0].body == "x = 1\ny = 2\n"
 
 
-@pytest.mark.parametrize("start, end", [("# EVOLVE-BLOCK START", "# EVOLVE-BLOCK END"), ("# EVOLVE_BLOCK_START", "# EVOLVE_BLOCK_END")])
+@pytest.mark.parametrize("start, end", [("# EVOLVE-BLOCK START", "# EVOLVE-BLOCK END"),
+                                        ("# EVOLVE_BLOCK_START", "# EVOLVE_BLOCK_END")])
 def test_marker_spellings_of_other_frameworks_are_read(start, end):
     code = f"x = 0\n{start}\ny = 1\n{end}\n"
     assert [r.body for r in split_regions(code).regions] == ["y = 1\n"]

@@ -137,7 +137,9 @@ def test_every_billed_tick_is_priced_at_the_zone_the_run_ends_in():
     # The leaderboard recomputes its accumulated cost from the current zone's price map.
     gap = 195.0
     job = simulation.Job([[0] * 1200, [0] * 1200], [1.5, 0.9], gap, 1, 52, 0.2)
-    stay_then_leave = lambda tick, active: [(SPOT, 1 if job.done >= job.duration else STAY)] * len(active)
+    def stay_then_leave(tick, active):
+        return [(SPOT, 1 if job.done >= job.duration else STAY)] * len(active)
+
     result = simulation.run_lockstep([job], stay_then_leave)[0]
     ticks = -(-(3600 + 720) // gap)
     assert result.region_switches == 1

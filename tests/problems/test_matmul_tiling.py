@@ -12,7 +12,7 @@ pytest.importorskip("triton", reason=REASON)
 from evaluators.channel import open_candidate  # noqa: E402
 from evaluators.contract import CandidateFailed, InvalidProgram, StageUnavailable  # noqa: E402
 from evaluators.problem import load_problem  # noqa: E402
-from tests.support.problem_files import load_problem_file
+from tests.support.problem_files import load_problem_file  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2] / "problems" / "matmul_tiling"
 

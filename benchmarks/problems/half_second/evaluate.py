@@ -1,4 +1,5 @@
-"""Benchmark evaluator: a fixed 0.5 s of waiting (no CPU), like a simulator of known length, so the framework's own cost is what a run measures.
+"""Benchmark evaluator: a fixed 0.5 s of waiting (no CPU), like a simulator of known length,
+so the framework's own cost is what a run measures.
 
 OpenEvolve runs this file too (benchmarks/openevolve_side.py): it calls evaluate(path) and
 reads combined_score, evolve calls evaluate(path, split) and reads score.

@@ -1,7 +1,6 @@
 """Per-destination cheapest paths (= seed.py): $1045.86 on the leaderboard transfers, score 26.737."""
 
 import networkx as nx
-
 from broadcast import BroadCastTopology
 
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+# isort: off
+# kernel_bench before Triton: it decides CUDA or the interpreter.
 import torch
-import triton  # noqa: I001
-import triton.language as tl
 
-from evaluators import kernel_bench as kb  # before Triton: it decides CUDA or interpreter
+from evaluators import kernel_bench as kb
 from evaluators.contract import InvalidProgram
+
+import triton
+import triton.language as tl
+# isort: on
 
 BLOCK_MN_CHOICES = (16, 32, 64, 128, 256)
 BLOCK_K_CHOICES = (16, 32, 64, 128)

@@ -18,13 +18,16 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+# isort: off
+# kernel_bench before Triton: it decides CUDA or the interpreter.
 import torch
 
-# Imported once here, in the evaluation server, rather than in every forked evaluation.
-import triton  # noqa: F401, I001
-
-from evaluators import kernel_bench as kb  # before Triton: it decides CUDA or interpreter
+from evaluators import kernel_bench as kb
 from evaluators.contract import InvalidProgram, StageUnavailable, load_program
+
+# Imported once here, in the evaluation server, rather than in every forked evaluation.
+import triton  # noqa: F401
+# isort: on
 
 if TYPE_CHECKING:
     from evaluators.channel import Candidate

@@ -11,12 +11,8 @@ reported. The wall time is measured here, around each call.
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -24,7 +20,7 @@ import numpy as np
 from txn_generator import GENERATORS
 from txn_workload import Workload, load_workloads
 
-from evaluators.contract import InvalidProgram
+from evaluators.contract import InvalidProgram, wall_time_limit
 
 if TYPE_CHECKING:
     from evaluators.channel import Candidate
@@ -65,26 +61,8 @@ def split_workloads(split: str) -> list[Workload]:
     raise ValueError(f"unknown split {split!r}; use 'train', 'test' or 'leaderboard'")
 
 
-@contextmanager
-def wall_time_limit(seconds: float, what: str) -> Iterator[None]:
-    """Interrupts the call when the budget runs out (main thread only; elsewhere the
-    overrun is caught when the call returns)."""
-    started = time.perf_counter()
-    armed = threading.current_thread() is threading.main_thread()
-    if armed:
-        def expire(signum, frame):
-            raise ScheduleTimeout(f"{what} exceeded its {seconds:.1f} s wall-time budget")
-
-        previous = signal.signal(signal.SIGALRM, expire)
-        signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-3))
-    try:
-        yield
-    finally:
-        if armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-    if time.perf_counter() - started > seconds:
-        raise ScheduleTimeout(f"{what} exceeded its {seconds:.1f} s wall-time budget")
+def _over_budget(what: str, seconds: float) -> ScheduleTimeout:
+    return ScheduleTimeout(f"{what} exceeded its {seconds:.1f} s wall-time budget")
 
 
 def validated_schedule(answer: object, workload: Workload) -> tuple[object, list[int]]:
@@ -135,7 +113,7 @@ def _run(candidate: Candidate, workloads: list[Workload], budget_s: float) -> li
     for index, workload in enumerate(workloads):
         texts = [_texts(workload, t) for t in range(workload.num_txns)]
         started = time.perf_counter()
-        with wall_time_limit(deadline - started, f"get_best_schedule on {workload.name}"):
+        with wall_time_limit(deadline - started, _over_budget(f"get_best_schedule on {workload.name}", deadline - started)):
             answer = candidate.call(CANDIDATE_CALL, texts, f"workload_{index + 1}", index, NUM_SEQS)
         wall_s = time.perf_counter() - started
         claimed, order = validated_schedule(answer, workload)
@@ -152,7 +130,7 @@ def _run_leaderboard(candidate: Candidate, workloads: list[Workload],
     if not candidate.has("get_random_costs"):
         raise InvalidProgram("the leaderboard split needs get_random_costs() -> (makespan, schedules, seconds)")
     started = time.perf_counter()
-    with wall_time_limit(budget_s, "get_random_costs"):
+    with wall_time_limit(budget_s, _over_budget("get_random_costs", budget_s)):
         answer = candidate.call(LEADERBOARD_CALL)
     wall_s = time.perf_counter() - started
     if answer is None or answer[1] is None or len(answer[1]) != len(workloads):

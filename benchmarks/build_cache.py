@@ -14,8 +14,8 @@ import statistics
 import time
 
 from benchmarks.docs_section import machine_line, write_section
-from evaluators.problem import load_problem
-from evaluators.sandbox import Sandbox
+from evolve.evaluators.problem import load_problem
+from evolve.evaluators.sandbox import Sandbox
 from evolve.offline import OfflineMutator
 
 

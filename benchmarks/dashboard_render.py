@@ -21,7 +21,7 @@ import httpx
 import uvicorn
 from playwright.sync_api import sync_playwright
 
-from database import ArchiveSettings, LLMCallRecord, NewProgram, ProgramDatabase
+from evolve.database import ArchiveSettings, LLMCallRecord, NewProgram, ProgramDatabase
 from evolve.web.app import create_app
 from evolve.web.reader import RunReader
 

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from database import ArchiveSettings, FeatureDimension, NewProgram, ProgramDatabase, RunArchive
-from database.features import ast_complexity, code_hash, feature_values, line_edit_distance
-from database.models import Program
-from database.pg_cluster import TemporaryPostgres, find_binaries
+from evolve.database import ArchiveSettings, FeatureDimension, NewProgram, ProgramDatabase, RunArchive
+from evolve.database.features import ast_complexity, code_hash, feature_values, line_edit_distance
+from evolve.database.models import Program
+from evolve.database.pg_cluster import TemporaryPostgres, find_binaries
 
 SEED_LINES = [f"    total += weights[{i}] * values[{i}]  # term {i}" for i in range(36)]
 SEED = "def score(weights, values):\n    total = 0.0\n" + "\n".join(SEED_LINES) + "\n    return total\n"

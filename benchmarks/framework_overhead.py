@@ -30,9 +30,9 @@ from openevolve_side import run_openevolve  # noqa: E402
 from run_measure import RunMeasure  # noqa: E402
 from scripted_server import scripted_server  # noqa: E402
 
-from database import ProgramDatabase  # noqa: E402
-from database.records import NewProgram  # noqa: E402
 from evolve.config import RunConfig  # noqa: E402
+from evolve.database import ProgramDatabase  # noqa: E402
+from evolve.database.records import NewProgram  # noqa: E402
 from evolve.edits import apply_diff  # noqa: E402
 from evolve.mutation import MutationRequest  # noqa: E402
 from evolve.prompts import render_messages  # noqa: E402

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from docs_section import machine_line, write_section  # noqa: E402
 
-from evaluators.problem import Problem, list_problems  # noqa: E402
+from evolve.evaluators.problem import Problem, list_problems  # noqa: E402
 
 GOALS_S = {"llm_serving": 3.0}
 DEFAULT_GOAL_S = 2.0
@@ -36,8 +36,8 @@ import json, os, sys, time
 os.sched_setaffinity(0, {0})
 root, program = sys.argv[1:3]
 sys.path[:0] = [sys.argv[3]]
-from evaluators.problem import load_problem
-from evaluators.sandbox import Sandbox
+from evolve.evaluators.problem import load_problem
+from evolve.evaluators.sandbox import Sandbox
 problem = load_problem(root)
 code = open(program).read()
 started = time.perf_counter()

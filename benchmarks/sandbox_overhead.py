@@ -25,14 +25,14 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from evaluators.pool import EvaluationPool  # noqa: E402
-from evaluators.problem import load_problem  # noqa: E402
-from evaluators.sandbox import Sandbox  # noqa: E402
+from evolve.evaluators.pool import EvaluationPool  # noqa: E402
+from evolve.evaluators.problem import load_problem  # noqa: E402
+from evolve.evaluators.sandbox import Sandbox  # noqa: E402
 
 EVALUATOR = """\
 import time
 import numpy
-from evaluators.contract import load_program
+from evolve.evaluators.contract import load_program
 
 
 def evaluate(program_path, split="train"):

@@ -3,8 +3,8 @@
 Knows nothing of LLMs or sandboxes.
 """
 
-from database.archive import RunArchive
-from database.errors import (
+from evolve.database.archive import RunArchive
+from evolve.database.errors import (
     ArchiveError,
     DatabaseError,
     NoParentAvailable,
@@ -12,9 +12,9 @@ from database.errors import (
     RunNotFound,
     SchemaError,
 )
-from database.records import LLMCallRecord, NewProgram, ProgramView, RunInfo, Sample
-from database.settings import ArchiveSettings, FeatureDimension
-from database.store import DEFAULT_URL, ProgramDatabase
+from evolve.database.records import LLMCallRecord, NewProgram, ProgramView, RunInfo, Sample
+from evolve.database.settings import ArchiveSettings, FeatureDimension
+from evolve.database.store import DEFAULT_URL, ProgramDatabase
 
 __all__ = [
     "DEFAULT_URL",

@@ -20,19 +20,19 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
-from database.errors import ArchiveError, NoParentAvailable, ProgramNotFound
-from database.features import code_hash, feature_values
-from database.grid import Binner, Elite, Island
-from database.models import EvaluationStage, LLMCall, Program
-from database.record_statement import record_program
-from database.records import ORIGINS, LLMCallRecord, NewProgram, ProgramView, RunInfo, Sample
-from database.selection import choose_inspirations, choose_parent
-from database.settings import ArchiveSettings
-from database.storable import storable, storable_record
-from database.views import ViewCache
+from evolve.database.errors import ArchiveError, NoParentAvailable, ProgramNotFound
+from evolve.database.features import code_hash, feature_values
+from evolve.database.grid import Binner, Elite, Island
+from evolve.database.models import EvaluationStage, LLMCall, Program
+from evolve.database.record_statement import record_program
+from evolve.database.records import ORIGINS, LLMCallRecord, NewProgram, ProgramView, RunInfo, Sample
+from evolve.database.selection import choose_inspirations, choose_parent
+from evolve.database.settings import ArchiveSettings
+from evolve.database.storable import storable, storable_record
+from evolve.database.views import ViewCache
 
 if TYPE_CHECKING:
-    from database.store import ProgramDatabase
+    from evolve.database.store import ProgramDatabase
 
 PROGRAMS = Program.__table__
 STAGES = EvaluationStage.__table__

@@ -22,11 +22,11 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
 
-from database.errors import DatabaseError
-from database.models import LLMCall
-from database.outage import Outage
-from database.records import LLMCallRecord
-from database.storable import storable, storable_record
+from evolve.database.errors import DatabaseError
+from evolve.database.models import LLMCall
+from evolve.database.outage import Outage
+from evolve.database.records import LLMCallRecord
+from evolve.database.storable import storable, storable_record
 
 CALLS = LLMCall.__table__
 LOST = "lost: the driver stopped before the reply was read; charged at its maximum cost"

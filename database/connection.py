@@ -13,7 +13,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import StaticPool
 
-from database.errors import DatabaseURLError, NoDatabase, ReadOnlyDatabase, SchemaError
+from evolve.database.errors import DatabaseURLError, NoDatabase, ReadOnlyDatabase, SchemaError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

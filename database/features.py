@@ -13,7 +13,7 @@ import hashlib
 import math
 from typing import Any
 
-from database.errors import ArchiveError
+from evolve.database.errors import ArchiveError
 
 BUILTIN_FEATURES = ("length", "complexity", "edit_distance")
 COMMENT_PREFIXES = ("#", "//")

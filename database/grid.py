@@ -15,7 +15,7 @@ from array import array
 from collections import deque
 from typing import Any
 
-from database.settings import FeatureDimension
+from evolve.database.settings import FeatureDimension
 
 HEADROOM = 0.1
 FAILURES_KEPT = 5

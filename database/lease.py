@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from database.errors import RunHeld
-from database.models import RunLease
-from database.records import RunInfo
+from evolve.database.errors import RunHeld
+from evolve.database.models import RunLease
+from evolve.database.records import RunInfo
 
 LEASES = RunLease.__table__
 HEARTBEAT_S = 2.0

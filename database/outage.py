@@ -19,7 +19,7 @@ from typing import TypeVar
 import psycopg
 from sqlalchemy.exc import DBAPIError
 
-from database.errors import DatabaseUnavailable
+from evolve.database.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from database.errors import DatabaseError
+from evolve.database.errors import DatabaseError
 
 SEARCH_DIRS = [Path(p) for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)]
 

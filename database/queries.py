@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any, Iterator, Union
 
 from sqlalchemy import Engine, and_, case, func, select
 
-from database.archive import NOT_CANDIDATES, RunArchive
-from database.errors import ProgramNotFound, RunNotFound
-from database.models import ArchiveState, EvaluationStage, LLMCall, Program, Run
-from database.records import RunInfo
-from database.settings import ArchiveSettings
+from evolve.database.archive import NOT_CANDIDATES, RunArchive
+from evolve.database.errors import ProgramNotFound, RunNotFound
+from evolve.database.models import ArchiveState, EvaluationStage, LLMCall, Program, Run
+from evolve.database.records import RunInfo
+from evolve.database.settings import ArchiveSettings
 
 if TYPE_CHECKING:
-    from database.store import ProgramDatabase
+    from evolve.database.store import ProgramDatabase
 
 Source = Union["ProgramDatabase", Engine]
 

@@ -17,7 +17,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 from sqlalchemy import JSON, Connection
 
-from database.models import EvaluationStage, LLMCall, Program
+from evolve.database.models import EvaluationStage, LLMCall, Program
 
 PROGRAMS = Program.__table__
 STAGE_ARRAYS = {"position": "integer[]", "stage": "varchar[]", "status": "varchar[]",

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import random
 
-from database.grid import Elite, Island
-from database.settings import ArchiveSettings
+from evolve.database.grid import Elite, Island
+from evolve.database.settings import ArchiveSettings
 
 TOURNAMENT = 3
 

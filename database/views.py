@@ -11,8 +11,8 @@ from typing import Any, Iterable
 
 from sqlalchemy import Connection, bindparam, select
 
-from database.models import Program
-from database.records import ProgramView
+from evolve.database.models import Program
+from evolve.database.records import ProgramView
 
 PROGRAMS = Program.__table__
 VIEW_COLUMNS = [

@@ -21,9 +21,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from evaluators.candidate_view import HOST_PACKAGE, INSIDE_ROOT, NOBODY, SCRATCH, candidate_bwrap_command
-from evaluators.confinement import PidsCgroup, scrubbed_env, warn_once
-from evaluators.problem import CandidateSpec, Limits
+from evolve.evaluators.candidate_view import HOST_PACKAGE, INSIDE_ROOT, NOBODY, SCRATCH, candidate_bwrap_command
+from evolve.evaluators.confinement import PidsCgroup, scrubbed_env, warn_once
+from evolve.evaluators.problem import CandidateSpec, Limits
 
 STARTUP_TIMEOUT_S = 120.0
 FINISH_TIMEOUT_S = 10.0

@@ -6,8 +6,8 @@ workload saves the full simulation for the promising ones.
 
 from __future__ import annotations
 
-from evaluators.result import EvaluationResult, StageResult
-from evaluators.sandbox import Sandbox, StageOutcome
+from evolve.evaluators.result import EvaluationResult, StageResult
+from evolve.evaluators.sandbox import Sandbox, StageOutcome
 
 
 def _stage_row(outcome: StageOutcome) -> StageResult:

@@ -18,8 +18,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from evaluators.candidate import wire
-from evaluators.contract import CandidateFailed, InvalidProgram
+from evolve.evaluators.candidate import wire
+from evolve.evaluators.contract import CandidateFailed, InvalidProgram
 
 MAX_REPLY_BYTES = 256 * 1024 * 1024
 
@@ -133,7 +133,7 @@ def open_candidate(program_path: str | Path, public: Sequence[str | Path] = ()) 
             "spec.loader.exec_module(module); "
             "from evolve_candidate.host import serve_program; serve_program(int(sys.argv[1]), sys.argv[2])")
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    from evaluators.candidate_server import INTERPRETER_FLAGS, candidate_env
+    from evolve.evaluators.candidate_server import INTERPRETER_FLAGS, candidate_env
 
     process = subprocess.Popen([sys.executable, *INTERPRETER_FLAGS, "-c", boot, str(theirs.fileno()), str(program_path)],
                                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,

@@ -32,11 +32,15 @@ SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|COOKIE|SESSION
 # home directory with its dotfiles, shared memory of other processes.
 HIDDEN_DIRS = ("/tmp", "/var/tmp", "/run/user", "/dev/shm")
 
-# The framework must stay importable inside the sandbox. Run from a checkout, only its
-# evaluators package is shown: the checkout may hold .env files and the runs database.
-FRAMEWORK_PACKAGE = str(Path(__file__).resolve().parent)
-FRAMEWORK_ROOT = str(Path(FRAMEWORK_PACKAGE).parent)
-FROM_CHECKOUT = not {"site-packages", "dist-packages"} & set(Path(FRAMEWORK_ROOT).parts)
+# The framework must stay importable inside the sandbox. Run from a checkout, only its code
+# folders are shown (evolve/, and database/ and evaluators/, which an editable install maps
+# into evolve): the checkout may hold .env files and the runs database. Installed, the
+# package lives inside site-packages, which the interpreter's paths show anyway.
+_EVALUATORS = Path(__file__).resolve().parent
+FROM_CHECKOUT = not {"site-packages", "dist-packages"} & set(_EVALUATORS.parts)
+FRAMEWORK_ROOT = str(_EVALUATORS.parent if FROM_CHECKOUT else _EVALUATORS.parent.parent)
+FRAMEWORK_CODE = [str(Path(FRAMEWORK_ROOT) / name) for name in ("evolve", "database", "evaluators")] \
+    if FROM_CHECKOUT else [FRAMEWORK_ROOT]
 
 _warned: set[str] = set()
 
@@ -91,7 +95,7 @@ def _python_paths() -> list[str]:
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(sys.executable)}
     paths.update(os.path.abspath(p) for p in sys.path if p)
     paths.discard(FRAMEWORK_ROOT)
-    paths.add(FRAMEWORK_PACKAGE if FROM_CHECKOUT else FRAMEWORK_ROOT)
+    paths.update(FRAMEWORK_CODE)
     return sorted(p for p in paths if os.path.exists(p))
 
 

@@ -27,9 +27,9 @@ import traceback
 from types import ModuleType
 from typing import Any
 
-from evaluators.candidate import supervise
-from evaluators.channel import Candidate
-from evaluators.contract import CandidateFailed, InvalidProgram, StageUnavailable
+from evolve.evaluators.candidate import supervise
+from evolve.evaluators.channel import Candidate
+from evolve.evaluators.contract import CandidateFailed, InvalidProgram, StageUnavailable
 
 MAX_MESSAGE = 1 << 16
 ERROR_TAIL = 4000

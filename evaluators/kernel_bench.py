@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from evaluators.contract import InvalidProgram, StageUnavailable
+from evolve.evaluators.contract import InvalidProgram, StageUnavailable
 
 FLUSH_BYTES = 256 * 1024 * 1024  # several times the L2 of any current GPU (H100: 50 MB)
 

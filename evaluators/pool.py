@@ -17,12 +17,12 @@ from typing import Any
 
 import ray
 
-from evaluators.bundle import pack_problem, unpack_problem
-from evaluators.cascade import run_cascade
-from evaluators.confinement import warn_once
-from evaluators.problem import Problem, ProblemError, require_packages
-from evaluators.result import EvaluationResult
-from evaluators.sandbox import Sandbox, SandboxError
+from evolve.evaluators.bundle import pack_problem, unpack_problem
+from evolve.evaluators.cascade import run_cascade
+from evolve.evaluators.confinement import warn_once
+from evolve.evaluators.problem import Problem, ProblemError, require_packages
+from evolve.evaluators.result import EvaluationResult
+from evolve.evaluators.sandbox import Sandbox, SandboxError
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from evaluators.markers import END_MARKER, START_MARKER, comment_of, has_markers
+from evolve.evaluators.markers import END_MARKER, START_MARKER, comment_of, has_markers
+from evolve.resources import BUNDLED_PROBLEMS
 
-PROBLEMS_DIR = Path(os.environ.get("EVOLVE_PROBLEMS_DIR") or Path(__file__).resolve().parent.parent / "problems")
+PROBLEMS_DIR = Path(os.environ.get("EVOLVE_PROBLEMS_DIR") or BUNDLED_PROBLEMS)
 
 
 class ProblemError(ValueError):
@@ -134,7 +135,7 @@ def _describe(error: ValidationError, source: Path) -> str:
 
 def _check_features(features: list[dict[str, Any]], source: Path) -> None:
     """Features go to the program database as FeatureDimension; check them here so the error names problem.yaml."""
-    from database.settings import FeatureDimension
+    from evolve.database.settings import FeatureDimension
 
     for index, feature in enumerate(features):
         try:
@@ -241,7 +242,7 @@ def load_problem(ref: str | Path) -> Problem:
 
 def require_packages(problem: Problem) -> None:
     """Stop before any evaluation when a package the problem's candidates may import is missing."""
-    from evaluators.candidate_view import missing_packages
+    from evolve.evaluators.candidate_view import missing_packages
 
     missing = missing_packages(problem.candidate.packages)
     if missing:

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evaluators.candidate_server import CandidateServer, CandidateServerError
-from evaluators.confinement import PidsCgroup, bwrap_command, probe_bwrap, remove_stale, scrubbed_env, warn_once
-from evaluators.problem import CandidateSpec, Limits, Problem
+from evolve.evaluators.candidate_server import CandidateServer, CandidateServerError
+from evolve.evaluators.confinement import PidsCgroup, bwrap_command, probe_bwrap, remove_stale, scrubbed_env, warn_once
+from evolve.evaluators.problem import CandidateSpec, Limits, Problem
 
 MAX_RESULT_BYTES = 16 * 1024 * 1024
 STARTUP_TIMEOUT_S = 300.0
@@ -144,7 +144,7 @@ class Sandbox:
         """Start the fork server and wait until it has imported the evaluator."""
         self._stop_server()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        command = [sys.executable, "-m", "evaluators.forkserver", str(theirs.fileno()), str(self.problem_dir),
+        command = [sys.executable, "-m", "evolve.evaluators.forkserver", str(theirs.fileno()), str(self.problem_dir),
                    self.evaluator, "0" if self.bwrap else "1"]
         if self.bwrap:
             prefix = bwrap_command([self.problem_dir], [self.runs], self.limits.gpus)

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 
-from database import DEFAULT_URL, ProgramDatabase
+from evolve.database import DEFAULT_URL, ProgramDatabase
 from evolve.errors import InputError
 from evolve.web.app import format_when
 from evolve.web.reader import RunReader

@@ -15,11 +15,11 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup
 
-from database import DEFAULT_URL, DatabaseError
-from database.outage import DEFAULT_WAIT_S
-from evaluators.problem import ProblemError, list_problems, load_problem
-from evaluators.sandbox import SandboxError
+from evolve.database import DEFAULT_URL, DatabaseError
+from evolve.database.outage import DEFAULT_WAIT_S
 from evolve.errors import EvolveError
+from evolve.evaluators.problem import ProblemError, list_problems, load_problem
+from evolve.evaluators.sandbox import SandboxError
 from evolve.launch import RunRequest, resume_run, start_run
 from evolve.prompts import PromptError
 from evolve.scaffold import ScaffoldError
@@ -172,7 +172,7 @@ def eval_(
 
     Example: evolve eval bin_packing problems/bin_packing/baselines/first_fit.py --split test
     """
-    from evaluators.pool import evaluate_file
+    from evolve.evaluators.pool import evaluate_file
     from evolve.openevolve_import import DEFAULT_CACHE_DIR, resolve_problem_ref
 
     loaded = load_problem(resolve_problem_ref(problem, DEFAULT_CACHE_DIR, err, program))
@@ -225,7 +225,7 @@ def new_problem(
 
     Example: evolve new-problem my_scheduler && evolve run my_scheduler -n 20
     """
-    from evaluators.problem import PROBLEMS_DIR
+    from evolve.evaluators.problem import PROBLEMS_DIR
     from evolve.scaffold import scaffold_problem
 
     root = scaffold_problem(name, directory or PROBLEMS_DIR)
@@ -243,7 +243,7 @@ def test(
 
     Example: evolve test latest --top 5
     """
-    from evaluators.pool import EvaluationPool
+    from evolve.evaluators.pool import EvaluationPool
     from evolve.launch import open_stored_run, score_test_split
 
     stored = open_stored_run(db, run_ref)

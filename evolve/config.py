@@ -12,7 +12,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from database.settings import ArchiveSettings
+from evolve.database.settings import ArchiveSettings
 from evolve.errors import InputError
 
 

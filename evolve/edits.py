@@ -16,7 +16,6 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from evaluators.markers import fence_name, guess_language, is_end, is_marker, is_start
 from evolve.edit_repairs import (
     BLOCK_MARKS,
     CRLF,
@@ -27,6 +26,7 @@ from evolve.edit_repairs import (
     WHOLE_FILE,
     EditError,
 )
+from evolve.evaluators.markers import fence_name, guess_language, is_end, is_marker, is_start
 from evolve.regions import (
     RegionedProgram,
     RegionError,

@@ -15,14 +15,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from database.call_journal import BudgetExhausted, CallJournal
-from database.errors import DatabaseUnavailable
-from database.features import BUILTIN_FEATURES, feature_values
-from database.records import NewProgram, ProgramView, Sample
-from evaluators.result import EvaluationResult
 from evolve.config import RunConfig
+from evolve.database.call_journal import BudgetExhausted, CallJournal
+from evolve.database.errors import DatabaseUnavailable
+from evolve.database.features import BUILTIN_FEATURES, feature_values
+from evolve.database.records import NewProgram, ProgramView, Sample
 from evolve.edit_repairs import REPAIRS_ARTIFACT
 from evolve.errors import InputError
+from evolve.evaluators.result import EvaluationResult
 from evolve.mutation import MutationRequest, Mutator, Proposal
 
 log = logging.getLogger(__name__)

@@ -17,18 +17,18 @@ from typing import Any
 
 from rich.console import Console
 
-from database import ProgramDatabase, RunInfo
-from database.archive import RunArchive
-from database.call_journal import CallJournal
-from database.errors import DatabaseError, DatabaseUnavailable
-from database.lease import Lease, acquire
-from database.outage import DEFAULT_WAIT_S
-from database.queries import program_detail, top_programs
-from evaluators.pool import EvaluationPool
-from evaluators.problem import PROBLEMS_DIR, Problem, load_problem
 from evolve.config import RunConfig, build_config, deep_merge
+from evolve.database import ProgramDatabase, RunInfo
+from evolve.database.archive import RunArchive
+from evolve.database.call_journal import CallJournal
+from evolve.database.errors import DatabaseError, DatabaseUnavailable
+from evolve.database.lease import Lease, acquire
+from evolve.database.outage import DEFAULT_WAIT_S
+from evolve.database.queries import program_detail, top_programs
 from evolve.display import LiveDisplay, format_score
 from evolve.engine import Engine, Outcome
+from evolve.evaluators.pool import EvaluationPool
+from evolve.evaluators.problem import PROBLEMS_DIR, Problem, load_problem
 from evolve.leftovers import clear_ray_leftovers, ray_session
 from evolve.load_failure import explain
 from evolve.mutation import Mutator

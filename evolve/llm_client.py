@@ -24,9 +24,9 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch the
 
 import litellm  # noqa: E402  (the environment above must be set before the import)
 
-from database.call_journal import CallJournal  # noqa: E402
-from database.records import LLMCallRecord  # noqa: E402
 from evolve.config import ConfigError, LLMSettings, ModelSettings  # noqa: E402
+from evolve.database.call_journal import CallJournal  # noqa: E402
+from evolve.database.records import LLMCallRecord  # noqa: E402
 
 litellm.telemetry = False
 litellm.suppress_debug_info = True

@@ -11,9 +11,9 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from database.call_journal import CallJournal
-from database.records import LLMCallRecord
 from evolve.config import LLMSettings
+from evolve.database.call_journal import CallJournal
+from evolve.database.records import LLMCallRecord
 from evolve.edits import EditError, EditResult, apply_diff, apply_rewrite
 from evolve.ensemble import ModelEnsemble
 from evolve.llm_client import CallOutcome, LLMClient, estimate_tokens, token_prices

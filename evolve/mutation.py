@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from database.records import LLMCallRecord, ProgramView
+from evolve.database.records import LLMCallRecord, ProgramView
 
 
 @dataclass

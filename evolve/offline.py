@@ -14,8 +14,8 @@ import difflib
 import random
 import textwrap
 
-from evaluators.markers import guess_language
 from evolve.ast_operators import OPERATORS
+from evolve.evaluators.markers import guess_language
 from evolve.mutation import MutationRequest, Proposal
 from evolve.regions import RegionedProgram, RegionError, frozen_text, split_regions
 from evolve.text_operators import mutate_text

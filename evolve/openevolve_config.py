@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from evaluators.problem import ProblemError
+from evolve.evaluators.problem import ProblemError
 
 OPENEVOLVE_TIMEOUT_S = 300.0
 OPENEVOLVE_CASCADE_THRESHOLDS = (0.5, 0.75, 0.9)

@@ -27,9 +27,9 @@ import typer
 import yaml
 from rich.console import Console
 
-from evaluators.markers import END_MARKER, START_MARKER, has_markers
-from evaluators.problem import ProblemError, load_problem
 from evolve.config import ConfigError, RunConfig, deep_merge, validate
+from evolve.evaluators.markers import END_MARKER, START_MARKER, has_markers
+from evolve.evaluators.problem import ProblemError, load_problem
 from evolve.openevolve_config import MappedConfig, OpenEvolveFormatError, map_config
 
 DEFAULT_CACHE_DIR = Path("runs/imported")
@@ -53,7 +53,7 @@ import json
 import os
 import traceback
 
-from evaluators.contract import load_program
+from evolve.evaluators.contract import load_program
 
 SETTINGS = __SETTINGS__
 RESERVED = ("score", "artifacts")

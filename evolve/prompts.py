@@ -15,13 +15,14 @@ from typing import Any
 
 import jinja2
 
-from database.records import ProgramView
-from evaluators.markers import fence_name, guess_language
+from evolve.database.records import ProgramView
 from evolve.edit_repairs import REPAIRS, REPAIRS_ARTIFACT
+from evolve.evaluators.markers import fence_name, guess_language
 from evolve.mutation import MutationRequest
 from evolve.regions import RegionError, split_regions
+from evolve.resources import PROMPT_TEMPLATES
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+PROMPTS_DIR = PROMPT_TEMPLATES
 MODES = ("diff", "rewrite")
 
 ARTIFACT_CHARS = 1500  # per artifact: the model needs the gist, not a full log

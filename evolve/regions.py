@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from evaluators.markers import (
+from evolve.evaluators.markers import (
     END_MARKER,
     START_MARKER,
     comment_of,

@@ -57,8 +57,8 @@ numeric metrics, and optional "artifacts" (text shown to the model).
 import math
 import random
 
-from evaluators.channel import Candidate
-from evaluators.contract import InvalidProgram
+from evolve.evaluators.channel import Candidate
+from evolve.evaluators.contract import InvalidProgram
 
 
 def instances(split: str) -> list[list[dict]]:

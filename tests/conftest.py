@@ -18,7 +18,7 @@ def solve(x):
 """
 
 TINY_EVALUATOR = """\
-from evaluators.contract import load_program
+from evolve.evaluators.contract import load_program
 
 
 def evaluate(program_path, split="train"):
@@ -34,7 +34,7 @@ def tiny_problem(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Any]
 
     Sources are dedented, so they can be written inline in a test.
     """
-    from evaluators.problem import load_problem
+    from evolve.evaluators.problem import load_problem
 
     def make(evaluator: str = TINY_EVALUATOR, seed: str = TINY_SEED, files: dict[str, str] | None = None,
              **spec: Any) -> Any:
@@ -65,7 +65,7 @@ def ray_local() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[Any]:
     """A throwaway PostgreSQL server on 127.0.0.1 for the session (``new_database`` per test)."""
-    from database.pg_cluster import TemporaryPostgres, find_binaries
+    from evolve.database.pg_cluster import TemporaryPostgres, find_binaries
 
     if find_binaries() is None:
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from database.models import Base
+from evolve.database.models import Base
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)

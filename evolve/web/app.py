@@ -18,8 +18,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from database import queries
-from database.errors import ProgramNotFound, RunNotFound
+from evolve.database import queries
+from evolve.database.errors import ProgramNotFound, RunNotFound
 from evolve.web.code import highlight, linked_error, unified_diff
 from evolve.web.compare import compare_data
 from evolve.web.dashboard import chart_data, failure_causes, resume_command

@@ -10,7 +10,7 @@ import bisect
 import itertools
 from typing import Any
 
-from database import queries
+from evolve.database import queries
 from evolve.web.reader import RunReader
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any, Iterator
 
-from database import ArchiveError, ProgramDatabase, queries
-from database.lease import STALE_AFTER_S, holder_of
+from evolve.database import ArchiveError, ProgramDatabase, queries
+from evolve.database.lease import STALE_AFTER_S, holder_of
 from evolve.web.views import (
     Attempt,
     IslandBest,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from database.queries import TABLE_COLUMNS, ProgramFilter
+from evolve.database.queries import TABLE_COLUMNS, ProgramFilter
 
 PAGE_SIZE = 100
 NUMBERS = {"island": int, "min_score": float, "max_score": float, "min_generation": int, "max_generation": int}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from database import queries
+from evolve.database import queries
 
 
 def _preorder(ids: list[int], parents: list[int]) -> list[int]:

@@ -22,8 +22,8 @@ from online_packing import (
     weibull_instance,
 )
 
-from evaluators.channel import Candidate
-from evaluators.contract import InvalidProgram
+from evolve.evaluators.channel import Candidate
+from evolve.evaluators.contract import InvalidProgram
 
 DATA = Path(__file__).parent / "data"
 TRAIN_SEEDS = (101, 102, 103, 104, 105)

@@ -24,7 +24,7 @@ from online_packing import (
 )
 from stdio_packing import pack_over_stdio
 
-from evaluators.channel import Candidate
+from evolve.evaluators.channel import Candidate
 
 DATA = Path(__file__).parent / "data"
 TRAIN_SEEDS = (101, 102, 103, 104, 105)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evaluators.contract import InvalidProgram
+from evolve.evaluators.contract import InvalidProgram
 
 Priority = Callable[[float, np.ndarray], np.ndarray]
 

@@ -15,8 +15,8 @@ import time
 import numpy as np
 from online_packing import Instance, Packing, PackingTimeout
 
-from evaluators.channel import Candidate
-from evaluators.contract import InvalidProgram
+from evolve.evaluators.channel import Candidate
+from evolve.evaluators.contract import InvalidProgram
 
 
 def _number(value: float) -> str:

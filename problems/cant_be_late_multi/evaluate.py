@@ -54,8 +54,8 @@ from sky_spot.scenarios import (  # noqa: E402
 from sky_spot.simulation import STAY, Decide, Job, RunResult, SimulationError, run_lockstep  # noqa: E402
 from sky_spot.utils import CLUSTER_TYPES, ON_DEMAND_PRICE_PER_HOUR, SPOT_PRICE_PER_HOUR  # noqa: E402
 
-from evaluators.channel import Candidate, Remote  # noqa: E402
-from evaluators.contract import InvalidProgram  # noqa: E402
+from evolve.evaluators.channel import Candidate, Remote  # noqa: E402
+from evolve.evaluators.contract import InvalidProgram  # noqa: E402
 
 ON_DEMAND_ANCHOR = ON_DEMAND_PRICE_PER_HOUR * TASK_HOURS
 SPOT_ANCHOR = SPOT_PRICE_PER_HOUR * TASK_HOURS

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, NamedTuple
 from broadcast_cost import Outcome, Pair, leaderboard_score, simulate
 from profiles import Graph, Transfer, drawn_transfers, load_graph, published_transfers
 
-from evaluators.contract import InvalidProgram, wall_time_limit
+from evolve.evaluators.contract import InvalidProgram, wall_time_limit
 
 if TYPE_CHECKING:
-    from evaluators.channel import Candidate
+    from evolve.evaluators.channel import Candidate
 
 SPLIT_BUDGET_S = {"train": 30.0, "test": 300.0}
 CANDIDATE_CALL = "cloudcast_call:broadcast"

@@ -17,10 +17,10 @@ import numpy as np
 from expert_placement import balancedness, gpu_loads, require_coverage, validated_placement
 from load_history import NUM_EXPERTS, NUM_GROUPS, NUM_LAYERS, load_history
 
-from evaluators.contract import InvalidProgram
+from evolve.evaluators.contract import InvalidProgram
 
 if TYPE_CHECKING:
-    from evaluators.channel import Candidate
+    from evolve.evaluators.channel import Candidate
 
 NUM_REPLICAS = 288
 NUM_NODES = 4

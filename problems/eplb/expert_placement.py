@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluators.contract import InvalidProgram
+from evolve.evaluators.contract import InvalidProgram
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from taillard import Instance
 
-from evaluators.contract import InvalidProgram, expect_array
+from evolve.evaluators.contract import InvalidProgram, expect_array
 
 Offer = dict[str, np.ndarray | float]
 ScoreBatch = Callable[[list[Offer]], list]

@@ -15,10 +15,10 @@ import numpy as np
 from dispatch import Offer, Outcome, ScoreBatch, schedule_all
 from taillard import Instance, generated_instances, taillard_instances
 
-from evaluators.contract import InvalidProgram
+from evolve.evaluators.contract import InvalidProgram
 
 if TYPE_CHECKING:
-    from evaluators.channel import Candidate
+    from evolve.evaluators.channel import Candidate
 
 TRAIN_PER_CLASS = 2
 TRAIN_SEED = 19

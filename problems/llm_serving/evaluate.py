@@ -25,10 +25,10 @@ from servesim.metrics import Report, summarize
 from servesim.simulator import Decision, SchedulerError, Simulator, Steps
 from servesim.workload import Scenario, generate, scenario_from_dict
 
-from evaluators.contract import CandidateFailed, InvalidProgram
+from evolve.evaluators.contract import CandidateFailed, InvalidProgram
 
 if TYPE_CHECKING:
-    from evaluators.channel import Candidate, Remote
+    from evolve.evaluators.channel import Candidate, Remote
 
 DATA = Path(__file__).parent / "data"
 TIME_BUDGET_S = 15.0  # per scenario; the seed needs well under a second

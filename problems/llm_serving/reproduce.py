@@ -17,9 +17,9 @@ sys.path[:0] = [str(HERE), str(HERE.parents[1])]
 
 import evaluate  # noqa: E402
 
-from evaluators.candidate_server import copy_public  # noqa: E402
-from evaluators.channel import open_candidate  # noqa: E402
-from evaluators.problem import load_problem  # noqa: E402
+from evolve.evaluators.candidate_server import copy_public  # noqa: E402
+from evolve.evaluators.channel import open_candidate  # noqa: E402
+from evolve.evaluators.problem import load_problem  # noqa: E402
 
 PROGRAMS = [
     ("seed", "seed.py"),

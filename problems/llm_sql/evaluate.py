@@ -20,10 +20,10 @@ from prefix_hits import hit_rate
 from row_check import checked_rows
 from tables import Table, split_tables
 
-from evaluators.contract import InvalidProgram, wall_time_limit
+from evolve.evaluators.contract import InvalidProgram, wall_time_limit
 
 if TYPE_CHECKING:
-    from evaluators.channel import Candidate
+    from evolve.evaluators.channel import Candidate
 
 # The arguments the leaderboard's evaluator passes to every solve.
 SETTINGS = {"early_stop": 100000, "row_stop": 4, "col_stop": 2, "one_way_dep": [],

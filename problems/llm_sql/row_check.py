@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from evaluators.contract import InvalidProgram
+from evolve.evaluators.contract import InvalidProgram
 
 MAX_FUSED_PERMUTATIONS = 720  # groups of up to 6 members are checked in every order
 _INTEGRAL_FLOAT = re.compile(r"-?\d+\.0")

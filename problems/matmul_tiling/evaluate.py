@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, NamedTuple
 import matmul_kernel
 import torch
 
-from evaluators import kernel_bench as kb
-from evaluators.contract import InvalidProgram, load_program
+from evolve.evaluators import kernel_bench as kb
+from evolve.evaluators.contract import InvalidProgram, load_program
 
 if TYPE_CHECKING:
-    from evaluators.channel import Candidate
+    from evolve.evaluators.channel import Candidate
 
 HERE = Path(__file__).parent
 

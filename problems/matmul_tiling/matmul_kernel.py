@@ -13,8 +13,8 @@ from typing import NamedTuple
 # kernel_bench before Triton: it decides CUDA or the interpreter.
 import torch
 
-from evaluators import kernel_bench as kb
-from evaluators.contract import InvalidProgram
+from evolve.evaluators import kernel_bench as kb
+from evolve.evaluators.contract import InvalidProgram
 
 import triton
 import triton.language as tl

@@ -25,10 +25,10 @@ from kvpr import (
     round_robin,
 )
 
-from evaluators.contract import InvalidProgram, wall_time_limit
+from evolve.evaluators.contract import InvalidProgram, wall_time_limit
 
 if TYPE_CHECKING:
-    from evaluators.channel import Candidate
+    from evolve.evaluators.channel import Candidate
 
 SPLIT_SEEDS = {"train": 2024, "test": 42}
 CASE_BUDGET_S = 10.0  # the leaderboard's limit per case

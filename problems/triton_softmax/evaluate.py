@@ -22,15 +22,15 @@ from typing import TYPE_CHECKING, NamedTuple
 # kernel_bench before Triton: it decides CUDA or the interpreter.
 import torch
 
-from evaluators import kernel_bench as kb
-from evaluators.contract import InvalidProgram, StageUnavailable, load_program
+from evolve.evaluators import kernel_bench as kb
+from evolve.evaluators.contract import InvalidProgram, StageUnavailable, load_program
 
 # Imported once here, in the evaluation server, rather than in every forked evaluation.
 import triton  # noqa: F401
 # isort: on
 
 if TYPE_CHECKING:
-    from evaluators.channel import Candidate
+    from evolve.evaluators.channel import Candidate
 
 HERE = Path(__file__).parent
 CHECK_CALL = "kernel_call:check"

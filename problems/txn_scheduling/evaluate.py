@@ -20,10 +20,10 @@ import numpy as np
 from txn_generator import GENERATORS
 from txn_workload import Workload, load_workloads
 
-from evaluators.contract import InvalidProgram, wall_time_limit
+from evolve.evaluators.contract import InvalidProgram, wall_time_limit
 
 if TYPE_CHECKING:
-    from evaluators.channel import Candidate
+    from evolve.evaluators.channel import Candidate
 
 DATA = Path(__file__).parent / "data"
 NUM_SEQS = 10

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from database import ArchiveSettings, NewProgram, ProgramDatabase, RunArchive
-from database.pg_cluster import TemporaryPostgres
+from evolve.database import ArchiveSettings, NewProgram, ProgramDatabase, RunArchive
+from evolve.database.pg_cluster import TemporaryPostgres
 
 _names = itertools.count()
 

@@ -1,6 +1,6 @@
 import pytest
 
-from database import (
+from evolve.database import (
     ArchiveError,
     ArchiveSettings,
     FeatureDimension,
@@ -9,8 +9,8 @@ from database import (
     NoParentAvailable,
     ProgramDatabase,
 )
-from database.queries import export_programs as export_rows
-from database.queries import program_detail
+from evolve.database.queries import export_programs as export_rows
+from evolve.database.queries import program_detail
 
 
 def test_seed_is_placed_on_every_island(db, seeded_archive):

@@ -1,8 +1,8 @@
 import pytest
 
-from database import ArchiveError, FeatureDimension
-from database.features import ast_complexity, code_hash, feature_values, line_edit_distance, normalise_code
-from database.grid import Binner, Elite, Island
+from evolve.database import ArchiveError, FeatureDimension
+from evolve.database.features import ast_complexity, code_hash, feature_values, line_edit_distance, normalise_code
+from evolve.database.grid import Binner, Elite, Island
 
 
 def test_fixed_range_bins_and_clamps():

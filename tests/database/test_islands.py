@@ -1,6 +1,6 @@
 from collections import Counter
 
-from database.queries import export_programs
+from evolve.database.queries import export_programs
 
 
 def test_every_island_receives_and_evolves_programs(db, seeded_archive, grow_archive):

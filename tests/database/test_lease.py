@@ -9,8 +9,8 @@ import time
 import pytest
 from sqlalchemy import update
 
-from database.errors import RunHeld
-from database.lease import LEASES, acquire, holder_of
+from evolve.database.errors import RunHeld
+from evolve.database.lease import LEASES, acquire, holder_of
 
 
 def dead_pid() -> int:

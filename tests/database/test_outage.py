@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from database import ArchiveSettings, NewProgram, ProgramDatabase
-from database.call_journal import CALLS, CallJournal
-from database.errors import ArchiveError, DatabaseUnavailable
-from database.models import Program
-from database.records import LLMCallRecord
+from evolve.database import ArchiveSettings, NewProgram, ProgramDatabase
+from evolve.database.call_journal import CALLS, CallJournal
+from evolve.database.errors import ArchiveError, DatabaseUnavailable
+from evolve.database.models import Program
+from evolve.database.records import LLMCallRecord
 from tests.database.conftest import child_code, make_archive
 
 PROGRAMS = Program.__table__

@@ -1,6 +1,6 @@
 import pytest
 
-from database import ArchiveSettings, LLMCallRecord, NewProgram, ProgramNotFound, RunNotFound, queries
+from evolve.database import ArchiveSettings, LLMCallRecord, NewProgram, ProgramNotFound, RunNotFound, queries
 
 
 def build_chain(archive):
@@ -107,7 +107,7 @@ def test_lineage_crosses_islands_through_migrants(db, seeded_archive, grow_archi
 
 
 def test_run_attempts_lists_every_attempt_without_code(db):
-    from database.queries import export_programs, run_attempts
+    from evolve.database.queries import export_programs, run_attempts
 
     run = db.create_run("attempts", "p", {}, 0)
     archive = db.archive(run.id, ArchiveSettings(num_islands=2), 0)

@@ -1,7 +1,7 @@
 import json
 
-from database import ArchiveSettings, FeatureDimension, NewProgram, ProgramDatabase
-from database.queries import run_summary
+from evolve.database import ArchiveSettings, FeatureDimension, NewProgram, ProgramDatabase
+from evolve.database.queries import run_summary
 
 SETTINGS = dict(num_islands=3, migration_interval=2, migration_rate=0.3, num_inspirations=3)
 

@@ -2,8 +2,8 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect, text
 
-from database import ArchiveSettings, NewProgram, ProgramDatabase, SchemaError
-from database.connection import alembic_config, current_revision, head_revision, make_engine, normalise_url
+from evolve.database import ArchiveSettings, NewProgram, ProgramDatabase, SchemaError
+from evolve.database.connection import alembic_config, current_revision, head_revision, make_engine, normalise_url
 
 
 def test_new_database_is_at_head(db):

@@ -1,6 +1,6 @@
 import pytest
 
-from database import DatabaseError, ProgramDatabase, RunNotFound
+from evolve.database import DatabaseError, ProgramDatabase, RunNotFound
 
 
 def test_create_run_names_it_after_problem_and_id(db):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evaluators.bundle import pack_problem, unpack_problem
+from evolve.evaluators.bundle import pack_problem, unpack_problem
 
 
 def test_bundle_hash_follows_content_and_skips_caches(tmp_path):

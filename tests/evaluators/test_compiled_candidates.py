@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from evaluators.candidate.native import trim_message
-from evaluators.pool import evaluate_file
-from evaluators.problem import ProblemError, load_problem
-from evaluators.sandbox import Sandbox
+from evolve.evaluators.candidate.native import trim_message
+from evolve.evaluators.pool import evaluate_file
+from evolve.evaluators.problem import ProblemError, load_problem
+from evolve.evaluators.sandbox import Sandbox
 
 pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="g++ is not installed (apt-get install -y g++)")
 
@@ -32,7 +32,7 @@ limits: {{timeout_s: 10, memory_mb: 1024, max_procs: 16}}
 """
 
 EVALUATOR = '''
-from evaluators.contract import InvalidProgram
+from evolve.evaluators.contract import InvalidProgram
 
 
 def evaluate(candidate, split="train"):

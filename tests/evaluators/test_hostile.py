@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-import evaluators
-from evaluators.bundle import pack_problem
-from evaluators.pool import EvaluationPool, evaluate_file
-from evaluators.sandbox import Sandbox
+from evolve import evaluators
+from evolve.evaluators.bundle import pack_problem
+from evolve.evaluators.pool import EvaluationPool, evaluate_file
+from evolve.evaluators.sandbox import Sandbox
 
 HOSTILE_EVALUATOR = """\
 import json
-from evaluators.contract import load_program
+from evolve.evaluators.contract import load_program
 
 
 def evaluate(program_path, split="train"):

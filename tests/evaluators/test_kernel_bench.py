@@ -7,8 +7,8 @@ import pytest
 torch = pytest.importorskip(
     "torch", reason="the kernel benchmark needs the [gpu] extra: pip install torch==2.13.0 && pip install -e .[gpu]")
 
-from evaluators import kernel_bench as kb  # noqa: E402
-from evaluators.contract import InvalidProgram, StageUnavailable  # noqa: E402
+from evolve.evaluators import kernel_bench as kb  # noqa: E402
+from evolve.evaluators.contract import InvalidProgram, StageUnavailable  # noqa: E402
 
 TOL = kb.Tolerance(atol=1e-3, rtol=1e-3)
 

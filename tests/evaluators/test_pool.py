@@ -7,11 +7,11 @@ import shutil
 
 import pytest
 
-from evaluators.pool import EvaluationPool
-from evaluators.problem import ProblemError
+from evolve.evaluators.pool import EvaluationPool
+from evolve.evaluators.problem import ProblemError
 
 SIMULATOR_EVALUATOR = """\
-from evaluators.contract import StageUnavailable, load_program
+from evolve.evaluators.contract import StageUnavailable, load_program
 import simulator
 
 

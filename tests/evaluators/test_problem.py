@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-import evaluators.problem as problem_module
-from evaluators.problem import ProblemError, list_problems, load_problem
+import evolve.evaluators.problem as problem_module
+from evolve.evaluators.problem import ProblemError, list_problems, load_problem
 
 
 def write_folder(root: Path, spec: dict, seed: str = "# EVOLVE-BLOCK-START\nx = 1\n# EVOLVE-BLOCK-END\n") -> Path:
@@ -108,8 +108,8 @@ def test_names_resolve_under_the_problems_dir_and_unknown_names_list_known_ones(
 
 
 def test_a_missing_candidate_package_is_one_line_naming_the_install(tiny_problem, write_program):
-    from evaluators.pool import evaluate_file
-    from evaluators.problem import ProblemError
+    from evolve.evaluators.pool import evaluate_file
+    from evolve.evaluators.problem import ProblemError
 
     problem = tiny_problem(scoring="channel", candidate={"packages": ["numpy", "no-such-package-evolve"]})
     with pytest.raises(ProblemError) as error:

@@ -16,15 +16,15 @@ import uuid
 
 import pytest
 
-from evaluators.candidate_view import NOBODY
-from evaluators.confinement import bwrap_available
-from evaluators.pool import evaluate_file
-from evaluators.sandbox import Sandbox
+from evolve.evaluators.candidate_view import NOBODY
+from evolve.evaluators.confinement import bwrap_available
+from evolve.evaluators.pool import evaluate_file
+from evolve.evaluators.sandbox import Sandbox
 
 EVALUATOR = """\
 import json
 from pathlib import Path
-from evaluators.contract import InvalidProgram
+from evolve.evaluators.contract import InvalidProgram
 
 DATA = Path(__file__).parent / "data"
 
@@ -250,10 +250,10 @@ def test_string_hashing_is_the_same_in_every_evaluation(sandbox, guess_problem):
 
 def test_without_bubblewrap_the_candidate_still_has_a_process_of_its_own(guess_problem, monkeypatch, caplog):
     """Where bubblewrap cannot run, the two processes stay apart and the log says what is not isolated."""
-    import evaluators.sandbox as sandbox_module
+    import evolve.evaluators.sandbox as sandbox_module
 
     monkeypatch.setattr(sandbox_module, "_use_bwrap", lambda: False)
-    monkeypatch.setattr("evaluators.confinement._warned", set())
+    monkeypatch.setattr("evolve.evaluators.confinement._warned", set())
     code = program(
         "import gc, os, sys\n"
         "def guess():\n"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from evaluators.pool import evaluate_file
-from evaluators.problem import ProblemError
-from evaluators.sandbox import SandboxError
+from evolve.evaluators.pool import evaluate_file
+from evolve.evaluators.problem import ProblemError
+from evolve.evaluators.sandbox import SandboxError
 
 CASCADE_EVALUATOR = """\
-from evaluators.contract import load_program
+from evolve.evaluators.contract import load_program
 
 
 def evaluate_quick(program_path, split="train"):
@@ -21,7 +21,7 @@ def evaluate(program_path, split="train"):
 """
 
 RAISING_EVALUATOR = """\
-from evaluators.contract import InvalidProgram, StageUnavailable, load_program
+from evolve.evaluators.contract import InvalidProgram, StageUnavailable, load_program
 
 
 def evaluate(program_path, split="train"):
@@ -103,7 +103,7 @@ def test_candidate_sees_a_fresh_home_and_scrubbed_environment(tiny_problem, writ
     monkeypatch.setenv("EVOLVE_TEST_VISIBLE", "no")
     evaluator = """\
     import os
-    from evaluators.contract import load_program
+    from evolve.evaluators.contract import load_program
 
     def evaluate(program_path, split="train"):
         load_program(program_path)
@@ -158,7 +158,7 @@ def test_cascade_stops_when_quick_stage_fails(tiny_problem, write_program):
 
 def test_a_split_may_have_its_own_wall_clock(tiny_problem):
     """A leaderboard split with a long budget does not lengthen the clock of the evolution splits."""
-    from evaluators.sandbox import Sandbox
+    from evolve.evaluators.sandbox import Sandbox
 
     slow = "import time\ndef evaluate(path, split='train'):\n    time.sleep(1.5)\n    return {'score': 1.0}\n"
     problem = tiny_problem(evaluator=slow, limits={"timeout_s": 1, "split_timeout_s": {"test": 5}})

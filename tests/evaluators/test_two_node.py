@@ -19,8 +19,8 @@ from tests.support import loopback_cluster
 DRIVER = textwrap.dedent(
     """\
     import asyncio, json, sys
-    from evaluators.pool import EvaluationPool
-    from evaluators.problem import load_problem
+    from evolve.evaluators.pool import EvaluationPool
+    from evolve.evaluators.problem import load_problem
 
     problem = load_problem(sys.argv[1])
     pool = EvaluationPool(problem, slots=2, ray_address=sys.argv[2])

@@ -11,7 +11,7 @@ import struct
 import numpy as np
 import pytest
 
-from evaluators.candidate import wire
+from evolve.evaluators.candidate import wire
 
 
 def round_trip(value):

@@ -8,7 +8,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-from database.records import ProgramView
+from evolve.database.records import ProgramView
 from evolve.mutation import MutationRequest
 from tests.support import openai_server as scripted_server
 

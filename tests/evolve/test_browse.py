@@ -10,9 +10,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from database import ArchiveSettings, LLMCallRecord, NewProgram, ProgramDatabase
 from evolve.browse import best_so_far, register, sparkline
 from evolve.cli import Commands
+from evolve.database import ArchiveSettings, LLMCallRecord, NewProgram, ProgramDatabase
 
 
 @pytest.fixture(scope="module")

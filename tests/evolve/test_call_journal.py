@@ -11,9 +11,9 @@ from typing import Iterator
 import pytest
 from sqlalchemy import select
 
-from database import ProgramDatabase
-from database.call_journal import CALLS, LOST, BudgetExhausted, CallJournal
 from evolve.config import LLMSettings, ModelSettings
+from evolve.database import ProgramDatabase
+from evolve.database.call_journal import CALLS, LOST, BudgetExhausted, CallJournal
 from evolve.llm_client import LLMClient, max_cost_usd
 
 MESSAGES = [{"role": "user", "content": "say hi"}]

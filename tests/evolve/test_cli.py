@@ -16,7 +16,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SLOW_EVALUATOR = """
 import time
-from evaluators.contract import load_program
+from evolve.evaluators.contract import load_program
 
 def evaluate(program_path, split="train"):
     time.sleep(0.15)
@@ -172,7 +172,7 @@ def test_unknown_problem_and_unknown_run_are_clear_errors(tmp_path: Path):
     result = evolve("run", "no_such_problem", "--db", f"sqlite:///{tmp_path}/x.db")
     assert result.returncode == 2 and "no problem folder 'no_such_problem'" in result.stderr
     assert "bin_packing" in result.stderr
-    from database import ProgramDatabase
+    from evolve.database import ProgramDatabase
 
     ProgramDatabase(f"sqlite:///{tmp_path}/x.db").close()  # resume never creates one (test_exit_codes.py)
     result = evolve("resume", "nope", "--db", f"sqlite:///{tmp_path}/x.db")
@@ -219,9 +219,9 @@ def test_every_command_has_help_with_an_example(command: str):
 
 
 def test_prompt_prints_the_messages_a_parent_would_produce(tmp_path: Path):
-    from database import NewProgram, ProgramDatabase
-    from evaluators.problem import load_problem
     from evolve.config import build_config
+    from evolve.database import NewProgram, ProgramDatabase
+    from evolve.evaluators.problem import load_problem
 
     problem = load_problem("bin_packing")
     config = build_config(cli_overrides={"llm": {"models": [{"name": "openai/m", "api_base": "http://127.0.0.1:9/v1"}]}})

@@ -8,20 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from database import ProgramDatabase
-from evaluators.bundle import pack_problem, unpack_problem
-from evaluators.cascade import run_cascade
-from evaluators.sandbox import Sandbox
 from evolve.config import build_config
+from evolve.database import ProgramDatabase
 from evolve.edit_repairs import REPAIRS, REPAIRS_ARTIFACT
 from evolve.edits import apply_diff
 from evolve.engine import Engine, SeedFailed, candidate_seed, mutation_request
+from evolve.evaluators.bundle import pack_problem, unpack_problem
+from evolve.evaluators.cascade import run_cascade
+from evolve.evaluators.sandbox import Sandbox
 from evolve.mutation import MutationRequest, Proposal
 from evolve.offline import OfflineMutator
 from evolve.prompts import render_messages
 
 EVALUATOR = """
-from evaluators.contract import InvalidProgram, load_program
+from evolve.evaluators.contract import InvalidProgram, load_program
 
 def evaluate(program_path, split="train"):
     value = load_program(program_path).f(3.0)
@@ -111,7 +111,7 @@ def test_every_attempt_becomes_a_row_and_failures_never_crash_the_run(problem, e
 
 
 def _rows(db, run_id):
-    from database.queries import export_programs
+    from evolve.database.queries import export_programs
 
     return list(export_programs(db, run_id))
 
@@ -195,7 +195,7 @@ def test_a_broken_seed_is_a_clear_error(tiny_problem, tmp_path):
 # Circle packing's shape: the quick stage packs few circles and the seed's sum of radii
 # falls below the cascade threshold, so the seed itself is culled.
 PACKING_EVALUATOR = """
-from evaluators.contract import load_program
+from evolve.evaluators.contract import load_program
 
 def _radii(program_path, n):
     return sum(load_program(program_path).radius(i) for i in range(n))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from database import ProgramDatabase
+from evolve.database import ProgramDatabase
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = """\
@@ -21,7 +21,7 @@ def f(x):
 # EVOLVE-BLOCK-END
 """
 EVALUATOR = """\
-from evaluators.contract import load_program
+from evolve.evaluators.contract import load_program
 
 
 def evaluate(program_path, split="train"):

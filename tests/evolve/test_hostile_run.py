@@ -16,9 +16,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from database import ProgramDatabase
-from database.queries import export_programs
 from evolve.cli import app
+from evolve.database import ProgramDatabase
+from evolve.database.queries import export_programs
 from tests.support.openai_server import Reply
 
 BEST_FIT = "def priority(item, bins):\n    return -(bins - item)\n"

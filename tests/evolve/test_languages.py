@@ -5,8 +5,8 @@ import dataclasses
 
 import pytest
 
-from evaluators.markers import guess_language, has_markers
 from evolve.edits import EditError, apply_diff, apply_rewrite
+from evolve.evaluators.markers import guess_language, has_markers
 from evolve.prompts import render_messages
 from evolve.regions import check_parses, split_regions
 

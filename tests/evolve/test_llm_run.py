@@ -9,9 +9,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from database import ProgramDatabase
-from database.queries import run_summary
 from evolve.cli import app
+from evolve.database import ProgramDatabase
+from evolve.database.queries import run_summary
 
 SEED = textwrap.dedent(
     '''\
@@ -23,7 +23,7 @@ SEED = textwrap.dedent(
 )
 EVALUATOR = textwrap.dedent(
     '''\
-    from evaluators.contract import load_program
+    from evolve.evaluators.contract import load_program
 
 
     def evaluate(program_path, split="train"):

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from database.records import ProgramView
 from evolve import ast_operators as ops
+from evolve.database.records import ProgramView
 from evolve.mutation import MutationRequest
 from evolve.offline import OfflineMutator
 from evolve.regions import frozen_text

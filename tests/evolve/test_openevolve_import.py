@@ -13,8 +13,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from evaluators.pool import evaluate_file
-from evaluators.problem import load_problem
+from evolve.evaluators.pool import evaluate_file
+from evolve.evaluators.problem import load_problem
 from evolve.openevolve_config import map_config
 from evolve.openevolve_import import OpenEvolveFormatError, import_directory, register, resolve_problem_ref
 

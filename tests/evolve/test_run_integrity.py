@@ -15,10 +15,10 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, select
 
-from database.call_journal import CALLS
-from database.connection import normalise_url
-from database.lease import LEASES
-from database.models import Program
+from evolve.database.call_journal import CALLS
+from evolve.database.connection import normalise_url
+from evolve.database.lease import LEASES
+from evolve.database.models import Program
 from evolve.leftovers import session_processes
 from evolve.llm_client import render_transcript
 from tests.evolve.test_cli import REPO, SEED, SLOW_EVALUATOR

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from evaluators.pool import evaluate_file
-from evaluators.problem import load_problem
-from evaluators.sandbox import Sandbox
+from evolve.evaluators.pool import evaluate_file
+from evolve.evaluators.problem import load_problem
+from evolve.evaluators.sandbox import Sandbox
 from evolve.offline import OfflineMutator
 
 ROOT = Path(__file__).resolve().parents[2] / "problems" / "bin_packing_cpp"

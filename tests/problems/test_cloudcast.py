@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from evaluators.candidate_server import copy_public
-from evaluators.channel import open_candidate
-from evaluators.contract import InvalidProgram
-from evaluators.pool import evaluate_file
-from evaluators.problem import load_problem
+from evolve.evaluators.candidate_server import copy_public
+from evolve.evaluators.channel import open_candidate
+from evolve.evaluators.contract import InvalidProgram
+from evolve.evaluators.pool import evaluate_file
+from evolve.evaluators.problem import load_problem
 from tests.support.problem_files import load_problem_file
 
 ROOT = Path(__file__).resolve().parents[2] / "problems" / "cloudcast"

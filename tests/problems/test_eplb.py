@@ -5,11 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evaluators.candidate_server import copy_public
-from evaluators.channel import open_candidate
-from evaluators.contract import InvalidProgram
-from evaluators.pool import evaluate_file
-from evaluators.problem import load_problem
+from evolve.evaluators.candidate_server import copy_public
+from evolve.evaluators.channel import open_candidate
+from evolve.evaluators.contract import InvalidProgram
+from evolve.evaluators.pool import evaluate_file
+from evolve.evaluators.problem import load_problem
 from tests.support.problem_files import load_problem_file
 
 ROOT = Path(__file__).resolve().parents[2] / "problems" / "eplb"
@@ -237,7 +237,7 @@ _honest = rebalance_experts
 def rebalance_experts(weight, *args):
     np.array_equal = lambda *a, **k: True
     np.add.at = lambda *a, **k: None
-    for name in ("expert_placement", "evaluate", "evaluators.contract"):
+    for name in ("expert_placement", "evaluate", "evolve.evaluators.contract"):
         sys.modules.setdefault(name, np).balancedness = lambda loads: 1.0
     phy2log, log2phy, logcnt = _honest(weight, *args)
     return phy2log, log2phy, logcnt

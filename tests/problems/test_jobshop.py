@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evaluators.channel import open_candidate
-from evaluators.contract import CandidateFailed, InvalidProgram, load_program
-from evaluators.pool import evaluate_file
-from evaluators.problem import load_problem
+from evolve.evaluators.channel import open_candidate
+from evolve.evaluators.contract import CandidateFailed, InvalidProgram, load_program
+from evolve.evaluators.pool import evaluate_file
+from evolve.evaluators.problem import load_problem
 from tests.support.problem_files import load_problem_file
 
 ROOT = Path(__file__).resolve().parents[2] / "problems" / "jobshop"

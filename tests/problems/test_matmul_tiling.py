@@ -6,12 +6,12 @@ import pytest
 
 REASON = "kernel problems need the [gpu] extra: pip install torch==2.13.0 && pip install -e .[gpu]"
 torch = pytest.importorskip("torch", reason=REASON)
-kb = pytest.importorskip("evaluators.kernel_bench", reason=REASON)  # before Triton
+kb = pytest.importorskip("evolve.evaluators.kernel_bench", reason=REASON)  # before Triton
 pytest.importorskip("triton", reason=REASON)
 
-from evaluators.channel import open_candidate  # noqa: E402
-from evaluators.contract import CandidateFailed, InvalidProgram, StageUnavailable  # noqa: E402
-from evaluators.problem import load_problem  # noqa: E402
+from evolve.evaluators.channel import open_candidate  # noqa: E402
+from evolve.evaluators.contract import CandidateFailed, InvalidProgram, StageUnavailable  # noqa: E402
+from evolve.evaluators.problem import load_problem  # noqa: E402
 from tests.support.problem_files import load_problem_file  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2] / "problems" / "matmul_tiling"
@@ -171,7 +171,7 @@ def test_timing_stage_compares_with_torch_and_the_seed(monkeypatch):
 
 @pytest.mark.slow
 def test_the_sandbox_runs_the_heuristic_on_the_channel_and_reports_what_it_cannot_measure():
-    from evaluators.pool import evaluate_file
+    from evolve.evaluators.pool import evaluate_file
 
     result = evaluate_file(load_problem(ROOT), ROOT / "baselines" / "shape_heuristic.py")
     assert result.metrics["quick_cases_correct"] == 5 and result.metrics["quick_distinct_configs"] == 2

@@ -5,12 +5,12 @@ import pytest
 
 REASON = "kernel problems need the [gpu] extra: pip install torch==2.13.0 && pip install -e .[gpu]"
 torch = pytest.importorskip("torch", reason=REASON)
-kb = pytest.importorskip("evaluators.kernel_bench", reason=REASON)  # before Triton
+kb = pytest.importorskip("evolve.evaluators.kernel_bench", reason=REASON)  # before Triton
 pytest.importorskip("triton", reason=REASON)
 
-from evaluators.channel import open_candidate  # noqa: E402
-from evaluators.contract import InvalidProgram, StageUnavailable  # noqa: E402
-from evaluators.problem import load_problem  # noqa: E402
+from evolve.evaluators.channel import open_candidate  # noqa: E402
+from evolve.evaluators.contract import InvalidProgram, StageUnavailable  # noqa: E402
+from evolve.evaluators.problem import load_problem  # noqa: E402
 from tests.support.problem_files import load_problem_file  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2] / "problems" / "triton_softmax"
@@ -248,7 +248,7 @@ def test_timing_rewrites_the_input_buffer_so_a_remembered_answer_goes_stale(monk
 
 
 def test_the_sandbox_runs_the_kernel_in_the_candidates_view_and_reports_what_it_cannot_measure():
-    from evaluators.pool import evaluate_file
+    from evolve.evaluators.pool import evaluate_file
 
     result = evaluate_file(load_problem(ROOT), ROOT / "seed.py")
     assert result.metrics["quick_cases_correct"] == 5

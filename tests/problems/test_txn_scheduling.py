@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from evaluators.candidate_server import copy_public
-from evaluators.channel import open_candidate
-from evaluators.contract import InvalidProgram
-from evaluators.pool import evaluate_file
-from evaluators.problem import load_problem
+from evolve.evaluators.candidate_server import copy_public
+from evolve.evaluators.channel import open_candidate
+from evolve.evaluators.contract import InvalidProgram
+from evolve.evaluators.pool import evaluate_file
+from evolve.evaluators.problem import load_problem
 from tests.support.problem_files import load_problem_file
 
 ROOT = Path(__file__).resolve().parents[2] / "problems" / "txn_scheduling"
@@ -265,7 +265,7 @@ def get_best_schedule(workload, num_seqs):
             leaked.append(path)
         except OSError:
             pass
-    for module in ("evaluate", "txn_generator", "evaluators.contract"):
+    for module in ("evaluate", "txn_generator", "evolve.evaluators.contract"):
         try:
             __import__(module)
             leaked.append(module)

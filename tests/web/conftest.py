@@ -12,7 +12,7 @@ from typing import Any, Iterator
 import pytest
 import uvicorn
 
-from database import ArchiveSettings, LLMCallRecord, NewProgram, ProgramDatabase
+from evolve.database import ArchiveSettings, LLMCallRecord, NewProgram, ProgramDatabase
 from evolve.web.app import create_app
 from evolve.web.reader import RunReader
 

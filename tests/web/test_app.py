@@ -8,7 +8,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from database import ArchiveSettings, NewProgram, ProgramDatabase
+from evolve.database import ArchiveSettings, NewProgram, ProgramDatabase
 from evolve.web.app import create_app
 from evolve.web.reader import RunReader
 

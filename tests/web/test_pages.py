@@ -141,7 +141,7 @@ def test_compare_draws_one_line_per_run(browser, served, artifacts_dir):
 
 
 def test_a_live_run_redraws_in_place(browser, serve, tmp_path):
-    from database import ArchiveSettings, NewProgram, ProgramDatabase
+    from evolve.database import ArchiveSettings, NewProgram, ProgramDatabase
 
     url = f"sqlite:///{tmp_path / 'live.db'}"
     db = ProgramDatabase(url)

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from typer.testing import CliRunner
 
-from database import ArchiveSettings, NewProgram, ProgramDatabase, queries
-from database.models import ArchiveState, Program, Run
 from evolve.browse import register
+from evolve.database import ArchiveSettings, NewProgram, ProgramDatabase, queries
+from evolve.database.models import ArchiveState, Program, Run
 from evolve.web.app import create_app
 from evolve.web.dashboard import chart_data
 from evolve.web.reader import RunReader
@@ -117,7 +117,7 @@ def test_migrants_are_marked_in_children_and_lineage(migrating):
 
 
 def test_a_run_whose_driver_process_is_gone_is_stalled_at_once(tmp_path):
-    from database.lease import LEASES, acquire
+    from evolve.database.lease import LEASES, acquire
 
     db = ProgramDatabase(f"sqlite:///{tmp_path / 'runs.db'}")
     run = db.create_run("held", "toy", {}, seed=0)

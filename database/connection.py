@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import ast
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from evolve.database.errors import DatabaseURLError, NoDatabase, ReadOnlyDatabase, SchemaError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "alembic_version"  # where Alembic keeps a database's revision
 
 
 def normalise_url(url: str) -> str:
@@ -111,20 +114,44 @@ def make_engine(url: str, flush_each_commit: bool = False) -> Engine:
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 
+@cache
+def shipped_revisions() -> dict[str, tuple[str, ...]]:
+    """Each shipped schema revision and the ones it revises, read from the migration files
+    without Alembic, whose import costs more than opening a database that needs no migration."""
+    revisions: dict[str, tuple[str, ...]] = {}
+    for path in sorted((MIGRATIONS / "versions").glob("[!_]*.py")):
+        declared = {}
+        for node in ast.parse(path.read_text()).body:
+            names = [getattr(target, "id", None) for target in getattr(node, "targets", ())]
+            if names in (["revision"], ["down_revision"]):
+                declared[names[0]] = ast.literal_eval(node.value)  # type: ignore[attr-defined]
+        if "revision" not in declared:
+            raise SchemaError(f"migration {path} declares no revision; every file under {path.parent} needs one")
+        down = declared.get("down_revision")
+        revisions[declared["revision"]] = () if down is None else (down,) if isinstance(down, str) else tuple(down)
+    return revisions
+
+
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None, "the package ships at least one schema revision"
-    return head
+    revisions = shipped_revisions()
+    revised = {down for downs in revisions.values() for down in downs}
+    heads = [revision for revision in revisions if revision not in revised]
+    assert len(heads) == 1, f"the shipped schema has one head revision, not {heads}"
+    return heads[0]
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table(VERSION_TABLE):
+            return None
+        return connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
 
 
 def upgrade_schema(engine: Engine, revision: str = "head", create: bool = True) -> None:
@@ -140,12 +167,12 @@ def upgrade_schema(engine: Engine, revision: str = "head", create: bool = True) 
         return
     if current is None and not create:
         raise NoDatabase(f"{shown} holds no evolve runs (no schema); start a run first, or point --db at a catalogue")
-    known = {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
-    if current is not None and current not in known:
+    if current is not None and current not in shipped_revisions():
         raise SchemaError(
-            f"{engine.url.render_as_string(hide_password=True)} has schema revision {current!r}, "
-            f"newer than this version of evolve knows (head {target!r}); upgrade evolve"
+            f"{shown} has schema revision {current!r}, newer than this version of evolve knows (head {target!r}); upgrade evolve"
         )
+    from alembic import command
+
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection

@@ -1,8 +1,12 @@
-"""The ``evolve`` command: launch, resume and inspect evolution runs."""
+"""The ``evolve`` command: launch, resume and inspect evolution runs.
+
+Each command imports what it uses when it runs: ``evolve --help`` and the browsing commands
+never load Ray, litellm, FastAPI or the evaluators (tests/evolve/test_cli_imports.py).
+"""
 
 from __future__ import annotations
 
-import asyncio
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -11,18 +15,11 @@ from typing import Any, Optional
 import click
 import typer
 from rich.console import Console
-from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup
 
-from evolve.database import DEFAULT_URL, DatabaseError
-from evolve.database.outage import DEFAULT_WAIT_S
+from evolve.database import DEFAULT_URL, DEFAULT_WAIT_S
+from evolve.database.errors import DatabaseError
 from evolve.errors import EvolveError
-from evolve.evaluators.problem import ProblemError, list_problems, load_problem
-from evolve.evaluators.sandbox import SandboxError
-from evolve.launch import RunRequest, resume_run, start_run
-from evolve.prompts import PromptError
-from evolve.scaffold import ScaffoldError
 
 console = Console()
 if not console.is_terminal:
@@ -31,31 +28,83 @@ err = Console(stderr=True)
 
 # What each error means to the shell, for the packages whose errors carry no ``exit_code``
 # (evolve's and the database's carry their own): 2 bad input, 1 a failure during the work.
-EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
-    (ProblemError, 2),
-    (PromptError, 2),
-    (ScaffoldError, 2),
-    (SandboxError, 1),
-    (SQLAlchemyError, 1),
+# Named by module so that none is imported for it: an error can only come from a module
+# that is already loaded.
+EXIT_CODES: tuple[tuple[str, str, int], ...] = (
+    ("evolve.evaluators.problem", "ProblemError", 2),
+    ("evolve.prompts", "PromptError", 2),
+    ("evolve.scaffold", "ScaffoldError", 2),
+    ("evolve.evaluators.sandbox", "SandboxError", 1),
+    ("sqlalchemy.exc", "SQLAlchemyError", 1),
 )
+
+# Commands whose modules load only when the command runs or shows its own help: name ->
+# (module with ``register(app)``, the one line ``evolve --help`` lists).
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "import": ("evolve.openevolve_import", "Convert a problem written for OpenEvolve into a native problem folder."),
+    "cluster": ("evolve.cluster", "Start, stop or show the warm local Ray cluster that runs on this machine join."),
+}
+
+
+def _loaded(module: str, name: str) -> type[BaseException] | None:
+    return getattr(sys.modules.get(module), name, None)
 
 
 def exit_code_of(error: BaseException) -> int | None:
     """The exit code an error stands for, or None for a bug (which keeps its traceback)."""
     if isinstance(error, (EvolveError, DatabaseError)):
         return int(error.exit_code)
-    return next((code for kind, code in EXIT_CODES if isinstance(error, kind)), None)
+    for module, name, code in EXIT_CODES:
+        kind = _loaded(module, name)
+        if kind is not None and isinstance(error, kind):
+            return code
+    return None
 
 
 def one_line(error: BaseException) -> str:
     text = " ".join(str(error).split()) or type(error).__name__
-    if isinstance(error, SQLAlchemyError):
+    database_error = _loaded("sqlalchemy.exc", "SQLAlchemyError")
+    if database_error is not None and isinstance(error, database_error):
         text = f"database error: {' '.join(str(getattr(error, 'orig', None) or error).split())}"
     return text
 
 
+class LazyCommand(click.Command):
+    """What ``evolve --help`` lists for a command whose module has not been loaded."""
+
+    def __init__(self, name: str, short_help: str) -> None:
+        super().__init__(name, short_help=short_help, help=short_help)
+
+
+def load_command(name: str) -> click.Command:
+    """The real command behind a lazy name, built from its module's ``register``."""
+    module, _ = LAZY_COMMANDS[name]
+    holder = typer.Typer()
+    importlib.import_module(module).register(holder)
+    group = typer.main.get_group(holder)
+    command = group.get_command(click.Context(group), name)
+    assert command is not None, f"{module}.register adds no command named {name!r}"
+    return command
+
+
 class Commands(TyperGroup):
-    """The one place errors become messages: one line on stderr and the code for its kind."""
+    """The one place errors become messages: one line on stderr and the code for its kind;
+    also where the lazy commands join the others."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *(name for name in LAZY_COMMANDS if name not in self.commands)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in LAZY_COMMANDS:
+            command = LazyCommand(cmd_name, LAZY_COMMANDS[cmd_name][1])
+        return command
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if isinstance(command, LazyCommand):
+            command = self.commands[command.name] = load_command(command.name)
+        return name, command, rest
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -135,6 +184,8 @@ def run(
         iterations=iterations, max_in_flight=max_in_flight, seed=seed, max_wall_s=max_wall,
         budget_usd=budget, target_score=target, models=model, api_base=api_base,
     )
+    from evolve.launch import RunRequest, start_run
+
     request = RunRequest(db_url=db, ray_address=ray_address, name=name, db_wait_s=db_wait)
     start_run(problem, config, overrides, request, console, program)
 
@@ -154,6 +205,8 @@ def resume(
 
     Example: evolve resume latest
     """
+    from evolve.launch import RunRequest, resume_run
+
     extra = {"iterations": iterations} if iterations is not None else {}
     resume_run(run_ref, extra, RunRequest(db_url=db, ray_address=ray_address, force=force, db_wait_s=db_wait), console)
 
@@ -173,6 +226,7 @@ def eval_(
     Example: evolve eval bin_packing problems/bin_packing/baselines/first_fit.py --split test
     """
     from evolve.evaluators.pool import evaluate_file
+    from evolve.evaluators.problem import load_problem
     from evolve.openevolve_import import DEFAULT_CACHE_DIR, resolve_problem_ref
 
     loaded = load_problem(resolve_problem_ref(problem, DEFAULT_CACHE_DIR, err, program))
@@ -186,6 +240,8 @@ def eval_(
 
 
 def print_result(result: Any) -> None:
+    from rich.table import Table
+
     table = Table(show_header=False, title=f"status: {result.status}", title_justify="left")
     table.add_column(style="bold")
     table.add_column()
@@ -206,6 +262,10 @@ def problems(as_json: bool = JsonOption) -> None:
 
     Example: evolve problems
     """
+    from rich.table import Table
+
+    from evolve.evaluators.problem import list_problems
+
     found = list_problems()
     if as_json:
         print(json.dumps([{"name": p.name, "summary": p.summary, "path": str(p.root)} for p in found], indent=2))
@@ -243,6 +303,8 @@ def test(
 
     Example: evolve test latest --top 5
     """
+    import asyncio
+
     from evolve.evaluators.pool import EvaluationPool
     from evolve.launch import open_stored_run, score_test_split
 
@@ -302,12 +364,10 @@ def prompt(
 
 
 def _register_command_modules() -> None:
-    """Commands that live beside the concept they serve."""
+    """Commands that live beside the concept they serve (the lazy ones in LAZY_COMMANDS)."""
     from evolve.browse import register as register_browsing
-    from evolve.openevolve_import import register as register_openevolve_import
 
     register_browsing(app)
-    register_openevolve_import(app)
 
 
 _register_command_modules()

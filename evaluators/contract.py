@@ -1,4 +1,11 @@
-"""The few names a problem's evaluate.py may import from the framework."""
+"""The few names a problem's evaluate.py may import from the framework.
+
+What ``evaluate(candidate, split)`` returns: a dict with a finite ``score`` (higher is
+better), other metrics (numbers), optional ``artifacts`` (name -> text the model reads)
+and optional ``instances`` (instance or objective name -> finite score, higher is better,
+as for ``score``): the per-instance scores behind the aggregate, kept on the program's row
+and used to keep parents that are best on some instance (``archive.pareto_share``).
+"""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import errno
 import importlib.util
 import json
+import math
 import os
 import socket
 import sys
@@ -75,6 +76,17 @@ def _call_evaluator(module: ModuleType, request: dict[str, Any], channel: socket
     return function(candidate, split=request["split"])
 
 
+def _instances_fault(instances: Any) -> str | None:
+    """Why an evaluator's ``instances`` is not a mapping of names to finite numbers, if it is not."""
+    if not isinstance(instances, dict):
+        return f"'instances' must be a dict of instance name to score, not {type(instances).__name__}"
+    for name, value in instances.items():
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not isinstance(name, str) or not number or not math.isfinite(value):
+            return f"'instances' must map names to finite numbers (got {name!r}: {value!r})"
+    return None
+
+
 def _evaluate(module: ModuleType, request: dict[str, Any], channel: socket.socket | None) -> dict[str, Any]:
     try:
         output = _call_evaluator(module, request, channel)
@@ -94,6 +106,9 @@ def _evaluate(module: ModuleType, request: dict[str, Any], channel: socket.socke
         return {"status": "error", "error": traceback.format_exc()[-ERROR_TAIL:]}
     if not isinstance(output, dict):
         return {"status": "error", "error": f"evaluate returned {type(output).__name__}, not a dict"}
+    fault = _instances_fault(output["instances"]) if "instances" in output else None
+    if fault is not None:
+        return {"status": "error", "error": fault}
     return {"status": "ok", "output": output}
 
 

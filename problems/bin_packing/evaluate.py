@@ -76,6 +76,7 @@ def _score_split(instances_by_set: dict[str, list[Instance]], priority: ScoreBat
     artifacts: dict[str, str] = {}
     excesses = []
     worst = []
+    per_instance: dict[str, float] = {}
     everything = [instance for instances in instances_by_set.values() for instance in instances]
     packed = dict(zip((id(i) for i in everything), pack_lockstep(everything, priority, deadline)))
     for label, instances in instances_by_set.items():
@@ -86,10 +87,12 @@ def _score_split(instances_by_set: dict[str, list[Instance]], priority: ScoreBat
         result[f"{label}_excess_pct"] = excess
         result[f"{label}_mean_bins"] = float(np.mean([p.bins_used for p in packings]))
         artifacts[label] = _report(label, packings, reference)
+        per_instance.update({f"{label}/{p.instance.name}": -p.excess_pct for p in packings})
         worst.extend(packings)
     worst.sort(key=lambda p: -p.excess_pct)
     result["score"] = -float(np.mean(excesses))
     result["worst_instance_excess_pct"] = worst[0].excess_pct
+    result["instances"] = per_instance
     artifacts["worst_instances"] = ", ".join(
         f"{p.instance.name} ({p.excess_pct:.2f} %)" for p in worst[:3]
     )

@@ -156,6 +156,14 @@ def _artifacts(runs: list[tuple[Scenario, RunResult]], mean_cost: float) -> dict
     }
 
 
+def _per_scenario(runs: list[tuple[Scenario, RunResult]]) -> dict[str, float]:
+    """The leaderboard scale per job configuration and environment (over its windows)."""
+    costs: dict[str, list[float]] = defaultdict(list)
+    for sc, r in runs:
+        costs[f"{sc.env}/deadline {sc.deadline_hours:g} h/overhead {sc.overhead_hours:g} h"].append(r.cost)
+    return {name: leaderboard_score(sum(c) / len(c)) for name, c in costs.items()}
+
+
 def _evaluate(candidate: Candidate, split: str) -> dict:
     _bind_sky_spot()
     runs = simulate_split(candidate, split)
@@ -172,6 +180,7 @@ def _evaluate(candidate: Candidate, split: str) -> dict:
         "deadline_misses": float(sum(r.missed_deadline for _, r in runs)),
         "max_cost": max(costs),
         "runs": float(len(runs)),
+        "instances": _per_scenario(runs),
         "artifacts": _artifacts(runs, mean_cost),
     }
 

@@ -82,6 +82,7 @@ def evaluate(candidate: Candidate, split: str = "train") -> dict:
         "balancedness_slot": float(np.mean(slot_scores)),
         "seconds_per_call": mean_seconds,
         **published_score(gpu_balancedness, mean_seconds),
+        "instances": {f"window {i + 1}": float(b) for i, b in enumerate(gpu_scores)},
     }
     worst.sort(reverse=True)
     result["artifacts"] = {

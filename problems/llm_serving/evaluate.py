@@ -129,6 +129,7 @@ def _evaluate(candidate: Candidate, scenarios: list[Scenario], oracle_lengths: b
         "score": metrics["slo_attainment"],
         **metrics,
         "preemptions": float(sum(r.preemptions for r in reports)),
+        "instances": {scenario.name: float(r.slo_attainment) for scenario, r in zip(scenarios, reports)},
         "artifacts": _artifacts(scenarios, reports),
     }
 

@@ -185,6 +185,7 @@ def evaluate(candidate: Candidate, split: str = "train") -> dict:
     }
     for r in results:
         metrics[f"makespan_{r.workload.name}"] = float(r.makespan)
+    metrics["instances"] = {r.workload.name: -float(r.makespan) for r in results}
     metrics["artifacts"] = _artifacts(results)
     if claimed is not None:
         metrics["artifacts"]["claimed"] = f"the program reported a total makespan of {claimed!r}; recomputed here: {total}"

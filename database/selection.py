@@ -3,7 +3,9 @@
 exploit: a size-3 tournament among the island's elites (pressure towards the best
 without always taking the same one); explore: any elite, uniformly (any cell, so any
 niche gets mutated); random: any successfully evaluated program of the island, elite or
-not. Inspirations are the island's best elites plus elites drawn from other cells.
+not. Before these, a ``pareto_share`` of the draws takes a program that is best on some
+instance (database.pareto), when the island has any. Inspirations are the island's best
+elites plus elites drawn from other cells.
 """
 
 from __future__ import annotations
@@ -11,12 +13,18 @@ from __future__ import annotations
 import random
 
 from evolve.database.grid import Elite, Island
+from evolve.database.pareto import InstanceFront
 from evolve.database.settings import ArchiveSettings
 
 TOURNAMENT = 3
 
 
-def choose_parent(island: Island, settings: ArchiveSettings, rng: random.Random) -> int:
+def choose_parent(
+    island: Island, settings: ArchiveSettings, rng: random.Random, front: InstanceFront | None = None
+) -> int:
+    # A share of 0 draws nothing here, so the stream of choices is what it was without it.
+    if settings.pareto_share > 0 and front and rng.random() < settings.pareto_share:
+        return front.draw(rng)
     ranked = island.ranked()
     draw = rng.random()
     if draw < settings.exploit_ratio:

@@ -28,6 +28,10 @@ class ArchiveSettings(BaseModel):
     migration_rate: float = Field(0.1, ge=0.0, le=1.0, description="fraction of an island's elites sent")
     exploit_ratio: float = Field(0.7, ge=0.0, le=1.0)
     explore_ratio: float = Field(0.2, ge=0.0, le=1.0)
+    pareto_share: float = Field(
+        0.0, ge=0.0, le=1.0,
+        description="share of parents drawn from the programs best on some instance (needs per-instance scores)",
+    )
     num_inspirations: int = Field(3, ge=0)
     num_top_programs: int = Field(2, ge=0, description="of the inspirations, how many are the island's best")
     features: list[FeatureDimension] = Field(

@@ -1,0 +1,78 @@
+"""Programs that are best on at least one instance: GEPA's Pareto parents.
+
+An island's elites are the best on average (per MAP-Elites cell). A program that packs one
+instance better than anything else, while losing on average, holds something the others
+lack; GEPA keeps such programs as parents: the union of the per-instance bests, each drawn
+with weight by how many instances it is (one of) the best on. Ties all count, so a program
+whose behaviour many others copy keeps winning until something beats it.
+
+The front is an index over the rows, like the grids: rebuilt by replaying them on resume.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+# Where the evaluator's per-instance scores travel among the metrics until the archive
+# stores them in their own column; the quick stage's copy is prefixed by the cascade.
+INSTANCES_KEY = "instances"
+QUICK_INSTANCES_KEY = "quick_instances"
+
+
+def instance_scores(metrics: Mapping[str, Any]) -> dict[str, float] | None:
+    """The finite per-instance scores among ``metrics``, or None when there are none."""
+    raw = metrics.get(INSTANCES_KEY)
+    if not isinstance(raw, Mapping):
+        return None
+    scores = {
+        str(name): float(value) for name, value in raw.items()
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    }
+    return scores or None
+
+
+def without_instances(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The metrics proper: per-instance scores are stored apart and are not one number."""
+    if INSTANCES_KEY not in metrics and QUICK_INSTANCES_KEY not in metrics:
+        return metrics
+    return {k: v for k, v in metrics.items() if k not in (INSTANCES_KEY, QUICK_INSTANCES_KEY)}
+
+
+class InstanceFront:
+    """The per-instance bests of one island's programs, with each program's win count."""
+
+    def __init__(self) -> None:
+        self._best: dict[str, tuple[float, set[int]]] = {}
+        self._wins: Counter[int] = Counter()
+
+    def __len__(self) -> int:
+        return len(self._wins)
+
+    def add(self, program_id: int, scores: Mapping[str, float]) -> None:
+        for name, score in scores.items():
+            held = self._best.get(name)
+            if held is None or score > held[0]:
+                for beaten in held[1] if held is not None else ():
+                    self._wins[beaten] -= 1
+                    if not self._wins[beaten]:
+                        del self._wins[beaten]
+                self._best[name] = (score, {program_id})
+                self._wins[program_id] += 1
+            elif score == held[0] and program_id not in held[1]:
+                held[1].add(program_id)
+                self._wins[program_id] += 1
+
+    def wins(self) -> dict[int, int]:
+        """Program id -> how many instances it is (one of) the best on."""
+        return dict(self._wins)
+
+    def draw(self, rng: random.Random) -> int:
+        """A program of the front, chosen with weight by its wins (ids in order: reproducible)."""
+        if not self._wins:
+            raise ValueError("the front is empty: no program of this island has per-instance scores")
+        ids = sorted(self._wins)
+        return rng.choices(ids, weights=[self._wins[i] for i in ids])[0]

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections import Counter
 from contextlib import contextmanager, nullcontext, suppress
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Iterator
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
@@ -25,11 +26,12 @@ from evolve.database.features import code_hash, feature_values
 from evolve.database.grid import Binner, Elite, Island
 from evolve.database.models import EvaluationStage, LLMCall, Program
 from evolve.database.record_statement import record_program
-from evolve.database.records import ORIGINS, LLMCallRecord, NewProgram, ProgramView, RunInfo, Sample
+from evolve.database.records import LLMCallRecord, NewProgram, ProgramView, RunInfo, Sample
 from evolve.database.selection import choose_inspirations, choose_parent
 from evolve.database.settings import ArchiveSettings
 from evolve.database.storable import storable, storable_record
 from evolve.database.views import ViewCache
+from evolve.statuses import Origin, Status, is_candidate
 
 if TYPE_CHECKING:
     from evolve.database.store import ProgramDatabase
@@ -37,10 +39,6 @@ if TYPE_CHECKING:
 PROGRAMS = Program.__table__
 STAGES = EvaluationStage.__table__
 CALLS = LLMCall.__table__
-# What counts as a candidate, for the archive's counts and every browser alike
-# (``database.queries.CANDIDATE``): an attempt the search made. The seed is given and a
-# migrant copies a program already counted.
-NOT_CANDIDATES = ("seed", "migrant")
 # Built once: statements with bound parameters skip SQLAlchemy's per-call compilation.
 INSERT_PROGRAM = insert(PROGRAMS)
 INSERT_STAGES = insert(STAGES)
@@ -51,7 +49,21 @@ FAILURE_TEXT = 300
 
 
 def _placeable(status: str, score: float | None) -> bool:
-    return status == "ok" and score is not None and math.isfinite(score)
+    return status == Status.OK and score is not None and math.isfinite(score)
+
+
+def _with_known_labels(program: NewProgram) -> NewProgram:
+    """The record with its status and origin as members of their enumerations; a value
+    outside them would be a row no browser knows how to count."""
+    try:
+        status = Status(program.status)
+    except ValueError:
+        raise ArchiveError(f"unknown status {program.status!r}; use one of {', '.join(Status)}") from None
+    try:
+        origin = Origin(program.origin)
+    except ValueError:
+        raise ArchiveError(f"unknown origin {program.origin!r}; use one of {', '.join(Origin)}") from None
+    return replace(program, status=status, origin=origin)
 
 
 def stage_rows(program: NewProgram) -> list[dict[str, Any]]:
@@ -136,7 +148,7 @@ class RunArchive:
             )
             place = self._place
             for program_id, origin, status, island, score, hash_hex, *values in conn.execute(query):
-                if origin == "seed" and self._seed_id is None:
+                if origin == Origin.SEED and self._seed_id is None:
                     self._seed_id = program_id
                 placeable = _placeable(status, score)
                 if placeable and None in values:
@@ -181,13 +193,14 @@ class RunArchive:
         digest = bytes.fromhex(hash_hex)
         self._hashes.add(digest)
         home = self._islands[island % len(self._islands)]
-        if origin not in NOT_CANDIDATES:
+        candidate = is_candidate(origin)
+        if candidate:
             self._candidates += 1
             self._statuses[status] += 1
             if self._candidates % self._period == 0:
                 self._migrations += 1
         if values is None or not _placeable(status, score):
-            if origin not in NOT_CANDIDATES:
+            if candidate:
                 home.failures.append(program_id)
             return None
         assert score is not None
@@ -196,11 +209,11 @@ class RunArchive:
             for each in self._islands:
                 each.rebin(self._binner)
         cell = self._binner.cell(values)
-        targets = self._islands if origin == "seed" else [home]
+        targets = self._islands if origin == Origin.SEED else [home]
         for target in targets:
             target.ok_ids.append(program_id)
             target.place(elite, cell)
-        if origin != "migrant" and (self._best is None or elite.beats(self._best)):
+        if origin != Origin.MIGRANT and (self._best is None or elite.beats(self._best)):
             self._best = elite
         return cell
 
@@ -211,8 +224,7 @@ class RunArchive:
         attempt's write key makes it land once, however often it is tried."""
         self._check_usable()
         program = storable_record(program)
-        if program.origin not in ORIGINS:
-            raise ArchiveError(f"unknown origin {program.origin!r}; use one of {', '.join(ORIGINS)}")
+        program = _with_known_labels(program)
         if program.island < 0 or program.island >= len(self._islands):
             raise ArchiveError(f"island {program.island} does not exist (the run has {len(self._islands)})")
         values = self._feature_values(program)
@@ -234,7 +246,7 @@ class RunArchive:
         except Exception as exc:
             self._broken = f"{type(exc).__name__}: {exc}"
             raise
-        if program.origin not in NOT_CANDIDATES and not _placeable(program.status, program.score):
+        if is_candidate(program.origin) and not _placeable(program.status, program.score):
             self._failure_text[program_id] = failure_reason(program.status, program.error, program.artifacts)
             kept = {i for island in self._islands for i in island.failures}
             self._failure_text = {i: text for i, text in self._failure_text.items() if i in kept}
@@ -255,7 +267,7 @@ class RunArchive:
     def _feature_values(self, program: NewProgram) -> tuple[float, ...] | None:
         if not _placeable(program.status, program.score):
             return None
-        seed_code = self._seed_code if program.origin != "seed" or self._seed_code is not None else program.code
+        seed_code = self._seed_code if program.origin != Origin.SEED or self._seed_code is not None else program.code
         missing = [n for n in self._names if n not in program.features]
         measured = {**feature_values(missing, program.code, program.metrics, seed_code), **program.features}
         return tuple(float(measured[n]) for n in self._names)
@@ -328,13 +340,13 @@ class RunArchive:
 
     def _migration_due(self, origin: str) -> bool:
         """Whether recording a program of this origin makes ``_place`` count a migration."""
-        return origin not in NOT_CANDIDATES and (self._candidates + 1) % self._period == 0
+        return is_candidate(origin) and (self._candidates + 1) % self._period == 0
 
     def _index_new(
         self, program: NewProgram, program_id: int, values: tuple[float, ...] | None, hash_hex: str
     ) -> tuple[int, ...] | None:
         cell = self._place(program_id, program.origin, program.status, program.island, program.score, values, hash_hex)
-        if program.origin == "seed" and self._seed_id is None:
+        if program.origin == Origin.SEED and self._seed_id is None:
             self._seed_id, self._seed_code = program_id, program.code
         return cell
 
@@ -369,13 +381,13 @@ class RunArchive:
                     dict(
                         run_id=self.run.id, parent_id=original.id, island=target.index,
                         generation=original.generation, code=original.code, code_hash=original.code_hash,
-                        diff="", origin="migrant", model=original.model, status="ok", error=None,
+                        diff="", origin=Origin.MIGRANT, model=original.model, status=Status.OK, error=None,
                         score=original.score, metrics=original.metrics, artifacts=original.artifacts,
                         features=dict(zip(self._names, elite.features)), feature_cell=list(cell),
                         timings={}, created_at=now, sample_count=self._sample_count,
                     )
                 ).inserted_primary_key[0]
-                self._place(migrant_id, "migrant", "ok", target.index, elite.score, elite.features,
+                self._place(migrant_id, Origin.MIGRANT, Status.OK, target.index, elite.score, elite.features,
                             original.code_hash)
 
     @contextmanager
@@ -493,7 +505,7 @@ class RunArchive:
 
     def counts(self) -> dict[str, int]:
         """Attempts (seeds and migrants excluded): total, ok, failed, and one key per status."""
-        ok = self._statuses.get("ok", 0)
+        ok = self._statuses.get(Status.OK, 0)
         return {**self._statuses, "total": self._candidates, "ok": ok, "failed": self._candidates - ok}
 
     def spent_usd(self) -> float:

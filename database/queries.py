@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any, Iterator, Union
 
 from sqlalchemy import Engine, and_, case, func, select
 
-from evolve.database.archive import NOT_CANDIDATES, RunArchive
+from evolve.database.archive import RunArchive
 from evolve.database.errors import ProgramNotFound, RunNotFound
 from evolve.database.models import ArchiveState, EvaluationStage, LLMCall, Program, Run
 from evolve.database.records import RunInfo
 from evolve.database.settings import ArchiveSettings
+from evolve.statuses import NOT_CANDIDATES, Origin, Status
 
 if TYPE_CHECKING:
     from evolve.database.store import ProgramDatabase
@@ -33,10 +34,10 @@ STAGES = EvaluationStage.__table__
 STATE = ArchiveState.__table__
 CANDIDATE = PROGRAMS.c.origin.notin_(NOT_CANDIDATES)
 # What the archive places (``archive._placeable``): ok with a finite score.
-PLACEABLE = and_(PROGRAMS.c.status == "ok", PROGRAMS.c.score.between(-sys.float_info.max, sys.float_info.max))
+PLACEABLE = and_(PROGRAMS.c.status == Status.OK, PROGRAMS.c.score.between(-sys.float_info.max, sys.float_info.max))
 # The run's best is what ``RunArchive.best`` names: placeable, not a migrant copy, and of
 # equal scores the newer (``Elite.beats``).
-BEST_ELIGIBLE = and_(PLACEABLE, PROGRAMS.c.origin != "migrant")
+BEST_ELIGIBLE = and_(PLACEABLE, PROGRAMS.c.origin != Origin.MIGRANT)
 BEST_FIRST = (PROGRAMS.c.score.desc(), PROGRAMS.c.id.desc())
 SUMMARY_COLUMNS = ("id", "parent_id", "island", "generation", "origin", "model", "status", "score",
                    "test_score", "error", "feature_cell", "created_at")
@@ -73,7 +74,7 @@ def list_runs(db: Source) -> list[dict[str, Any]]:
         select(
             PROGRAMS.c.run_id,
             func.sum(case((CANDIDATE, 1), else_=0)).label("candidates"),
-            func.sum(case((and_(CANDIDATE, PROGRAMS.c.status != "ok"), 1), else_=0)).label("failed"),
+            func.sum(case((and_(CANDIDATE, PROGRAMS.c.status != Status.OK), 1), else_=0)).label("failed"),
             func.max(PROGRAMS.c.test_score).label("max_test_score"),
             func.max(PROGRAMS.c.created_at).label("last_program_at"),
         )
@@ -120,7 +121,7 @@ def failure_causes(db: Source, run_id: int, limit: int = CAUSES_SHOWN) -> list[d
     with _engine(db).connect() as conn:
         rows = conn.execute(
             select(PROGRAMS.c.id, PROGRAMS.c.status, PROGRAMS.c.error)
-            .where(PROGRAMS.c.run_id == run_id, CANDIDATE, PROGRAMS.c.status != "ok")
+            .where(PROGRAMS.c.run_id == run_id, CANDIDATE, PROGRAMS.c.status != Status.OK)
             .order_by(PROGRAMS.c.id)
         )
         for row in rows:
@@ -150,7 +151,7 @@ def run_summary(db: Source, run: RunInfo | int) -> dict[str, Any]:
                 select(
                     PROGRAMS.c.island,
                     func.sum(case((CANDIDATE, 1), else_=0)),
-                    func.sum(case((and_(CANDIDATE, PROGRAMS.c.status != "ok"), 1), else_=0)),
+                    func.sum(case((and_(CANDIDATE, PROGRAMS.c.status != Status.OK), 1), else_=0)),
                 )
                 .where(run_rows)
                 .group_by(PROGRAMS.c.island)
@@ -183,7 +184,7 @@ def run_summary(db: Source, run: RunInfo | int) -> dict[str, Any]:
         "run": {"id": run.id, "name": run.name, "problem": run.problem, "status": run.status,
                 "seed": run.seed, "config": run.config, "created_at": run.created_at,
                 "updated_at": run.updated_at},
-        "counts": {**by_status, "total": total, "failed": total - by_status.get("ok", 0)},
+        "counts": {**by_status, "total": total, "failed": total - by_status.get(Status.OK, 0)},
         "failure_causes": failure_causes(db, run.id),
         "islands": islands,
         "score_over_time": _score_over_time(db, run.id),
@@ -198,10 +199,10 @@ def _score_over_time(db: Source, run_id: int) -> list[dict[str, Any]]:
     with _engine(db).connect() as conn:
         rows = conn.execute(
             select(PROGRAMS.c.id, PROGRAMS.c.created_at, PROGRAMS.c.score, PROGRAMS.c.status)
-            .where(PROGRAMS.c.run_id == run_id, PROGRAMS.c.origin != "migrant").order_by(PROGRAMS.c.id)
+            .where(PROGRAMS.c.run_id == run_id, PROGRAMS.c.origin != Origin.MIGRANT).order_by(PROGRAMS.c.id)
         )
         for index, row in enumerate(rows):
-            score = row.score if row.status == "ok" else None
+            score = row.score if row.status == Status.OK else None
             if score is not None and (best is None or score > best):
                 best = score
             timeline.append({"index": index, "id": row.id, "created_at": row.created_at, "score": score,
@@ -248,9 +249,9 @@ def program_detail(db: Source, program_id: int) -> dict[str, Any]:
         )]
         duplicate_of = conn.execute(
             select(PROGRAMS.c.id).where(PROGRAMS.c.run_id == row.run_id, PROGRAMS.c.code_hash == row.code_hash,
-                                        PROGRAMS.c.id != row.id, PROGRAMS.c.status != "duplicate")
+                                        PROGRAMS.c.id != row.id, PROGRAMS.c.status != Status.DUPLICATE)
             .order_by(PROGRAMS.c.id).limit(1)
-        ).scalar() if row.status == "duplicate" else None
+        ).scalar() if row.status == Status.DUPLICATE else None
     return {**dict(row._mapping), "stages": stages, "llm_calls": calls, "duplicate_of": duplicate_of}
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# How a program was made.
-ORIGINS = ("seed", "diff", "rewrite", "offline", "migrant", "import")
+from evolve.statuses import Origin, Status
 
 
 @dataclass
@@ -46,8 +45,8 @@ class NewProgram:
     island: int
     generation: int
     code: str
-    origin: str
-    status: str
+    origin: Origin
+    status: Status
     score: float | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     artifacts: dict[str, str] = field(default_factory=dict)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from evolve.evaluators.result import EvaluationResult, StageResult
 from evolve.evaluators.sandbox import Sandbox, StageOutcome
+from evolve.statuses import Status
 
 
 def _stage_row(outcome: StageOutcome) -> StageResult:
@@ -26,12 +27,12 @@ def run_cascade(sandbox: Sandbox, code: str, split: str, threshold: float | None
     if sandbox.has_quick:
         quick = sandbox.run("quick", code, split)
         stages.append(_stage_row(quick))
-        if quick.status != "ok":
+        if quick.status != Status.OK:
             return EvaluationResult(status=quick.status, metrics=quick.metrics, artifacts=quick.artifacts, stages=stages)
         quick_metrics = {"quick_score": quick.score, **{f"quick_{k}": v for k, v in quick.metrics.items()}}
         if threshold is not None and quick.score is not None and quick.score < threshold:
             artifacts = {**quick.artifacts, "cascade": f"quick score {quick.score:g} below the threshold {threshold:g}"}
-            return EvaluationResult(status="culled", metrics=quick_metrics, artifacts=artifacts, stages=stages)
+            return EvaluationResult(status=Status.CULLED, metrics=quick_metrics, artifacts=artifacts, stages=stages)
     full = sandbox.run("full", code, split)
     stages.append(_stage_row(full))
     return EvaluationResult(status=full.status, score=full.score, metrics={**quick_metrics, **full.metrics},

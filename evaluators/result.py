@@ -1,7 +1,9 @@
 """What one evaluation of a candidate produces.
 
 The engine stores these fields as they are; the database never interprets the status
-beyond "ok means it may become a parent".
+beyond "ok means it may become a parent". The statuses an evaluation can end with
+(ok, invalid, error, timeout, killed, culled, unavailable) are members of
+``evolve.statuses.Status``, which says what each means.
 """
 
 from __future__ import annotations
@@ -9,11 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-# ok: scored. invalid: the evaluator rejected the answer (wrong shape, infeasible).
-# error: the candidate or evaluator raised. timeout: wall clock exceeded.
-# killed: a resource limit or a signal ended it. culled: stopped after the quick stage.
-# unavailable: the stage cannot run here (for example a kernel benchmark without a GPU).
-STATUSES = ("ok", "invalid", "error", "timeout", "killed", "culled", "unavailable")
+from evolve.statuses import Status
 
 
 @dataclass
@@ -36,7 +34,7 @@ class EvaluationResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status == Status.OK
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -24,6 +24,7 @@ from evolve.edit_repairs import REPAIRS_ARTIFACT
 from evolve.errors import InputError
 from evolve.evaluators.result import EvaluationResult
 from evolve.mutation import MutationRequest, Mutator, Proposal
+from evolve.statuses import Origin, Status
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +98,10 @@ def mutation_request(problem: Any, sample: Sample, seed: int) -> MutationRequest
     )
 
 
-def _failure_status(proposal: Proposal) -> str:
+def _failure_status(proposal: Proposal) -> Status:
     if proposal.llm_calls and all(call.error for call in proposal.llm_calls):
-        return "llm_error"
-    return "edit_failed"
+        return Status.LLM_ERROR
+    return Status.EDIT_FAILED
 
 
 def _summary(text: str | None) -> str | None:
@@ -116,7 +117,7 @@ def kept_if_culled(result: EvaluationResult, feature_names: list[str]) -> tuple[
     the run must start from somewhere, and its children are measured by the full stage.
     Feature dimensions that only the full stage measures place it at 0 (and say so)."""
     quick = result.metrics.get("quick_score")
-    if result.status != "culled" or not isinstance(quick, (int, float)):
+    if result.status != Status.CULLED or not isinstance(quick, (int, float)):
         return result, {}
     stage1 = {key.removeprefix("quick_"): value for key, value in result.metrics.items()
               if key.startswith("quick_") and key != "quick_score"}
@@ -125,7 +126,7 @@ def kept_if_culled(result: EvaluationResult, feature_names: list[str]) -> tuple[
     note = f"{result.artifacts.get('cascade', 'culled by the cascade')}: the seed is kept with its quick-stage score"
     if unmeasured:
         note += f"; placed at 0 on {', '.join(unmeasured)}, which the quick stage does not measure"
-    kept = EvaluationResult(status="ok", score=float(quick), metrics=metrics,
+    kept = EvaluationResult(status=Status.OK, score=float(quick), metrics=metrics,
                             artifacts={**result.artifacts, "cascade": note}, stages=result.stages, node=result.node)
     return kept, unmeasured
 
@@ -149,7 +150,7 @@ class Engine:
         self.pool = pool
         self.journal = journal or CallJournal(archive.db.engine, archive.run.id, config.budget_usd,
                                               getattr(archive.db, "outage", None))
-        self._max_call_cost = self._stated_max_call_cost(mutator, config)
+        self._check_states_cost(mutator, config)
         self.on_progress = on_progress or (lambda progress: None)
         self.progress = Progress(target=config.iterations)
         self._stop_requested = 0
@@ -161,14 +162,12 @@ class Engine:
         self._seed_code: str | None = None
 
     @staticmethod
-    def _stated_max_call_cost(mutator: Mutator, config: RunConfig) -> Any:
-        bound = getattr(mutator, "max_call_cost_usd", None)
-        if bound is None and config.budget_usd is not None:
+    def _check_states_cost(mutator: Mutator, config: RunConfig) -> None:
+        if config.budget_usd is not None and mutator.max_call_cost_usd() is None:
             raise MutatorContractError(
-                f"the {getattr(mutator, 'name', type(mutator).__name__)} mutator states no max_call_cost_usd, "
-                "so budget_usd cannot be enforced; drop the budget or give the mutator that method"
+                f"the {mutator.name} mutator states no max_call_cost_usd, so budget_usd cannot be enforced; "
+                "drop the budget or give the mutator that method"
             )
-        return bound
 
     def request_stop(self) -> bool:
         """First call: finish what is in flight and stop. Second call: cancel it too.
@@ -184,7 +183,7 @@ class Engine:
         self._seed_code = seed.code
         counts = self.archive.counts()
         self.progress.done = counts.get("total", 0)
-        self.progress.failed = counts.get("total", 0) - counts.get("ok", 0)
+        self.progress.failed = counts.get("total", 0) - counts.get(Status.OK, 0)
         self.progress.seed_score = seed.score
         self.progress.spent_usd = self.journal.spent_usd
         self._refresh_best()
@@ -230,7 +229,8 @@ class Engine:
         return None
 
     def _next_call_would_exceed_budget(self) -> bool:
-        pending = self._max_call_cost() * (len(self._tasks) + 1)  # repair turns are part of one call's worst case
+        # repair turns are part of one call's worst case
+        pending = (self.mutator.max_call_cost_usd() or 0.0) * (len(self._tasks) + 1)
         return self.journal.spent_usd + pending > (self.config.budget_usd or 0.0)
 
     def _launch(self, index: int) -> None:
@@ -264,7 +264,7 @@ class Engine:
                 island=0,
                 generation=0,
                 code=self.problem.seed_code,
-                origin="seed",
+                origin=Origin.SEED,
                 status=result.status,
                 score=result.score,
                 metrics=result.metrics,
@@ -280,7 +280,7 @@ class Engine:
         request = mutation_request(self.problem, sample, candidate_seed(self.config.seed, index))
         record = NewProgram(
             parent_id=sample.parent.id, island=sample.island, generation=sample.generation,
-            code="", origin=getattr(self.mutator, "default_origin", "diff"), status="cancelled",
+            code="", origin=self.mutator.default_origin, status=Status.CANCELLED,
         )
         timings: dict[str, float] = {"select_s": time.perf_counter() - t0}
         proposal: Proposal | None = None
@@ -290,7 +290,7 @@ class Engine:
                 proposal = await self.mutator.propose(request)
             timings["mutate_s"] = time.perf_counter() - t1
             self._fill_from_proposal(record, proposal)
-            if proposal.code is not None and record.status != "duplicate":
+            if proposal.code is not None and record.status != Status.DUPLICATE:
                 self._in_flight_codes.add(proposal.code)
                 features = asyncio.create_task(asyncio.to_thread(self._code_features, proposal.code))
                 t2 = time.perf_counter()
@@ -299,13 +299,13 @@ class Engine:
                 self._fill_from_result(record, result)
                 record.features = await features
         except asyncio.CancelledError:
-            record.status, record.error = "cancelled", "stopped by the user before it finished"
+            record.status, record.error = Status.CANCELLED, "stopped by the user before it finished"
         except BudgetExhausted as exc:
             self._budget_refused = str(exc)
-            record.status, record.error = "cancelled", f"not started: {exc}"
+            record.status, record.error = Status.CANCELLED, f"not started: {exc}"
         except Exception as exc:  # the framework's own fault with this one candidate: its row says so, the run goes on
             log.exception("handling candidate %d failed", index)
-            record.status = "error"
+            record.status = Status.ERROR
             record.error = f"the framework failed while handling this candidate: {type(exc).__name__}: {exc}"
         finally:
             if proposal is not None and proposal.code is not None:
@@ -329,7 +329,7 @@ class Engine:
             return
         record.code = proposal.code
         if proposal.code in self._in_flight_codes or self.archive.is_duplicate(proposal.code):
-            record.status, record.error = "duplicate", "same code as an existing program; not evaluated again"
+            record.status, record.error = Status.DUPLICATE, "same code as an existing program; not evaluated again"
 
     @staticmethod
     def _fill_from_result(record: NewProgram, result: EvaluationResult) -> None:
@@ -353,15 +353,14 @@ class Engine:
         cost = sum(call.cost_usd for call in calls)
         self.progress.done += 1
         self.progress.done_this_session += 1
-        if view.status != "ok":
+        if view.status != Status.OK:
             self.progress.failed += 1
         self.progress.spent_usd = self.journal.spent_usd
-        observe = getattr(self.mutator, "observe", None)
-        if observe is not None and view.model:
+        if view.model:
             improvement = 0.0
             if view.score is not None and parent_score is not None:
                 improvement = max(0.0, view.score - parent_score)
-            observe(view.model, improvement, cost)
+            self.mutator.observe(view.model, improvement, cost)
         self._refresh_best()
         self.on_progress(self.progress)
 

@@ -17,7 +17,7 @@ import logging
 import os
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch the price map from the web
@@ -164,37 +164,6 @@ def render_transcript(messages: list[dict[str, str]]) -> str:
 
 
 @dataclass
-class ModelUsage:
-    calls: int = 0
-    failed: int = 0
-    tokens_in: int = 0
-    tokens_out: int = 0
-    cost_usd: float = 0.0
-
-
-@dataclass
-class CostLedger:
-    """Tokens and dollars summed per model over a run."""
-
-    models: dict[str, ModelUsage] = field(default_factory=dict)
-
-    def add(self, record: LLMCallRecord) -> None:
-        usage = self.models.setdefault(record.model, ModelUsage())
-        usage.calls += 1
-        usage.failed += record.error is not None
-        usage.tokens_in += record.tokens_in
-        usage.tokens_out += record.tokens_out
-        usage.cost_usd += record.cost_usd
-
-    @property
-    def total_usd(self) -> float:
-        return sum(u.cost_usd for u in self.models.values())
-
-    def summary(self) -> dict[str, dict[str, float]]:
-        return {name: dict(vars(usage)) for name, usage in sorted(self.models.items())}
-
-
-@dataclass
 class CallOutcome:
     record: LLMCallRecord
     text: str | None  # None when the call failed
@@ -208,7 +177,6 @@ class LLMClient:
                  journal: CallJournal | None = None) -> None:
         self.settings = settings
         self.journal = journal
-        self.ledger = CostLedger()
         self._rng = rng or random.Random(0)
         self._semaphore: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -285,7 +253,6 @@ class LLMClient:
             )
         if self.journal is not None and call_id is not None:
             self.journal.close(call_id, record, attempts)
-        self.ledger.add(record)
         return CallOutcome(record, text, len(attempts))
 
     async def _attempts(self, kwargs: dict[str, Any], attempts: list[dict[str, Any]],

@@ -8,7 +8,6 @@ why its edit could not be applied. Every call, failed ones included, travels bac
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from typing import Any
 
 from evolve.config import LLMSettings
@@ -17,8 +16,9 @@ from evolve.database.records import LLMCallRecord
 from evolve.edits import EditError, EditResult, apply_diff, apply_rewrite
 from evolve.ensemble import ModelEnsemble
 from evolve.llm_client import CallOutcome, LLMClient, estimate_tokens, token_prices
-from evolve.mutation import MutationRequest, Proposal
+from evolve.mutation import MutationRequest, Mutator, Proposal
 from evolve.prompts import render_messages, repair_messages
+from evolve.statuses import Origin
 
 # Prompt size assumed for the budget check before any prompt has been seen.
 DEFAULT_PROMPT_TOKENS = 4000
@@ -29,23 +29,16 @@ def apply_edit(mode: str, code: str, reply: str, language: str = "python") -> Ed
     return apply_diff(code, reply, language) if mode == "diff" else apply_rewrite(code, reply, language)
 
 
-class LLMMutator:
+class LLMMutator(Mutator):
     """``propose`` is safe to run concurrently; ``observe`` feeds the bandit."""
 
     name = "llm"
 
-    def __init__(
-        self,
-        settings: LLMSettings,
-        rng_seed: int,
-        on_call: Callable[[LLMCallRecord], None] | None = None,
-        journal: CallJournal | None = None,
-    ) -> None:
+    def __init__(self, settings: LLMSettings, rng_seed: int, journal: CallJournal | None = None) -> None:
         self.settings = settings
         self.rng_seed = rng_seed
         self.ensemble = ModelEnsemble(settings.models, bandit=settings.bandit)
         self.client = LLMClient(settings, random.Random(f"backoff:{rng_seed}"), journal)
-        self.on_call = on_call
         self._largest_prompt_tokens = 0
 
     def _rng(self, request: MutationRequest) -> random.Random:
@@ -59,12 +52,10 @@ class LLMMutator:
         outcome = await self.client.complete(model, messages, kind)
         self._largest_prompt_tokens = max(self._largest_prompt_tokens, outcome.record.tokens_in)
         calls.append(outcome.record)
-        if self.on_call is not None:
-            self.on_call(outcome.record)
         return outcome
 
-    def _mode(self, rng: random.Random) -> str:
-        return "diff" if rng.random() < self.settings.diff_ratio else "rewrite"
+    def _mode(self, rng: random.Random) -> Origin:
+        return Origin.DIFF if rng.random() < self.settings.diff_ratio else Origin.REWRITE
 
     def prompt_for(self, request: MutationRequest) -> tuple[str, list[dict[str, str]]]:
         """The edit mode and the exact first messages ``propose`` would send for ``request``."""
@@ -100,16 +91,12 @@ class LLMMutator:
         self.ensemble.observe(model, improvement, cost_usd)
 
     def max_call_cost_usd(self, request: MutationRequest | None = None) -> float:
-        """The most the next ``propose`` can cost, repair turns included.
-
-        Assumes every reply uses all of ``max_tokens``. The prompt size is estimated
-        from ``request`` when given, else from the largest prompt seen so far. With K
-        proposals in flight the engine should reserve K times this amount.
-        """
+        """Assumes every reply uses all of ``max_tokens``. The prompt size is estimated
+        from ``request`` when given, else from the largest prompt seen so far."""
         if request is not None:
             prompt = max(
                 estimate_tokens(render_messages(request, mode, system_message=self.settings.system_message))
-                for mode in ("diff", "rewrite")
+                for mode in (Origin.DIFF, Origin.REWRITE)
             )
         else:
             prompt = self._largest_prompt_tokens or DEFAULT_PROMPT_TOKENS
@@ -123,15 +110,7 @@ class LLMMutator:
             worst = max(worst, cost)
         return worst
 
-    @property
-    def spent_usd(self) -> float:
-        return self.client.ledger.total_usd
-
-    def usage(self) -> dict[str, dict[str, float]]:
-        """Calls, failures, tokens and dollars per model so far in this process."""
-        return self.client.ledger.summary()
-
-    def state(self) -> dict[str, Any]:
+    def state(self) -> dict[str, Any] | None:
         return self.ensemble.state()
 
     def load_state(self, state: dict[str, Any]) -> None:

@@ -16,8 +16,9 @@ import textwrap
 
 from evolve.ast_operators import OPERATORS
 from evolve.evaluators.markers import guess_language
-from evolve.mutation import MutationRequest, Proposal
+from evolve.mutation import MutationRequest, Mutator, Proposal
 from evolve.regions import RegionedProgram, RegionError, frozen_text, split_regions
+from evolve.statuses import Origin
 from evolve.text_operators import mutate_text
 
 MAX_TRIES = 12
@@ -44,13 +45,13 @@ def _parse_region(body: str) -> tuple[ast.Module, str] | None:
         return None
 
 
-class OfflineMutator:
+class OfflineMutator(Mutator):
     """Mutates the parent's regions with syntax-tree operators; needs no model."""
 
     name = "offline"
-    default_origin = "offline"
+    default_origin = Origin.OFFLINE
 
-    def max_call_cost_usd(self) -> float:
+    def max_call_cost_usd(self, request: MutationRequest | None = None) -> float:
         """Nothing is paid for, so a run's budget never stops an offline run."""
         return 0.0
 
@@ -62,14 +63,14 @@ class OfflineMutator:
         try:
             program = split_regions(parent_code)
         except RegionError as exc:
-            return Proposal(code=None, origin="offline", error=f"parent has broken regions: {exc}")
+            return Proposal(code=None, origin=Origin.OFFLINE, error=f"parent has broken regions: {exc}")
         python = guess_language(parent_code) == "python"
         donors = self._donor_trees(inspiration_codes) if python else []
         for _ in range(MAX_TRIES):
             child = self._try_once(program, donors, rng) if python else self._try_text(program, rng)
             if child is not None and child != parent_code:
-                return Proposal(code=child, origin="offline", diff=unified_diff(parent_code, child))
-        return Proposal(code=None, origin="offline", error=f"no valid mutation found in {MAX_TRIES} tries")
+                return Proposal(code=child, origin=Origin.OFFLINE, diff=unified_diff(parent_code, child))
+        return Proposal(code=None, origin=Origin.OFFLINE, error=f"no valid mutation found in {MAX_TRIES} tries")
 
     @staticmethod
     def _donor_trees(codes: list[str]) -> list[ast.Module]:

@@ -10,10 +10,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from evolve.statuses import Status, is_candidate
 from evolve.web.views import RunRow, RunSummary
 
-# Statuses that count as a successful evaluation; everything else is a failure cause.
-OK_STATUSES = frozenset({"ok"})
 # Candidates over which the live rate (and so the time left) is measured.
 RATE_WINDOW = 50
 
@@ -24,7 +23,7 @@ def failure_causes(summary: RunSummary) -> list[dict[str, Any]]:
     causes = [
         {"cause": status, "count": count, "fraction": count / total if total else 0.0}
         for status, count in summary.counts.items()
-        if status not in OK_STATUSES and count
+        if status != Status.OK and count
     ]
     return sorted(causes, key=lambda c: (-c["count"], c["cause"]))
 
@@ -37,7 +36,7 @@ def progress(summary: RunSummary, now: float | None = None) -> dict[str, Any]:
     """Done, failed, the rate over the latest candidates, time left, last activity."""
     now = time.time() if now is None else now
     run = summary.run
-    done = [a.created_at for a in summary.attempts if a.origin != "seed"]
+    done = [a.created_at for a in summary.attempts if is_candidate(a.origin)]
     window = done[-RATE_WINDOW:]
     span = window[-1] - window[0] if len(window) > 1 else 0.0
     rate = (len(window) - 1) / span * 60 if span > 0 else None
@@ -69,7 +68,7 @@ def chart_data(summary: RunSummary) -> dict[str, Any]:
         "running": summary.running,
         "progress": progress(summary),
         "statuses": statuses,
-        "ok": [status_code[s] for s in statuses if s in OK_STATUSES],
+        "ok": [status_code[s] for s in statuses if s == Status.OK],
         "islands": sorted({i.island for i in summary.islands} | {a.island for a in attempts}),
         "attempts": {
             "id": [a.id for a in attempts],

@@ -11,6 +11,7 @@ from typing import Any, Iterator
 
 from evolve.database import ArchiveError, ProgramDatabase, queries
 from evolve.database.lease import STALE_AFTER_S, holder_of
+from evolve.statuses import Origin, Status
 from evolve.web.views import (
     Attempt,
     IslandBest,
@@ -84,7 +85,7 @@ class RunReader:
             snapshot, grid_error = queries.archive_snapshot(self.db, run_id), None
         except ArchiveError as exc:
             snapshot, grid_error = {"features": [], "islands": []}, str(exc)
-        seed = next((p for p in rows if p["origin"] == "seed"), None)
+        seed = next((p for p in rows if p["origin"] == Origin.SEED), None)
         return RunSummary(
             run=self.run(str(run_id)),
             config=s["run"]["config"],
@@ -98,13 +99,13 @@ class RunReader:
             attempts=[
                 Attempt(id=p["id"], island=p["island"], status=p["status"], score=p["score"],
                         created_at=p["created_at"], origin=p["origin"])
-                for p in rows if p["origin"] != "migrant"
+                for p in rows if p["origin"] != Origin.MIGRANT
             ],
             features=snapshot["features"],
             grids=snapshot["islands"],
             grid_error=grid_error,
             failure_causes=s["failure_causes"],
-            seed_score=seed["score"] if seed and seed["status"] == "ok" else None,
+            seed_score=seed["score"] if seed and seed["status"] == Status.OK else None,
         )
 
     @staticmethod
@@ -120,14 +121,14 @@ class RunReader:
                 island=index, candidates=numbers.get(index, {}).get("candidates", 0),
                 best_id=best["id"] if best else None, best_score=best["score"] if best else None,
                 failed=numbers.get(index, {}).get("failed", 0), elites=len((held.get(index) or {}).get("cells", [])),
-                best_migrant_of=row["parent_id"] if row and row["origin"] == "migrant" else None,
+                best_migrant_of=row["parent_id"] if row and row["origin"] == Origin.MIGRANT else None,
             ))
         return islands
 
     def program(self, program_id: int) -> ProgramDetail:
         d = queries.program_detail(self.db, program_id)
         children = [_row(c) for c in queries.descendants(self.db, program_id, max_depth=1)]
-        seed = next((p for p in queries.run_attempts(self.db, d["run_id"], origin="seed")), None)
+        seed = next((p for p in queries.run_attempts(self.db, d["run_id"], origin=Origin.SEED)), None)
         return ProgramDetail(
             row=_row(d), run_id=d["run_id"], code=d["code"], diff=d["diff"] or "",
             metrics=d["metrics"] or {}, artifacts={k: str(v) for k, v in (d["artifacts"] or {}).items()},

@@ -185,10 +185,15 @@ def test_nul_characters_from_a_candidate_or_a_model_are_stored_as_replacement_ch
     assert resumed.counts()["total"] == 2 and resumed.state() == archive.state()
 
 
-def test_unknown_origin_and_island_are_refused(db, seeded_archive):
+def test_unknown_status_origin_and_island_are_refused(db, seeded_archive):
     archive = seeded_archive(db, num_islands=2)
-    with pytest.raises(ArchiveError, match="unknown origin"):
+    with pytest.raises(ArchiveError, match="unknown origin 'mutant'; use one of seed, diff"):
         archive.record(NewProgram(None, 0, 1, "x", "mutant", "ok", score=1.0))
+    with pytest.raises(ArchiveError, match="unknown origin 'import'"):
+        archive.record(NewProgram(None, 0, 1, "x", "import", "ok", score=1.0))
+    with pytest.raises(ArchiveError, match="unknown status 'passed'; use one of ok, invalid"):
+        archive.record(NewProgram(None, 0, 1, "x", "diff", "passed", score=1.0))
+    assert archive.counts()["total"] == 0
     with pytest.raises(ArchiveError, match="island 5 does not exist"):
         archive.record(NewProgram(None, 5, 1, "x", "diff", "ok", score=1.0))
 

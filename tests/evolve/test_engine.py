@@ -16,7 +16,7 @@ from evolve.engine import Engine, SeedFailed, candidate_seed, mutation_request
 from evolve.evaluators.bundle import pack_problem, unpack_problem
 from evolve.evaluators.cascade import run_cascade
 from evolve.evaluators.sandbox import Sandbox
-from evolve.mutation import MutationRequest, Proposal
+from evolve.mutation import MutationRequest, Mutator, Proposal
 from evolve.offline import OfflineMutator
 from evolve.prompts import render_messages
 
@@ -57,7 +57,7 @@ class SandboxEvaluator:
         return await asyncio.to_thread(self._run, code, split)
 
 
-class ScriptedMutator:
+class ScriptedMutator(Mutator):
     """Returns the given programs in order (None: a failed edit)."""
 
     name = "scripted"
@@ -134,7 +134,7 @@ def test_wall_time_stops_the_run(problem, evaluator, tmp_path):
 
 def test_budget_stops_before_the_first_call_that_could_exceed_it(problem, evaluator, tmp_path):
     class Priced(ScriptedMutator):
-        def max_call_cost_usd(self) -> float:
+        def max_call_cost_usd(self, request=None) -> float:
             return 0.4
 
     engine, _, _ = make_engine(problem, evaluator, tmp_path, Priced([variant(2.0)] * 5), iterations=5,
@@ -236,7 +236,7 @@ def test_a_seed_culled_by_the_cascade_is_kept_with_its_quick_score_and_the_run_g
     assert outcome.best.score == pytest.approx(0.8)
 
 
-class RepliedMutator:
+class RepliedMutator(Mutator):
     """Applies a model's reply to the parent with the real edit code, as the LLM mutator does."""
 
     name = "replied"

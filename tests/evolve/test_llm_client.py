@@ -31,7 +31,6 @@ def test_success_records_text_tokens_and_override_price(openai_server, server_mo
     assert record.cost_usd == pytest.approx(1000 * 2e-6 + 500 * 8e-6)
     assert record.error is None and record.response == "hello" and record.latency_s > 0
     assert "[user]\nsay hi" in record.prompt
-    assert client.ledger.summary()["openai/test-model"]["tokens_in"] == 1000
 
 
 def test_settings_reach_the_server(openai_server):
@@ -91,7 +90,6 @@ def test_call_failing_after_all_retries_is_recorded_not_raised(openai_server):
     assert len(openai_server.requests) == 3
     assert outcome.record.error.startswith("InternalServerError after 3 attempt(s)")
     assert outcome.record.response is None and outcome.record.cost_usd == 0.0
-    assert client.ledger.summary()["openai/test-model"]["failed"] == 1
 
 
 def test_bad_request_is_not_retried(openai_server, server_module):

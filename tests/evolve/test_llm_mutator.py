@@ -1,7 +1,5 @@
 import asyncio
 
-import pytest
-
 from evolve.config import LLMSettings, ModelSettings
 from evolve.llm_mutator import LLMMutator
 from evolve.regions import frozen_text
@@ -80,7 +78,6 @@ def test_failed_call_is_returned_with_its_record(openai_server, make_request):
     assert proposal.code is None and proposal.error.startswith("LLM call failed: InternalServerError")
     (call,) = proposal.llm_calls
     assert call.error and call.response is None and call.cost_usd == 0.0
-    assert mutator.usage()["openai/test-model"]["failed"] == 1
 
 
 def test_mode_and_model_depend_only_on_the_seeds(openai_server, make_request):
@@ -94,16 +91,6 @@ def test_mode_and_model_depend_only_on_the_seeds(openai_server, make_request):
         picks.append((a.origin, a.model))
     assert {origin for origin, _ in picks} == {"diff", "rewrite"}
     assert {model for _, model in picks} == {"openai/a", "openai/b"}
-
-
-def test_live_callback_and_run_totals(openai_server, make_request):
-    seen = []
-    mutator = LLMMutator(llm_settings(openai_server), rng_seed=1, on_call=seen.append)
-    proposals = [propose(mutator, make_request(seed=s)) for s in range(3)]
-    calls = [c for p in proposals for c in p.llm_calls]
-    assert seen == calls
-    assert mutator.spent_usd == pytest.approx(sum(c.cost_usd for c in calls))
-    assert mutator.usage()["openai/test-model"]["calls"] == 3
 
 
 def test_worst_case_cost_bounds_the_real_cost(openai_server, server_module, make_request):

@@ -10,20 +10,20 @@ import csv
 import difflib
 import json
 import sys
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable
 
 import typer
 from rich.console import Console
+from rich.syntax import Syntax
 from rich.table import Table
 
-from evolve.database import DEFAULT_URL
+from evolve.database import DEFAULT_URL, ProgramDatabase
 from evolve.errors import InputError
+from evolve.statuses import Status
+from evolve.web.app import format_when
+from evolve.web.reader import RunReader
 from evolve.web.views import as_plain
-
-if TYPE_CHECKING:
-    from evolve.web.reader import RunReader
 
 DEFAULT_DB = DEFAULT_URL
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -35,9 +35,6 @@ JsonOption = typer.Option(False, "--json", help="print machine-readable JSON ins
 
 def _reader(url: str) -> RunReader:
     """Browsing only reads: a database that is not there is an error, never a new one."""
-    from evolve.database import ProgramDatabase
-    from evolve.web.reader import RunReader
-
     return RunReader(ProgramDatabase(url, create=False))
 
 
@@ -99,14 +96,9 @@ def best_so_far(scores: Iterable[float | None], width: int = 60) -> list[float]:
 RUNS_HEADERS = ["id", "name", "problem", "status", "cands", "train", "test", "dollars", "started"]
 
 
-def started(timestamp: float | None) -> str:
-    """Month, day and UTC time: a table of runs is read for which came when."""
-    return time.strftime("%m-%d %H:%M", time.gmtime(timestamp)) if timestamp else "-"
-
-
 def run_line(r: Any) -> list[str]:
     return [str(r.id), r.name, r.problem, r.state, str(r.candidates), _score(r.best_train), _score(r.best_test),
-            f"{r.dollars:.4f}", started(r.started_at)]
+            f"{r.dollars:.4f}", format_when(r.started_at)[5:16]]
 
 
 def runs(db: str = DbOption, as_json: bool = JsonOption) -> None:
@@ -137,7 +129,7 @@ def show(run: str = typer.Argument("latest", help="run id, name or 'latest'"), d
                f"${s.run.dollars:.4f}")
     if s.run.state == "stalled":
         typer.echo(f"its driver has stopped; resume it with: evolve resume {s.run.name}")
-    typer.echo("best so far: " + sparkline(best_so_far(a.score if a.status == "ok" else None for a in s.attempts)))
+    typer.echo("best so far: " + sparkline(best_so_far(a.score if a.status == Status.OK else None for a in s.attempts)))
     typer.echo("attempts by status: " + ", ".join(f"{k} {v}" for k, v in sorted(s.counts.items())))
     _table("islands", ["island", "candidates", "failed", "elites", "best score", "best program"],
            [[i.island, i.candidates, i.failed, i.elites, _score(i.best_score), _island_best(i)] for i in s.islands])
@@ -172,8 +164,6 @@ def program(program_id: int = typer.Argument(..., help="program id"), db: str = 
     if r.error:
         typer.echo(f"error: {r.error}")
     if sys.stdout.isatty():
-        from rich.syntax import Syntax
-
         Console().print(Syntax(p.code, "python", line_numbers=True, word_wrap=True))
     else:
         typer.echo(p.code)

@@ -92,6 +92,9 @@ class SketchRows:
         self.ids.append(program_id)
         self._known.add(program_id)
 
+    def __contains__(self, program_id: int) -> bool:
+        return program_id in self._known
+
     def rows_like(self, sketch: np.ndarray) -> np.ndarray | None:
         """The sketches, when there are any of the same width as ``sketch``."""
         if self._rows is None or not self.ids or self._rows.shape[1] != len(sketch):
@@ -166,15 +169,19 @@ class NoveltyFilter:
                  judge: Judge | None = None, code_of: Callable[[int], str] | None = None, seed: int = 0) -> None:
         self.threshold, self.judge_band = threshold, judge_band
         self.embed, self.judge, self.code_of = embed, judge, code_of
+        if embed is not None and code_of is None:
+            raise ValueError("a novelty filter with an embedder needs code_of to read its members' code")
         self.measure = "embedding" if embed is not None else "minhash"
         self._hasher = MinHasher(seed=seed)
         self._islands = [SketchRows() for _ in range(num_islands)]
-        self._pending: list[list[int]] = [[] for _ in range(num_islands)]  # programs awaiting an embedding
+        self._pending: list[dict[int, None]] = [{} for _ in range(num_islands)]  # members awaiting an embedding
 
     def add(self, island: int, program_id: int, code: str) -> None:
         """A program that joined the island (an ok row); the seed joins every island."""
+        if program_id in self._islands[island]:
+            return
         if self.embed is not None:
-            self._pending[island].append(program_id)
+            self._pending[island][program_id] = None
         else:
             self._islands[island].add(program_id, self._hasher.signature(code))
 
@@ -212,8 +219,8 @@ class NoveltyFilter:
             return nearest_by_minhash(self._islands[island], self._hasher.signature(code))
         pending = self._pending[island]
         texts = [evolvable_text(code)]
-        if pending and self.code_of is not None:
-            texts += [evolvable_text(self.code_of(pid)) for pid in pending]
+        assert self.code_of is not None
+        texts += [evolvable_text(self.code_of(pid)) for pid in pending]
         vectors = await self.embed(texts, calls)
         if len(vectors) != len(texts):  # the call failed: nothing to compare with, so evaluate
             return None

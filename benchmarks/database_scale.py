@@ -24,6 +24,7 @@ from evolve.database import ArchiveSettings, FeatureDimension, NewProgram, Progr
 from evolve.database.features import ast_complexity, code_hash, feature_values, line_edit_distance
 from evolve.database.models import Program
 from evolve.database.pg_cluster import TemporaryPostgres, find_binaries
+from evolve.evaluators.result import StageRecord
 
 SEED_LINES = [f"    total += weights[{i}] * values[{i}]  # term {i}" for i in range(36)]
 SEED = "def score(weights, values):\n    total = 0.0\n" + "\n".join(SEED_LINES) + "\n    return total\n"
@@ -95,10 +96,9 @@ def candidate_latencies(archive: RunArchive, steps: int, features_during_evaluat
         sampled = time.perf_counter() - t0
         child = sample.parent.code.replace("total = 0.0", f"total = {rng.random():.6f}", 1)
         ok = rng.random() < 0.8
-        stages = [{"name": "quick", "status": "ok" if ok else "error", "wall_s": 0.05, "cpu_s": 0.04,
-                   "error": None if ok else "TimeoutError"}]
+        stages = [StageRecord("quick", "ok" if ok else "error", 0.05, 0.04, None if ok else "TimeoutError")]
         if ok:
-            stages.append({"name": "full", "status": "ok", "wall_s": 0.4, "cpu_s": 0.38, "error": None})
+            stages.append(StageRecord("full", "ok", 0.4, 0.38))
         features = feature_values(names, child, {}, seed_code) if features_during_evaluation else {}
         t1 = time.perf_counter()
         archive.record(NewProgram(

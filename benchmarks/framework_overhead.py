@@ -34,6 +34,7 @@ from evolve.config import RunConfig  # noqa: E402
 from evolve.database import ProgramDatabase  # noqa: E402
 from evolve.database.records import NewProgram  # noqa: E402
 from evolve.edits import apply_diff  # noqa: E402
+from evolve.evaluators.result import StageRecord  # noqa: E402
 from evolve.mutation import MutationRequest  # noqa: E402
 from evolve.prompts import render_messages  # noqa: E402
 
@@ -77,7 +78,7 @@ def micro_times(db: Path, repeats: int = MICRO_REPEATS) -> MicroTimes:
     seed = target.record(NewProgram(parent_id=None, island=0, generation=0, code=sample.parent.code,
                                     origin="seed", status="ok", score=sample.parent.score,
                                     metrics=dict(sample.parent.metrics)))
-    stages = [{"name": "full", "status": "ok", "wall_s": 0.01, "cpu_s": 0.01, "error": None}]
+    stages = [StageRecord("full", "ok", 0.01, 0.01)]
     timings = {"select_s": 0.0001, "mutate_s": 0.05, "evaluate_s": 0.05}
     codes = [sample.parent.code.replace("return", f"return {i} * 0 +", 1) for i in range(repeats)]
     started = time.perf_counter()

@@ -68,14 +68,11 @@ def _with_known_labels(program: NewProgram) -> NewProgram:
 
 def stage_rows(program: NewProgram) -> list[dict[str, Any]]:
     """The evaluation stages of an attempt as rows (without their program's id)."""
-    return [
-        {
-            "position": position, "stage": stage.get("name") or stage.get("stage") or f"stage{position}",
-            "status": stage.get("status", "ok"), "wall_s": float(stage.get("wall_s", 0.0)),
-            "cpu_s": float(stage.get("cpu_s", 0.0)), "error": stage.get("error"),
-        }
+    return storable([
+        {"position": position, "stage": stage.name, "status": stage.status, "wall_s": float(stage.wall_s),
+         "cpu_s": float(stage.cpu_s), "error": stage.error}
         for position, stage in enumerate(program.stages)
-    ]
+    ])
 
 
 def failure_reason(status: str, error: str | None, artifacts: dict[str, Any] | None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from evolve.evaluators.result import StageRecord
 from evolve.statuses import Origin, Status
 
 
@@ -53,7 +54,7 @@ class NewProgram:
     diff: str = ""
     model: str | None = None
     error: str | None = None
-    stages: list[dict[str, Any]] = field(default_factory=list)
+    stages: list[StageRecord] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     llm_call_ids: list[int] = field(default_factory=list)
     # Feature values already computed elsewhere (say, next to the evaluation, off the

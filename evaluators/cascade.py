@@ -6,14 +6,9 @@ workload saves the full simulation for the promising ones.
 
 from __future__ import annotations
 
-from evolve.evaluators.result import EvaluationResult, StageResult
-from evolve.evaluators.sandbox import Sandbox, StageOutcome
+from evolve.evaluators.result import EvaluationResult, StageRecord
+from evolve.evaluators.sandbox import Sandbox
 from evolve.statuses import Status
-
-
-def _stage_row(outcome: StageOutcome) -> StageResult:
-    return StageResult(name=outcome.stage, status=outcome.status, wall_s=outcome.wall_s,
-                       cpu_s=outcome.cpu_s, error=outcome.error)
 
 
 def run_cascade(sandbox: Sandbox, code: str, split: str, threshold: float | None) -> EvaluationResult:
@@ -22,11 +17,11 @@ def run_cascade(sandbox: Sandbox, code: str, split: str, threshold: float | None
     A failed quick stage ends the cascade with its status. A quick score below
     ``threshold`` ends it as "culled", keeping the quick score under metrics["quick_score"].
     """
-    stages: list[StageResult] = []
+    stages: list[StageRecord] = []
     quick_metrics: dict[str, object] = {}
     if sandbox.has_quick:
         quick = sandbox.run("quick", code, split)
-        stages.append(_stage_row(quick))
+        stages.append(quick.record)
         if quick.status != Status.OK:
             return EvaluationResult(status=quick.status, metrics=quick.metrics, artifacts=quick.artifacts, stages=stages)
         quick_metrics = {"quick_score": quick.score, **{f"quick_{k}": v for k, v in quick.metrics.items()}}
@@ -34,6 +29,6 @@ def run_cascade(sandbox: Sandbox, code: str, split: str, threshold: float | None
             artifacts = {**quick.artifacts, "cascade": f"quick score {quick.score:g} below the threshold {threshold:g}"}
             return EvaluationResult(status=Status.CULLED, metrics=quick_metrics, artifacts=artifacts, stages=stages)
     full = sandbox.run("full", code, split)
-    stages.append(_stage_row(full))
+    stages.append(full.record)
     return EvaluationResult(status=full.status, score=full.score, metrics={**quick_metrics, **full.metrics},
                             artifacts=full.artifacts, stages=stages)

@@ -15,9 +15,13 @@ from evolve.statuses import Status
 
 
 @dataclass
-class StageResult:
+class StageRecord:
+    """One stage (quick or full) of one evaluation, in the one shape every layer keeps it:
+    the sandbox makes it, the cascade collects it, the result carries it across Ray, the
+    archive writes it as an ``evaluation_stages`` row and the browsers read it back."""
+
     name: str
-    status: str
+    status: Status
     wall_s: float = 0.0
     cpu_s: float = 0.0
     error: str | None = None
@@ -29,7 +33,7 @@ class EvaluationResult:
     score: float | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     artifacts: dict[str, str] = field(default_factory=dict)
-    stages: list[StageResult] = field(default_factory=list)
+    stages: list[StageRecord] = field(default_factory=list)
     node: str | None = None
 
     @property
@@ -41,5 +45,5 @@ class EvaluationResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "EvaluationResult":
-        stages = [StageResult(**s) for s in data.get("stages", [])]
+        stages = [StageRecord(**s) for s in data.get("stages", [])]
         return cls(**{**data, "stages": stages})

@@ -29,6 +29,8 @@ from typing import Any
 from evolve.evaluators.candidate_server import CandidateServer, CandidateServerError
 from evolve.evaluators.confinement import PidsCgroup, bwrap_command, probe_bwrap, remove_stale, scrubbed_env, warn_once
 from evolve.evaluators.problem import CandidateSpec, Limits, Problem
+from evolve.evaluators.result import StageRecord
+from evolve.statuses import Status
 
 MAX_RESULT_BYTES = 16 * 1024 * 1024
 STARTUP_TIMEOUT_S = 300.0
@@ -58,17 +60,27 @@ class SandboxError(RuntimeError):
 
 @dataclass
 class StageOutcome:
-    """One sandboxed run of one stage (quick or full) of the evaluator."""
+    """One sandboxed run of one stage (quick or full) of the evaluator: the stage's record,
+    which travels on to the program's row, and what the scorer returned with it."""
 
-    stage: str
-    status: str
+    record: StageRecord
     score: float | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     artifacts: dict[str, str] = field(default_factory=dict)
-    wall_s: float = 0.0
-    cpu_s: float = 0.0
-    error: str | None = None
     build: dict[str, Any] | None = None  # a compiled candidate's build: whether the cache had it, its seconds
+
+    @property
+    def status(self) -> Status:
+        return self.record.status
+
+    @property
+    def error(self) -> str | None:
+        return self.record.error
+
+
+def _ended(stage: str, status: Status, error: str | None, timing: dict[str, float]) -> StageOutcome:
+    """A stage that ended without a score."""
+    return StageOutcome(StageRecord(stage, status, error=error, **timing))
 
 
 @functools.cache
@@ -304,15 +316,15 @@ class Sandbox:
                      timing: dict[str, float]) -> StageOutcome | None:
         """The outcome when the scorer's run itself was cut short (clock, death, flood, signal)."""
         if reply["timed_out"]:
-            return StageOutcome(stage, "timeout", error=f"wall-clock timeout after {self._timeout_s:g} s", **timing)
+            return _ended(stage, Status.TIMEOUT, f"wall-clock timeout after {self._timeout_s:g} s", timing)
         if reply.get("server_died"):
-            return StageOutcome(stage, "error", error="the sandbox's fork server died during the evaluation", **timing)
+            return _ended(stage, Status.ERROR, "the sandbox's fork server died during the evaluation", timing)
         if flooded:
             what = ", ".join(flooded)
-            return StageOutcome(stage, "killed", error=f"output limit exceeded on {what} "
-                                f"(more than {FLOOD_FACTOR * self.limits.max_output_kb} KB)", **timing)
+            return _ended(stage, Status.KILLED, f"output limit exceeded on {what} "
+                          f"(more than {FLOOD_FACTOR * self.limits.max_output_kb} KB)", timing)
         if reply["signal"] is not None:
-            return StageOutcome(stage, "killed", error=signal_reason(reply["signal"]), **timing)
+            return _ended(stage, Status.KILLED, signal_reason(reply["signal"]), timing)
         return None
 
     def _interpret(self, stage: str, nonce: str, reply: dict[str, Any], raw: bytes, flooded: list[str],
@@ -322,22 +334,22 @@ class Sandbox:
         if interrupted is not None:
             return interrupted
         if not raw:
-            return StageOutcome(stage, "error", **timing,
-                                error=f"the evaluation exited (code {reply['exit_code']}) without a result")
+            return _ended(stage, Status.ERROR, f"the evaluation exited (code {reply['exit_code']}) without a result", timing)
         try:
             message = json.loads(raw)
         except (ValueError, RecursionError):
             message = None
         if not isinstance(message, dict) or not isinstance(message.get("status"), str):
-            return StageOutcome(stage, "error", error="the result channel held something other than one result "
-                                "(tampered with by the candidate?)", **timing)
+            return _ended(stage, Status.ERROR, "the result channel held something other than one result "
+                          "(tampered with by the candidate?)", timing)
         if not secrets.compare_digest(str(message.get("nonce")), nonce):
-            return StageOutcome(stage, "error", error="the result did not carry this evaluation's nonce (forged)", **timing)
+            return _ended(stage, Status.ERROR, "the result did not carry this evaluation's nonce (forged)", timing)
         if message.get("candidate_exited") and candidate and candidate.get("signal") is not None:
-            return StageOutcome(stage, "killed", **timing,
-                                error=f"the candidate's process was {signal_reason(candidate['signal'])}")
-        if message["status"] != "ok":
-            return StageOutcome(stage, message["status"], error=message.get("error"), **timing)
+            return _ended(stage, Status.KILLED, f"the candidate's process was {signal_reason(candidate['signal'])}", timing)
+        if message["status"] not in Status._value2member_map_:
+            return _ended(stage, Status.ERROR, f"the result carried an unknown status {message['status'][:40]!r}", timing)
+        if message["status"] != Status.OK:
+            return _ended(stage, Status(message["status"]), message.get("error"), timing)
         return self._scored(stage, message["output"], timing)
 
     @staticmethod
@@ -345,12 +357,12 @@ class Sandbox:
         score = output.get("score")
         artifacts = output.get("artifacts") or {}
         if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
-            return StageOutcome(stage, "error", error=f"the evaluator returned no finite 'score' (got {score!r})", **timing)
+            return _ended(stage, Status.ERROR, f"the evaluator returned no finite 'score' (got {score!r})", timing)
         if not isinstance(artifacts, dict):
-            return StageOutcome(stage, "error", error=f"'artifacts' must be a dict, not {type(artifacts).__name__}", **timing)
+            return _ended(stage, Status.ERROR, f"'artifacts' must be a dict, not {type(artifacts).__name__}", timing)
         metrics = _finite_or_none({k: v for k, v in output.items() if k not in ("score", "artifacts")})
-        return StageOutcome(stage, "ok", score=float(score), metrics=metrics,
-                            artifacts={str(k): str(v) for k, v in artifacts.items()}, **timing)
+        return StageOutcome(StageRecord(stage, Status.OK, **timing), score=float(score), metrics=metrics,
+                            artifacts={str(k): str(v) for k, v in artifacts.items()})
 
     def _stop_server(self) -> None:
         if self._sock is not None:

@@ -269,7 +269,7 @@ class Engine:
                 score=result.score,
                 metrics=result.metrics,
                 artifacts=result.artifacts,
-                stages=[vars(s) for s in result.stages],
+                stages=result.stages,
                 features=features,
             )
         )
@@ -335,7 +335,7 @@ class Engine:
     def _fill_from_result(record: NewProgram, result: EvaluationResult) -> None:
         record.status, record.score = result.status, result.score
         record.metrics, record.artifacts = result.metrics, result.artifacts
-        record.stages = [vars(s) for s in result.stages]
+        record.stages = result.stages
         if not result.ok:
             record.error = _summary(result.artifacts.get("error")) or result.status
 

@@ -11,6 +11,7 @@ from typing import Any, Iterator
 
 from evolve.database import ArchiveError, ProgramDatabase, queries
 from evolve.database.lease import STALE_AFTER_S, holder_of
+from evolve.evaluators.result import StageRecord
 from evolve.statuses import Origin, Status
 from evolve.web.views import (
     Attempt,
@@ -133,8 +134,7 @@ class RunReader:
             row=_row(d), run_id=d["run_id"], code=d["code"], diff=d["diff"] or "",
             metrics=d["metrics"] or {}, artifacts={k: str(v) for k, v in (d["artifacts"] or {}).items()},
             test_metrics=d["test_metrics"],
-            stages=[{"name": st["stage"], "status": st["status"], "wall_s": st["wall_s"], "error": st["error"]}
-                    for st in d["stages"]],
+            stages=[StageRecord(st["stage"], st["status"], st["wall_s"], st["cpu_s"], st["error"]) for st in d["stages"]],
             timings=d["timings"] or {}, feature_cell=_cell(d["feature_cell"]),
             llm_calls=[
                 LLMCall(c["model"], c["kind"], c["prompt"], c["response"], c["tokens_in"], c["tokens_out"],

@@ -11,6 +11,7 @@ from evolve.database import (
 )
 from evolve.database.queries import export_programs as export_rows
 from evolve.database.queries import program_detail
+from evolve.evaluators.result import StageRecord
 
 
 def test_seed_is_placed_on_every_island(db, seeded_archive):
@@ -112,7 +113,7 @@ def test_stages_and_test_metrics_are_stored(db, seeded_archive):
     seed = archive.seed_program()
     child = archive.record(
         NewProgram(seed.id, 0, 1, "def solve(x):\n    return 7\n", "diff", "culled", error="below threshold",
-                   stages=[{"name": "quick", "status": "culled", "wall_s": 0.5, "cpu_s": 0.4, "error": None}])
+                   stages=[StageRecord("quick", "culled", 0.5, 0.4)])
     )
     archive.set_test_metrics(seed.id, 0.9, {"gap": 0.2})
     stages = program_detail(db, child.id)["stages"]
@@ -126,9 +127,9 @@ def test_one_record_writes_the_program_its_stages_and_its_call_links_together(db
     seed = archive.seed_program()
     call = archive.record_llm_call(LLMCallRecord("m1", "prompt", "resp", 10, 5, 0.01, 0.3))
     stages = [
-        {"name": "compile", "status": "ok", "wall_s": 0.1, "cpu_s": 0.05, "error": None},
-        {"name": "quick", "status": "ok", "wall_s": 0.5, "cpu_s": 0.4, "error": None},
-        {"name": "full", "status": "error", "wall_s": 2.0, "cpu_s": 1.5, "error": "ValueError: bad bin"},
+        StageRecord("compile", "ok", 0.1, 0.05),
+        StageRecord("quick", "ok", 0.5, 0.4),
+        StageRecord("full", "error", 2.0, 1.5, "ValueError: bad bin"),
     ]
     child = archive.record(NewProgram(seed.id, 0, 1, "def solve(x):\n    return 8\n", "diff", "error",
                                       error="ValueError: bad bin", stages=stages, llm_call_ids=[call]))
@@ -153,7 +154,7 @@ def test_a_record_the_database_refuses_leaves_no_row_and_stops_the_archive(db, d
             conn.exec_driver_sql("CREATE TRIGGER refuse BEFORE INSERT ON evaluation_stages "
                                  "FOR EACH ROW EXECUTE FUNCTION refuse()")
     child = NewProgram(seed.id, 0, 1, "def solve(x):\n    return 6\n", "diff", "ok", score=3.0,
-                       stages=[{"name": "full", "status": "ok", "wall_s": 1.0, "cpu_s": 1.0}])
+                       stages=[StageRecord("full", "ok", 1.0, 1.0)])
     with pytest.raises(Exception, match="stage refused"):
         archive.record(child)
     assert [row["id"] for row in export_rows(db, archive.run.id)] == [seed.id]
@@ -170,7 +171,7 @@ def test_nul_characters_from_a_candidate_or_a_model_are_stored_as_replacement_ch
     failed = archive.record(NewProgram(
         seed.id, 0, 1, "def solve(x):\n    return '\x00'\n", "diff", "error", error="ValueError: \x00 in output",
         metrics={"note\x00": "a\x00b"}, artifacts={"stderr": "\x00\x00tail"}, llm_call_ids=[call],
-        stages=[{"name": "full", "status": "error", "wall_s": 0.1, "cpu_s": 0.1, "error": "bad \x00"}],
+        stages=[StageRecord("full", "error", 0.1, 0.1, "bad \x00")],
     ))
     archive.set_test_metrics(seed.id, 1.0, {"log": "x\x00"})
     detail = program_detail(db, failed.id)

@@ -286,9 +286,12 @@ def new_problem(
     Example: evolve new-problem my_scheduler && evolve run my_scheduler -n 20
     """
     from evolve.evaluators.problem import PROBLEMS_DIR
+    from evolve.resources import BUNDLED_PROBLEMS, INSTALLED
     from evolve.scaffold import scaffold_problem
 
-    root = scaffold_problem(name, directory or PROBLEMS_DIR)
+    # An installed package's problems/ is not the user's: theirs is the working directory's.
+    home = Path("problems") if INSTALLED and PROBLEMS_DIR == BUNDLED_PROBLEMS else PROBLEMS_DIR
+    root = scaffold_problem(name, directory or home)
     console.print(f"created {root}: edit seed.py and evaluate.py, then run: evolve run {root}", highlight=False)
 
 

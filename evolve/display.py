@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from evolve.engine import Progress
+if TYPE_CHECKING:
+    from evolve.engine import Progress
 
 
 def format_score(score: float | None) -> str:

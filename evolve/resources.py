@@ -19,3 +19,5 @@ def _bundled(installed: str, checkout: str) -> Path:
 
 BUNDLED_PROBLEMS: Path = _bundled("bundled_problems", "problems")
 PROMPT_TEMPLATES: Path = _bundled("prompt_templates", "prompts")
+# Installed as a package, the bundled folders are the package's, not the user's to write.
+INSTALLED: bool = BUNDLED_PROBLEMS.parent == _PACKAGE

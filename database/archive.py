@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any, Iterator
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from evolve.database.errors import ArchiveError, NoParentAvailable, ProgramNotFound
-from evolve.database.features import code_hash, feature_values
+from evolve.database.features import BUILTIN_FEATURES, code_hash, feature_values
 from evolve.database.grid import Binner, Elite, Island
 from evolve.database.models import EvaluationStage, LLMCall, Program
 from evolve.database.record_statement import record_program
-from evolve.database.records import LLMCallRecord, NewProgram, ProgramView, RunInfo, Sample
+from evolve.database.records import FAILURE_CHARS, LLMCallRecord, NewProgram, ProgramView, RunInfo, Sample
 from evolve.database.selection import choose_inspirations, choose_parent
 from evolve.database.settings import ArchiveSettings
 from evolve.database.storable import storable, storable_record
@@ -45,7 +45,6 @@ INSERT_STAGES = insert(STAGES)
 LINK_CALLS = update(CALLS).where(CALLS.c.id.in_(bindparam("call_ids", expanding=True))).values(
     program_id=bindparam("linked_program")
 )
-FAILURE_TEXT = 300
 
 
 def _placeable(status: str, score: float | None) -> bool:
@@ -78,7 +77,7 @@ def stage_rows(program: NewProgram) -> list[dict[str, Any]]:
 def failure_reason(status: str, error: str | None, artifacts: dict[str, Any] | None) -> str:
     """One line of feedback about a failed attempt: its error, else its first artifact."""
     detail = error or next((str(v) for v in (artifacts or {}).values() if v), "")
-    return f"{status}: {detail}"[:FAILURE_TEXT] if detail else status
+    return " ".join(f"{status}: {detail}".split())[:FAILURE_CHARS] if detail else status
 
 
 class RunArchive:
@@ -100,8 +99,6 @@ class RunArchive:
             if db.engine.dialect.name == "postgresql" else None
         )
         self._names = [d.name for d in settings.features]
-        # candidates between migrations: ``migration_interval`` rounds of the island ring
-        self._period = settings.migration_interval * settings.num_islands
         self._outage = db.outage
         self._broken: str | None = None
         self._reset_index()
@@ -194,7 +191,7 @@ class RunArchive:
         if candidate:
             self._candidates += 1
             self._statuses[status] += 1
-            if self._candidates % self._period == 0:
+            if self._migrates_at(self._candidates):
                 self._migrations += 1
         if values is None or not _placeable(status, score):
             if candidate:
@@ -260,6 +257,13 @@ class RunArchive:
         if elite is not None and elite.id == program_id:
             self._views.put(view)
         return view
+
+    def code_features(self, code: str) -> dict[str, float]:
+        """The configured built-in features of ``code``, those its text alone gives. Safe to
+        call from another thread: the engine computes them while the candidate is evaluated
+        elsewhere, so recording it does not parse the program on the driver's critical path."""
+        names = [name for name in self._names if name in BUILTIN_FEATURES]
+        return feature_values(names, code, {}, self._seed_code) if names else {}
 
     def _feature_values(self, program: NewProgram) -> tuple[float, ...] | None:
         if not _placeable(program.status, program.score):
@@ -335,9 +339,15 @@ class RunArchive:
     def _views_of(self, ids: list[int]) -> dict[int, ProgramView]:
         return self._outage.run(lambda: self._views.fetch(self._statement, ids), self._reconnect)
 
+    def _migrates_at(self, candidates: int) -> bool:
+        """Whether the candidate that brings the count to ``candidates`` triggers a migration:
+        the one rule for live recording (``_migration_due``) and for replay (``_place``).
+        A migration comes every ``migration_interval`` rounds of the island ring."""
+        return candidates % (self.settings.migration_interval * self.settings.num_islands) == 0
+
     def _migration_due(self, origin: str) -> bool:
         """Whether recording a program of this origin makes ``_place`` count a migration."""
-        return is_candidate(origin) and (self._candidates + 1) % self._period == 0
+        return is_candidate(origin) and self._migrates_at(self._candidates + 1)
 
     def _index_new(
         self, program: NewProgram, program_id: int, values: tuple[float, ...] | None, hash_hex: str

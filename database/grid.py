@@ -15,10 +15,10 @@ from array import array
 from collections import deque
 from typing import Any
 
+from evolve.database.records import FAILURES_KEPT
 from evolve.database.settings import FeatureDimension
 
 HEADROOM = 0.1
-FAILURES_KEPT = 5
 
 
 class Elite:

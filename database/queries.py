@@ -187,27 +187,9 @@ def run_summary(db: Source, run: RunInfo | int) -> dict[str, Any]:
         "counts": {**by_status, "total": total, "failed": total - by_status.get(Status.OK, 0)},
         "failure_causes": failure_causes(db, run.id),
         "islands": islands,
-        "score_over_time": _score_over_time(db, run.id),
         "models": models,
         "cost_usd": sum(m["cost_usd"] for m in models),
     }
-
-
-def _score_over_time(db: Source, run_id: int) -> list[dict[str, Any]]:
-    """Each row but the migrants, oldest first, with its score and the best so far."""
-    timeline, best = [], None
-    with _engine(db).connect() as conn:
-        rows = conn.execute(
-            select(PROGRAMS.c.id, PROGRAMS.c.created_at, PROGRAMS.c.score, PROGRAMS.c.status)
-            .where(PROGRAMS.c.run_id == run_id, PROGRAMS.c.origin != Origin.MIGRANT).order_by(PROGRAMS.c.id)
-        )
-        for index, row in enumerate(rows):
-            score = row.score if row.status == Status.OK else None
-            if score is not None and (best is None or score > best):
-                best = score
-            timeline.append({"index": index, "id": row.id, "created_at": row.created_at, "score": score,
-                             "best_so_far": best})
-    return timeline
 
 
 def _run(db: Source, run_id: int) -> RunInfo:

@@ -8,6 +8,14 @@ from typing import Any
 from evolve.evaluators.result import StageRecord
 from evolve.statuses import Origin, Status
 
+# The limits on what a failed attempt leaves behind, stated once: its row's error is one
+# line of at most ERROR_CHARS; each island keeps the reasons of its latest FAILURES_KEPT
+# failures, each at most FAILURE_CHARS, and that is what a ``Sample`` (and so a prompt)
+# shows the model.
+ERROR_CHARS = 500
+FAILURES_KEPT = 5
+FAILURE_CHARS = 200
+
 
 @dataclass
 class ProgramView:
@@ -91,7 +99,7 @@ class Sample:
     parent: ProgramView
     inspirations: list[ProgramView]
     generation: int
-    failures: list[str] = field(default_factory=list)  # recent failure reasons on this island
+    failures: list[str] = field(default_factory=list)  # recent failure reasons on this island, oldest first
 
 
 RUN_STATUSES = ("running", "stopped", "finished", "failed", "interrupted")

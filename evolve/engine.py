@@ -18,8 +18,8 @@ from typing import Any, Protocol
 from evolve.config import RunConfig
 from evolve.database.call_journal import BudgetExhausted, CallJournal
 from evolve.database.errors import DatabaseUnavailable
-from evolve.database.features import BUILTIN_FEATURES, feature_values
-from evolve.database.records import NewProgram, ProgramView, Sample
+from evolve.database.features import BUILTIN_FEATURES
+from evolve.database.records import ERROR_CHARS, NewProgram, ProgramView, Sample
 from evolve.edit_repairs import REPAIRS_ARTIFACT
 from evolve.errors import InputError
 from evolve.evaluators.result import EvaluationResult
@@ -109,7 +109,7 @@ def _summary(text: str | None) -> str | None:
     if not text:
         return None
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1][:500] if lines else None
+    return lines[-1][:ERROR_CHARS] if lines else None
 
 
 def kept_if_culled(result: EvaluationResult, feature_names: list[str]) -> tuple[EvaluationResult, dict[str, float]]:
@@ -159,7 +159,6 @@ class Engine:
         self._llm_slots = asyncio.Semaphore(config.llm.max_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._crash: BaseException | None = None
-        self._seed_code: str | None = None
 
     @staticmethod
     def _check_states_cost(mutator: Mutator, config: RunConfig) -> None:
@@ -180,7 +179,6 @@ class Engine:
 
     async def run(self) -> Outcome:
         seed = await self._ensure_seed()
-        self._seed_code = seed.code
         counts = self.archive.counts()
         self.progress.done = counts.get("total", 0)
         self.progress.failed = counts.get("total", 0) - counts.get(Status.OK, 0)
@@ -292,7 +290,7 @@ class Engine:
             self._fill_from_proposal(record, proposal)
             if proposal.code is not None and record.status != Status.DUPLICATE:
                 self._in_flight_codes.add(proposal.code)
-                features = asyncio.create_task(asyncio.to_thread(self._code_features, proposal.code))
+                features = asyncio.create_task(asyncio.to_thread(self.archive.code_features, proposal.code))
                 t2 = time.perf_counter()
                 result = await self.pool.evaluate(proposal.code, "train")
                 timings["evaluate_s"] = time.perf_counter() - t2
@@ -313,14 +311,6 @@ class Engine:
             record.timings = timings
             if not isinstance(self._crash, DatabaseUnavailable):  # no row can be written; the run is stopping
                 self._record(record, proposal, sample.parent.score)
-
-    def _code_features(self, code: str) -> dict[str, float]:
-        """Built-in code features, computed while the candidate is evaluated elsewhere, so
-        recording it does not parse the program on the driver's critical path."""
-        names = [d.name for d in self.config.archive.features if d.name in BUILTIN_FEATURES]
-        if not names:
-            return {}
-        return feature_values(names, code, {}, self._seed_code)
 
     def _fill_from_proposal(self, record: NewProgram, proposal: Proposal) -> None:
         record.origin, record.diff, record.model = proposal.origin, proposal.diff, proposal.model

@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-from evolve.database.records import ProgramView
+from evolve.database.records import FAILURE_CHARS, FAILURES_KEPT, ProgramView
 from evolve.edit_repairs import REPAIRS, REPAIRS_ARTIFACT
 from evolve.evaluators.markers import fence_name, guess_language
 from evolve.mutation import MutationRequest
@@ -26,8 +26,6 @@ PROMPTS_DIR = PROMPT_TEMPLATES
 MODES = ("diff", "rewrite")
 
 ARTIFACT_CHARS = 1500  # per artifact: the model needs the gist, not a full log
-MAX_FAILURES = 5
-FAILURE_CHARS = 200
 _TAIL_KEYS = ("stderr", "stdout", "traceback", "log", "error")
 
 
@@ -138,7 +136,7 @@ def prompt_context(request: MutationRequest, mode: str, system_message: str | No
     if mode not in MODES:
         raise PromptError(f"unknown edit mode {mode!r}; one of {', '.join(MODES)}")
     failures = [
-        " ".join(str(f).split())[:FAILURE_CHARS] for f in request.failures[-MAX_FAILURES:] if str(f).strip()
+        " ".join(str(f).split())[:FAILURE_CHARS] for f in request.failures[-FAILURES_KEPT:] if str(f).strip()
     ]
     return {
         "problem_name": request.problem_name,

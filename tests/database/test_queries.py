@@ -61,8 +61,8 @@ def test_list_runs_and_summary(db, seeded_archive):
          "example_id": summary["failure_causes"][0]["example_id"]}
     ]
     assert [(i["island"], i["candidates"], i["failed"]) for i in summary["islands"]] == [(0, 4, 1)]
-    assert [(t["score"], t["best_so_far"]) for t in summary["score_over_time"]] == [
-        (1.0, 1.0), (2.0, 2.0), (3.5, 3.5), (None, 3.5), (1.5, 3.5)
+    assert [(a["origin"], a["score"]) for a in queries.run_attempts(db, archive.run.id)] == [
+        ("seed", 1.0), ("diff", 2.0), ("diff", 3.5), ("diff", None), ("rewrite", 1.5)
     ]
     assert [(m["model"], m["calls"], m["errors"], m["tokens_in"]) for m in summary["models"]] == [
         ("m1", 1, 0, 100), ("m2", 1, 1, 10)

@@ -2,7 +2,8 @@ import dataclasses
 
 import pytest
 
-from evolve.prompts import ARTIFACT_CHARS, MAX_FAILURES, PromptError, render_messages, repair_messages
+from evolve.database.records import FAILURES_KEPT
+from evolve.prompts import ARTIFACT_CHARS, PromptError, render_messages, repair_messages
 
 
 def test_diff_prompt_carries_the_parent_and_its_feedback(make_request, program_code):
@@ -51,7 +52,7 @@ def test_only_the_latest_failures_are_shown(make_request):
     failures = [f"failure number {i}" for i in range(12)]
     _, user = render_messages(make_request(failures=failures), "diff")
     shown = [f for f in failures if f + "\n" in user["content"]]
-    assert shown == failures[-MAX_FAILURES:]
+    assert shown == failures[-FAILURES_KEPT:]
 
 
 def test_system_message_replaces_the_description(make_request):

@@ -36,7 +36,17 @@ HARMLESS_AT: dict[str, tuple[Any, ...]] = {
     "prompt.use_meta_prompting": (False,),
     "early_stopping_patience": (None,),
     "language": (None, "python"),
-    "file_suffix": (".py",),
+    "file_suffix": (None, ".py"),
+}
+
+# OpenEvolve names the language and the program file's suffix; evolve reads both off the
+# initial program's file name, which is how OpenEvolve's own examples are laid out.
+SUFFIX_LANGUAGES = {
+    ".py": "python", ".rs": "rust", ".r": "r", ".cpp": "cpp", ".cc": "cpp", ".cxx": "cpp", ".hpp": "cpp",
+    ".c": "c", ".h": "c", ".cu": "cuda", ".go": "go", ".java": "java", ".js": "javascript", ".ts": "typescript",
+    ".jl": "julia", ".lua": "lua", ".sh": "shell", ".rb": "ruby", ".swift": "swift", ".kt": "kotlin",
+    ".scala": "scala", ".cs": "csharp", ".v": "verilog", ".sv": "verilog", ".zig": "zig", ".f90": "fortran",
+    ".hs": "haskell", ".sql": "sql", ".pl": "perl",
 }
 
 REASONS = {
@@ -61,8 +71,8 @@ REASONS = {
     "evaluator.use_llm_feedback": "evolve does not ask a model to grade programs",
     "evaluator.enable_artifacts": "evolve always keeps a program's artifacts",
     "evaluator.distributed": "evolve's evaluations run on a Ray cluster given by --ray-address",
-    "language": "evolve evolves Python programs",
-    "file_suffix": "evolve evolves Python programs",
+    "language": "honoured when the initial program is written in it: evolve reads the language off its file name",
+    "file_suffix": "honoured when the initial program has it: evolve names the program as the initial one is named",
 }
 DEFAULT_REASON = "evolve has no equivalent setting"
 
@@ -84,6 +94,8 @@ class MappedConfig:
     stage3_threshold: float | None
     feature_dimensions: list[str] = field(default_factory=list)  # OpenEvolve's names, left out of its fitness
     initial_program: str | None = None  # evolve's own key: which file of the directory is the program
+    language: str | None = None
+    file_suffix: str | None = None
     unsupported: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -294,6 +306,12 @@ def map_config(config: dict[str, Any], source: str = "config.yaml") -> MappedCon
     if program is not None and (not isinstance(program, str) or not program.strip()):
         raise OpenEvolveFormatError(f"{source}: 'initial_program' must name a file of the directory, not {program!r}")
     out.initial_program = program
+    out.language, out.file_suffix = top.take("language"), top.take("file_suffix")
+    for key, value in (("language", out.language), ("file_suffix", out.file_suffix)):
+        if value is not None and not isinstance(value, str):
+            raise OpenEvolveFormatError(f"{source}: '{key}' must be a string, not {value!r}")
+        if value not in HARMLESS_AT[key]:
+            out.unsupported[key] = REASONS[key]  # until the initial program is found to agree
     if top.has("max_iterations"):
         out.evolve["iterations"] = int(top.take("max_iterations"))
     seed = top.take("random_seed")

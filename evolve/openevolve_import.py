@@ -28,13 +28,14 @@ import yaml
 from rich.console import Console
 
 from evolve.config import ConfigError, RunConfig, deep_merge, validate
-from evolve.evaluators.markers import END_MARKER, START_MARKER, has_markers
+from evolve.evaluators.markers import END_MARKER, START_MARKER, comment_of, has_markers
 from evolve.evaluators.problem import ProblemError, load_problem
-from evolve.openevolve_config import MappedConfig, OpenEvolveFormatError, map_config
+from evolve.openevolve_config import SUFFIX_LANGUAGES, MappedConfig, OpenEvolveFormatError, map_config
 
 DEFAULT_CACHE_DIR = Path("runs/imported")
 EVALUATOR = "evaluator.py"
 CONFIG = "config.yaml"
+INITIAL_STEM = "initial_program"
 INITIAL_PROGRAM = "initial_program.py"
 USUAL_PROGRAMS = "initial_*.py"  # initial_greedy.py and the like, as ADRS examples name theirs
 SKIPPED = {"__pycache__", ".git", ".pytest_cache", "openevolve_output", ".ipynb_checkpoints"}
@@ -49,11 +50,14 @@ the fitness. evolve calls evaluate(program_path, split) and evaluate_quick(...) 
 {"score": ..., metrics..., "artifacts": {...}}. The original evaluator is not modified.
 """
 
+import asyncio
+import inspect
 import json
+import math
 import os
 import traceback
 
-from evolve.evaluators.contract import load_program
+from evolve.evaluators.contract import InvalidProgram, load_program
 
 SETTINGS = __SETTINGS__
 RESERVED = ("score", "artifacts")
@@ -85,6 +89,8 @@ def _text(value):
 def _stage(name, program_path):
     """(numeric metrics, artifacts as text, notes) of one stage function's return value."""
     raw = getattr(original, name)(program_path)
+    if inspect.iscoroutine(raw):  # an async evaluate, which OpenEvolve awaits
+        raw = asyncio.run(raw)
     if isinstance(raw, dict):
         metrics, artifacts = raw, {}
     elif hasattr(raw, "metrics"):
@@ -103,13 +109,17 @@ def _stage(name, program_path):
 
 
 def _fitness(metrics):
-    """OpenEvolve's fitness: combined_score, else the mean of the numeric metrics but 'error' and features."""
+    """OpenEvolve's fitness: combined_score, else the mean of the numeric metrics but 'error' and features
+    (an infinite metric, a failure's placeholder, left out: evolve's score must be finite)."""
     if "combined_score" in metrics:
         return metrics["combined_score"], None
     values = {k: v for k, v in metrics.items() if k != "error" and k not in SETTINGS["feature_dimensions"]}
-    mean = sum(values.values()) / len(values) if values else 0.0
-    names = ", ".join(sorted(values)) or "none"
-    return mean, f"no combined_score: the score is the mean of the numeric metrics ({names}), as OpenEvolve's fitness"
+    finite = {k: v for k, v in values.items() if math.isfinite(v)}
+    mean = sum(finite.values()) / len(finite) if finite else 0.0
+    names = ", ".join(sorted(finite)) or "none"
+    note = f"no combined_score: the score is the mean of the numeric metrics ({names}), as OpenEvolve's fitness"
+    dropped = sorted(set(values) - set(finite))
+    return mean, note + (f"; left out as not finite: {', '.join(dropped)}" if dropped else "")
 
 
 def _output(stages):
@@ -119,6 +129,10 @@ def _output(stages):
         metrics.update(stage_metrics)
         artifacts.update(stage_artifacts)
         notes.extend(stage_notes)
+    unplaceable = sorted(k for k in SETTINGS["feature_dimensions"] if k in metrics and not math.isfinite(metrics[k]))
+    if unplaceable:  # the archive cannot place the program on a grid axis of infinite length
+        raise InvalidProgram(f"feature metrics not finite: {', '.join(f'{k}={metrics[k]}' for k in unplaceable)}; "
+                             f"artifacts: {_text(artifacts)[:2000]}")
     score, note = _fitness(metrics)
     if note:
         notes.append(note)
@@ -222,38 +236,59 @@ def _files(source: Path) -> list[Path]:
             if p.is_file() and not SKIPPED.intersection(p.relative_to(source).parts)]
 
 
+def _program_files(source: Path) -> list[Path]:
+    """Files of the directory that could be an initial program: not the evaluator or the config."""
+    return [p for p in sorted(source.iterdir()) if p.is_file() and p.name not in (EVALUATOR, CONFIG)
+            and p.suffix.lower() in SUFFIX_LANGUAGES]
+
+
 def _named_program(source: Path, named: str) -> Path:
     path = (source / named).resolve()
     if not path.is_relative_to(source) or not path.is_file():
-        found = ", ".join(p.name for p in sorted(source.glob("*.py")) if p.name != EVALUATOR) or "none"
+        found = ", ".join(p.name for p in _program_files(source)) or "none"
         raise OpenEvolveFormatError(f"{source}: the initial program '{named}' is not a file in the directory "
-                                    f"(Python files there: {found})")
-    if path.suffix != ".py":
-        raise OpenEvolveFormatError(f"{source}: the initial program {named} is not Python; evolve evolves Python programs")
+                                    f"(program files there: {found})")
     return path
 
 
-def _initial_program(source: Path, named: str | None = None) -> Path:
-    """The named program; else initial_program.py; else the one initial_*.py, or the one
-    Python file that carries EVOLVE-BLOCK markers."""
+def _initial_program(source: Path, named: str | None = None, suffix: str | None = None) -> Path:
+    """The named program; else initial_program with the config's file_suffix, else .py, else the
+    one initial_program.* in a known language; else the one initial_*.py, or the one program file
+    that carries EVOLVE-BLOCK markers."""
     if named:
         return _named_program(source, named)
-    if (source / INITIAL_PROGRAM).is_file():
-        return source / INITIAL_PROGRAM
-    others = sorted(p.name for p in source.glob("initial_program.*"))
-    if others:
-        raise OpenEvolveFormatError(f"{source}: the initial program {others[0]} is not Python; evolve evolves Python programs")
-    candidates = sorted(source.glob(USUAL_PROGRAMS)) or [
-        p for p in sorted(source.glob("*.py")) if p.name != EVALUATOR and has_markers(p.read_text(errors="replace"))
+    for name in dict.fromkeys(f"{INITIAL_STEM}{s}" for s in (suffix, ".py") if s):
+        if (source / name).is_file():
+            return source / name
+    others = [p for p in _program_files(source) if p.stem == INITIAL_STEM]
+    if len(others) == 1:
+        return others[0]
+    candidates = others or sorted(source.glob(USUAL_PROGRAMS)) or [
+        p for p in _program_files(source) if has_markers(p.read_text(errors="replace"))
     ]
     if len(candidates) != 1:
         found = ", ".join(p.name for p in candidates) or "none"
         raise OpenEvolveFormatError(
             f"{source}: cannot tell which file is the initial program: no {INITIAL_PROGRAM}; candidates "
-            f"({USUAL_PROGRAMS}, or Python files with '# {START_MARKER}' markers): {found}; name it with "
-            f"`evolve run {source.name} PROGRAM.py` or 'initial_program: PROGRAM.py' in {CONFIG}"
+            f"({INITIAL_STEM}.*, {USUAL_PROGRAMS}, or program files with {START_MARKER} markers): {found}; name it with "
+            f"`evolve run {source.name} PROGRAM` or 'initial_program: PROGRAM' in {CONFIG}"
         )
     return candidates[0]
+
+
+def _language(program: Path, mapped: MappedConfig) -> str:
+    """The program's language, read off its suffix; config.yaml's language and file_suffix must agree."""
+    suffix = program.suffix.lower()
+    language = SUFFIX_LANGUAGES.get(suffix)
+    if language is None:
+        known = " ".join(sorted(SUFFIX_LANGUAGES))
+        raise OpenEvolveFormatError(f"{program}: evolve cannot tell the language of a '{suffix}' file "
+                                    f"(known suffixes: {known})")
+    if mapped.language is not None and mapped.language.lower() == language:
+        mapped.unsupported.pop("language", None)
+    if mapped.file_suffix is not None and mapped.file_suffix.lower() == suffix:
+        mapped.unsupported.pop("file_suffix", None)
+    return language
 
 
 def _evaluator_functions(path: Path) -> set[str]:
@@ -291,10 +326,12 @@ def _free_name(preferred: str, taken: set[str]) -> str:
     return preferred if preferred not in taken else f"evolve_{preferred}"
 
 
-def _seed_text(program: Path) -> str:
-    """The initial program; one without markers is wrapped whole, as OpenEvolve evolves the whole file."""
+def _seed_text(program: Path, language: str) -> str:
+    """The initial program; one without markers is wrapped whole, as OpenEvolve evolves the whole file,
+    the markers written in the language's comment syntax."""
     code = program.read_text()
-    return code if has_markers(code) else f"# {START_MARKER}\n{code.rstrip()}\n# {END_MARKER}\n"
+    comment = comment_of(language)
+    return code if has_markers(code) else f"{comment} {START_MARKER}\n{code.rstrip()}\n{comment} {END_MARKER}\n"
 
 
 def _problem_yaml(name: str, mapped: MappedConfig, program: str, adapter: str) -> dict[str, Any]:
@@ -306,6 +343,8 @@ def _problem_yaml(name: str, mapped: MappedConfig, program: str, adapter: str) -
         "limits": mapped.limits,
         "splits": {"train": "the evaluator's own workload (OpenEvolve problems have no held-out split)"},
     }
+    if mapped.language not in (None, "python"):
+        spec["candidate"] = {"language": mapped.language}
     if mapped.features:
         spec["features"] = mapped.features
     if mapped.cascade_threshold is not None:
@@ -345,7 +384,8 @@ def convert(source: Path, config_path: Path | None = None, program: str | None =
     functions = _evaluator_functions(source / EVALUATOR)
     config_path = config_path or (source / CONFIG if (source / CONFIG).is_file() else None)
     mapped = map_config(_read_config(config_path), str(config_path or CONFIG))
-    program_path = _initial_program(source, program or mapped.initial_program)
+    program_path = _initial_program(source, program or mapped.initial_program, mapped.file_suffix)
+    mapped.language = _language(program_path, mapped)
     if config_path is None:
         mapped.notes.append(f"no {CONFIG}: OpenEvolve's evaluation defaults (cascade thresholds, timeout) apply")
     if mapped.cascade and mapped.stage3_threshold is not None and "evaluate_stage3" in functions:
@@ -369,7 +409,7 @@ def import_directory(
     # The config is replaced by problem.yaml, and may hold a literal API key that must not be copied.
     files = [p for p in _files(source) if p != (Path(config_path).resolve() if config_path else source / CONFIG)]
     taken = {p.relative_to(source).as_posix() for p in files}
-    seed_name, adapter_name = _free_name("seed.py", taken), _free_name("evaluate.py", taken)
+    seed_name, adapter_name = _free_name("seed" + program_path.suffix, taken), _free_name("evaluate.py", taken)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
@@ -377,7 +417,7 @@ def import_directory(
             destination = staging / path.relative_to(source)
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, destination)
-        (staging / seed_name).write_text(_seed_text(program_path))
+        (staging / seed_name).write_text(_seed_text(program_path, mapped.language))
         settings = {"evaluator": EVALUATOR, "cascade": mapped.cascade, "stage3_threshold": mapped.stage3_threshold,
                     "feature_dimensions": mapped.feature_dimensions}
         (staging / adapter_name).write_text(ADAPTER.replace("__SETTINGS__", repr(settings)))
@@ -434,7 +474,7 @@ def resolve_problem_ref(
     """The problem reference to load: ``ref`` itself, or the converted folder of an OpenEvolve
     directory. ``ref`` may be the initial program inside such a directory, or ``program`` name it."""
     path = Path(ref)
-    if path.is_file() and path.suffix == ".py" and is_openevolve_dir(path.parent) and program is None:
+    if path.is_file() and path.name not in (EVALUATOR, CONFIG) and is_openevolve_dir(path.parent) and program is None:
         path, program = path.parent, path.name
     if not is_openevolve_dir(path):
         if program is not None:

@@ -9,14 +9,22 @@ need_apt=()
 command -v bwrap >/dev/null || need_apt+=(bubblewrap)
 command -v g++ >/dev/null || need_apt+=(g++)
 [ -x /usr/bin/rustc ] || need_apt+=(rustc)  # the sandbox shows /usr only, not ~/.cargo
+[ -x /usr/bin/cargo ] || need_apt+=(cargo)  # OpenEvolve-format evaluators that shell out to cargo
 command -v chromium >/dev/null || need_apt+=(chromium chromium-driver)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+# R without its recommended set (hundreds of packages): Rscript and jsonlite are what the R evaluator uses.
+need_bare=()
+[ -x /usr/bin/Rscript ] || need_bare+=(r-base-core)
+[ -d /usr/lib/R/site-library/jsonlite ] || need_bare+=(r-cran-jsonlite)
+sudo_=(); [ "$(id -u)" = 0 ] || sudo_=(sudo)
+if [ ${#need_apt[@]} -gt 0 ] || [ ${#need_bare[@]} -gt 0 ]; then
+    "${sudo_[@]}" apt-get update -qq
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
-    if [ "$(id -u)" = 0 ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
-    else
-        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
-    fi
+    "${sudo_[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+if [ ${#need_bare[@]} -gt 0 ]; then
+    "${sudo_[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_bare[@]}"
 fi
 
 # torch first, pinned: this machine holds a local CPU build of 2.13.0, while an unpinned

@@ -13,6 +13,7 @@ import argparse
 import gc
 import random
 import statistics
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -23,8 +24,10 @@ from sqlalchemy import insert
 from evolve.database import ArchiveSettings, FeatureDimension, NewProgram, ProgramDatabase, RunArchive
 from evolve.database.features import ast_complexity, code_hash, feature_values, line_edit_distance
 from evolve.database.models import Program
-from evolve.database.pg_cluster import TemporaryPostgres, find_binaries
 from evolve.evaluators.result import StageRecord
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
+from pg_cluster import TemporaryPostgres, find_binaries  # noqa: E402
 
 SEED_LINES = [f"    total += weights[{i}] * values[{i}]  # term {i}" for i in range(36)]
 SEED = "def score(weights, values):\n    total = 0.0\n" + "\n".join(SEED_LINES) + "\n    return total\n"

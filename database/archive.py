@@ -439,12 +439,6 @@ class RunArchive:
         self._spent += call.cost_usd
         return call_id
 
-    def attach_llm_calls(self, program_id: int, call_ids: list[int]) -> None:
-        if not call_ids:
-            return
-        with self._statement() as conn:
-            conn.execute(update(CALLS).where(CALLS.c.id.in_(call_ids)).values(program_id=program_id))
-
     def set_test_metrics(self, program_id: int, score: float | None, metrics: dict[str, Any]) -> None:
         metrics = storable(metrics)
 

@@ -112,11 +112,6 @@ class Problem(BaseModel):
     def language(self) -> str:
         return self.candidate.language
 
-    @property
-    def test_split(self) -> str | None:
-        """The held-out split's name, when the problem declares one."""
-        return "test" if "test" in self.splits else None
-
 
 def _describe(error: ValidationError, source: Path) -> str:
     lines = [f"invalid problem file {source}:"]

@@ -23,7 +23,7 @@ from evolve.database.records import ERROR_CHARS, NewProgram, ProgramView, Sample
 from evolve.edit_repairs import REPAIRS_ARTIFACT
 from evolve.errors import InputError
 from evolve.evaluators.result import EvaluationResult
-from evolve.mutation import MutationRequest, Mutator, Proposal
+from evolve.mutation import CHANGES_ARTIFACT, MutationRequest, Mutator, Proposal
 from evolve.statuses import Origin, Status
 
 log = logging.getLogger(__name__)
@@ -333,6 +333,8 @@ class Engine:
         calls = proposal.llm_calls if proposal else []
         if proposal is not None and proposal.repairs:
             record.artifacts = {**record.artifacts, REPAIRS_ARTIFACT: ", ".join(proposal.repairs)}
+        if proposal is not None and proposal.changes:
+            record.artifacts = {**record.artifacts, CHANGES_ARTIFACT: "; ".join(proposal.changes)}
         record.llm_call_ids = [call.call_id for call in calls if call.call_id is not None]
         view = self.archive.record(record)
         for call in calls:

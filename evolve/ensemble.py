@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from evolve.config import ModelSettings
@@ -29,7 +29,6 @@ class ArmStats:
     selected: int = 0  # choices made, observed or still in flight
     observed: int = 0
     reward_sum: float = 0.0  # sum of max(improvement, 0) / max(cost, COST_FLOOR_USD)
-    improvement_sum: float = 0.0
     cost_usd: float = 0.0
 
 
@@ -95,7 +94,6 @@ class ModelEnsemble:
             reward = 0.0
         arm.observed += 1
         arm.reward_sum += reward
-        arm.improvement_sum += improvement if math.isfinite(improvement) else 0.0
         arm.cost_usd += cost_usd
         self.max_reward = max(self.max_reward, reward)
 
@@ -103,9 +101,11 @@ class ModelEnsemble:
         return {"arms": {name: asdict(arm) for name, arm in self.arms.items()}, "max_reward": self.max_reward}
 
     def load_state(self, state: dict[str, Any]) -> None:
-        """Restore statistics; models no longer in the ensemble are dropped, new ones start fresh."""
+        """Restore statistics; models no longer in the ensemble are dropped, new ones start
+        fresh, and statistics this version no longer keeps are ignored."""
         arms = state.get("arms", {})
+        kept = {f.name for f in fields(ArmStats)}
         for name in self.arms:
             if name in arms:
-                self.arms[name] = ArmStats(**arms[name])
+                self.arms[name] = ArmStats(**{key: value for key, value in arms[name].items() if key in kept})
         self.max_reward = float(state.get("max_reward", 0.0))

@@ -41,6 +41,11 @@ class Proposal:
     error: str | None = None
     llm_calls: list[LLMCallRecord] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)  # what the edit needed to apply (evolve.edits.REPAIRS)
+    changes: list[str] = field(default_factory=list)  # what was changed, in words (the offline operators say)
+
+
+# The artifact under which a row keeps its proposal's ``changes``.
+CHANGES_ARTIFACT = "changes"
 
 
 class Mutator(abc.ABC):

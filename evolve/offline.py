@@ -67,9 +67,10 @@ class OfflineMutator(Mutator):
         python = guess_language(parent_code) == "python"
         donors = self._donor_trees(inspiration_codes) if python else []
         for _ in range(MAX_TRIES):
-            child = self._try_once(program, donors, rng) if python else self._try_text(program, rng)
-            if child is not None and child != parent_code:
-                return Proposal(code=child, origin=Origin.OFFLINE, diff=unified_diff(parent_code, child))
+            tried = self._try_once(program, donors, rng) if python else self._try_text(program, rng)
+            if tried is not None and tried[0] != parent_code:
+                child, changes = tried
+                return Proposal(code=child, origin=Origin.OFFLINE, diff=unified_diff(parent_code, child), changes=changes)
         return Proposal(code=None, origin=Origin.OFFLINE, error=f"no valid mutation found in {MAX_TRIES} tries")
 
     @staticmethod
@@ -86,16 +87,18 @@ class OfflineMutator(Mutator):
         return trees
 
     @staticmethod
-    def _try_text(program: RegionedProgram, rng: random.Random) -> str | None:
+    def _try_text(program: RegionedProgram, rng: random.Random) -> tuple[str, list[str]] | None:
         index = rng.randrange(len(program.regions))
         bodies = [r.body for r in program.regions]
         body = mutate_text(bodies[index], rng, rng.choice(OPS_PER_CHILD))
         if body is None:
             return None
         bodies[index] = body
-        return program.with_bodies(bodies)
+        return program.with_bodies(bodies), []
 
-    def _try_once(self, program: RegionedProgram, donors: list[ast.Module], rng: random.Random) -> str | None:
+    def _try_once(self, program: RegionedProgram, donors: list[ast.Module],
+                  rng: random.Random) -> tuple[str, list[str]] | None:
+        """A child and what its operators changed, or None when this try found nothing valid."""
         parsed = [_parse_region(r.body) for r in program.regions]
         editable = [i for i, p in enumerate(parsed) if p is not None]
         if not editable:
@@ -103,12 +106,13 @@ class OfflineMutator(Mutator):
         index = rng.choice(editable)
         tree, indent = parsed[index]  # type: ignore[misc]
         operators, weights = zip(*OPERATORS)
-        changed = False
+        changes = []
         for _ in range(rng.choice(OPS_PER_CHILD)):
             operator = rng.choices(operators, weights)[0]
-            if operator(tree, donors, rng) is not None:
-                changed = True
-        if not changed:
+            change = operator(tree, donors, rng)
+            if change is not None:
+                changes.append(change)
+        if not changes:
             return None
         body = textwrap.indent(ast.unparse(ast.fix_missing_locations(tree)), indent) + "\n"
         bodies = [r.body for r in program.regions]
@@ -120,4 +124,4 @@ class OfflineMutator(Mutator):
             return None
         if frozen_text(child) != frozen_text(program.code):
             return None
-        return child
+        return child, changes

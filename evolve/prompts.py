@@ -153,15 +153,9 @@ def prompt_context(request: MutationRequest, mode: str, system_message: str | No
     }
 
 
-def render_messages(
-    request: MutationRequest,
-    mode: str,
-    templates_dir: str | Path | None = None,
-    system_message: str | None = None,
-) -> list[dict[str, str]]:
-    """The system and user messages for one mutation; ``templates_dir`` defaults to the request's."""
-    folder = templates_dir if templates_dir is not None else request.templates_dir
-    env = _environment(None if folder is None else str(folder))
+def render_messages(request: MutationRequest, mode: str, system_message: str | None = None) -> list[dict[str, str]]:
+    """The system and user messages for one mutation, from the request's templates."""
+    env = _environment(request.templates_dir)
     context = prompt_context(request, mode, system_message)
     return [
         {"role": "system", "content": _render(env, "system.j2", context)},
@@ -175,11 +169,9 @@ def repair_messages(
     messages: list[dict[str, str]],
     reply: str,
     reason: str,
-    templates_dir: str | Path | None = None,
 ) -> list[dict[str, str]]:
     """The conversation continued by the failed reply and a turn saying why it failed."""
-    folder = templates_dir if templates_dir is not None else request.templates_dir
-    env = _environment(None if folder is None else str(folder))
+    env = _environment(request.templates_dir)
     context = {**prompt_context(request, mode), "reason": reason}
     return [
         *messages,

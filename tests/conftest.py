@@ -65,7 +65,7 @@ def ray_local() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[Any]:
     """A throwaway PostgreSQL server on 127.0.0.1 for the session (``new_database`` per test)."""
-    from evolve.database.pg_cluster import TemporaryPostgres, find_binaries
+    from tests.support.pg_cluster import TemporaryPostgres, find_binaries
 
     if find_binaries() is None:
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")

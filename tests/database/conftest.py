@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from evolve.database import ArchiveSettings, NewProgram, ProgramDatabase, RunArchive
-from evolve.database.pg_cluster import TemporaryPostgres
+from tests.support.pg_cluster import TemporaryPostgres
 
 _names = itertools.count()
 

@@ -95,11 +95,10 @@ def test_llm_calls_are_counted_and_linked(db, db_url, seeded_archive):
     seed = archive.seed_program()
     first = archive.record_llm_call(LLMCallRecord("m1", "prompt", None, 100, 0, 0.25, 1.5, error="rate limited"))
     second = archive.record_llm_call(LLMCallRecord("m1", "prompt", "resp", 120, 40, 0.5, 2.0))
-    child = archive.record(
-        NewProgram(seed.id, 0, 1, "def solve(x):\n    return 5\n", "diff", "ok", score=2.0, llm_call_ids=[second])
-    )
     third = archive.record_llm_call(LLMCallRecord("m2", "p", "r", 1, 1, 0.125), program_id=None)
-    archive.attach_llm_calls(child.id, [third])
+    child = archive.record(
+        NewProgram(seed.id, 0, 1, "def solve(x):\n    return 5\n", "diff", "ok", score=2.0, llm_call_ids=[second, third])
+    )
     assert archive.spent_usd() == pytest.approx(0.875)
     detail = program_detail(db, child.id)
     assert [c["id"] for c in detail["llm_calls"]] == [second, third]

@@ -27,7 +27,7 @@ def test_defaults_fill_in_and_paths_are_absolute(tmp_path):
     assert "EVOLVE-BLOCK-START" in problem.seed_code
     assert problem.limits.timeout_s == 60 and problem.limits.gpus == 0
     assert problem.cascade_threshold is None
-    assert problem.test_split == "test"
+    assert "test" in problem.splits
     assert problem.evolve == {}
 
 
@@ -43,7 +43,7 @@ def test_all_keys_are_read(tmp_path):
     assert (problem.limits.timeout_s, problem.limits.memory_mb, problem.limits.cpus) == (5, 512, 2)
     assert problem.features == [{"name": "complexity", "bins": 5}]
     assert problem.cascade_threshold == 0.5
-    assert problem.test_split is None
+    assert "test" not in problem.splits
     assert problem.evolve == {"iterations": 7}
 
 

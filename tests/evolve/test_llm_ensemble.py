@@ -47,7 +47,7 @@ def test_bandit_prefers_the_model_that_improves_more_at_equal_cost():
     rates = {"good": 0.6, "bad": 0.1}
     chosen = simulate(ensemble, lambda name, rng: (1.0 if rng.random() < rates[name] else -1.0, 0.01), 300)
     assert chosen.count("good") > 2 * chosen.count("bad")
-    assert ensemble.arms["bad"].improvement_sum < 0  # raw improvement kept, reward clipped at 0
+    assert 0 <= ensemble.arms["bad"].reward_sum < ensemble.arms["good"].reward_sum  # losses clipped at 0
 
 
 def test_bandit_keeps_exploring_the_weaker_model():
@@ -77,6 +77,14 @@ def test_loading_state_after_the_ensemble_changed():
     assert new.arms["a"].observed == 1
     assert new.arms["fresh"].observed == 0
     assert "gone" not in new.state()["arms"]
+
+
+def test_a_state_stored_by_an_earlier_version_still_loads():
+    stored = {"arms": {"a": {"selected": 3, "observed": 2, "reward_sum": 5.0, "improvement_sum": 0.5, "cost_usd": 0.2}},
+              "max_reward": 4.0}
+    ensemble = ModelEnsemble(models(("a", 1.0)), bandit=True)
+    ensemble.load_state(stored)
+    assert (ensemble.arms["a"].selected, ensemble.arms["a"].reward_sum, ensemble.max_reward) == (3, 5.0, 4.0)
 
 
 def test_free_models_get_a_finite_reward():

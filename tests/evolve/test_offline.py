@@ -9,7 +9,7 @@ import pytest
 from evolve import ast_operators as ops
 from evolve.database.records import ProgramView
 from evolve.mutation import MutationRequest
-from evolve.offline import OfflineMutator
+from evolve.offline import OPS_PER_CHILD, OfflineMutator
 from evolve.regions import frozen_text
 
 SCALAR = """import math
@@ -62,6 +62,7 @@ def test_children_parse_differ_and_keep_frozen_text(program):
         assert proposal.code != program
         assert frozen_text(proposal.code) == frozen_text(program)
         assert proposal.origin == "offline" and proposal.diff.startswith("--- parent")
+        assert 1 <= len(proposal.changes) <= max(OPS_PER_CHILD) and all(proposal.changes)
     assert made >= 140
 
 

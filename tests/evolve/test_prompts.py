@@ -75,7 +75,7 @@ def test_problem_folder_overrides_a_template_by_name(make_request, tmp_path):
 def test_problem_prompts_subfolder_overrides_and_may_reuse_the_shared_context(make_request, tmp_path):
     (tmp_path / "prompts").mkdir()
     (tmp_path / "prompts" / "diff.j2").write_text('{% include "_context.j2" %}\nONLY CHANGE THRESHOLD.')
-    _, user = render_messages(make_request(), "diff", templates_dir=tmp_path)
+    _, user = render_messages(make_request(templates_dir=str(tmp_path)), "diff")
     assert user["content"].rstrip().endswith("ONLY CHANGE THRESHOLD.")
     assert "THRESHOLD = 5" in user["content"]
 

@@ -20,6 +20,8 @@ from rich.table import Table
 
 from evolve.database import DEFAULT_URL, ProgramDatabase
 from evolve.errors import InputError
+from evolve.evaluators.markers import guess_language
+from evolve.openevolve_config import SUFFIX_LANGUAGES
 from evolve.statuses import Status
 from evolve.web.app import format_when
 from evolve.web.reader import RunReader
@@ -148,15 +150,50 @@ def _island_best(island: Any) -> str:
     return str(island.best_id)
 
 
+LANGUAGE_SUFFIXES = {language: suffix for suffix, language in reversed(SUFFIX_LANGUAGES.items())}
+OutputOption = typer.Option(None, "-o", "--output",
+                            help="write the code to this file (kept as named), or into this folder named for its language")
+
+
+def _program_file(problem_ref: str, code: str) -> tuple[str, str]:
+    """The language and file suffix of a run's programs: its problem's program file, else read off the code."""
+    from evolve.evaluators.problem import ProblemError, load_problem
+
+    try:
+        problem = load_problem(problem_ref)
+        return problem.language, problem.program_path.suffix
+    except ProblemError:
+        language = guess_language(code)
+        return language, LANGUAGE_SUFFIXES.get(language, ".txt")
+
+
+def _write_code(code: str, output: Path, stem: str, problem_ref: str) -> Path:
+    """A folder gets ``stem`` plus the language's suffix; a file name given is kept, with a note when
+    its suffix is not the language's, so an editor or compiler is not misled unawares."""
+    language, suffix = _program_file(problem_ref, code)
+    if output.is_dir():
+        output = output / f"{stem}{suffix}"
+    elif output.suffix.lower() != suffix.lower():
+        typer.echo(f"note: {output} is written as named, but the program is {language} (its files end in {suffix})",
+                   err=True)
+    output.write_text(code)
+    return output
+
+
 def program(program_id: int = typer.Argument(..., help="program id"), db: str = DbOption,
-            as_json: bool = JsonOption) -> None:
+            as_json: bool = JsonOption, output: Path = OutputOption) -> None:
     """Show one program: code, metrics, artifacts and how it was made.
 
-    Example: evolve program 42
+    Example: evolve program 42   (or: evolve program 42 -o out/ to write out/program_42.<its suffix>)
     """
-    p = _reader(db).program(program_id)
+    reader = _reader(db)
+    p = reader.program(program_id)
     if as_json:
         return _print_json(as_plain(p))
+    if output is not None:
+        written = _write_code(p.code, output, f"program_{program_id}", reader.run(str(p.run_id)).problem)
+        typer.echo(f"program {program_id} (score {_score(p.row.score)}) written to {written}", err=True)
+        return None
     r = p.row
     typer.echo(f"program {r.id} of run {p.run_id}: {r.status}, score {_score(r.score)}, made by {r.origin}"
                f"{' with ' + r.model if r.model else ''} from parent {r.parent_id}, island {r.island}, "
@@ -164,7 +201,8 @@ def program(program_id: int = typer.Argument(..., help="program id"), db: str = 
     if r.error:
         typer.echo(f"error: {r.error}")
     if sys.stdout.isatty():
-        Console().print(Syntax(p.code, "python", line_numbers=True, word_wrap=True))
+        language, _ = _program_file(reader.run(str(p.run_id)).problem, p.code)
+        Console().print(Syntax(p.code, language, line_numbers=True, word_wrap=True))
     else:
         typer.echo(p.code)
     _table("metrics", ["metric", "value"], [[k, v] for k, v in p.metrics.items()])
@@ -208,10 +246,10 @@ def diff(a: int = typer.Argument(..., help="first program id"), b: int = typer.A
 
 
 def best(run: str = typer.Argument("latest", help="run id, name or 'latest'"), db: str = DbOption,
-         output: Path = typer.Option(None, "-o", "--output", help="write the code here instead of printing it")) -> None:
-    """The code of a run's best program.
+         output: Path = OutputOption) -> None:
+    """The code of a run's best program: printed, written to the file named, or into a folder as best.<suffix>.
 
-    Example: evolve best latest -o best.py
+    Example: evolve best latest -o best.py   (or: evolve best latest -o out/)
     """
     reader = _reader(db)
     row = reader.run(run)
@@ -221,8 +259,8 @@ def best(run: str = typer.Argument("latest", help="run id, name or 'latest'"), d
     if output is None:
         sys.stdout.write(code)
     else:
-        output.write_text(code)
-        typer.echo(f"program {row.best_id} (score {_score(row.best_train)}) written to {output}", err=True)
+        written = _write_code(code, output, "best", row.problem)
+        typer.echo(f"program {row.best_id} (score {_score(row.best_train)}) written to {written}", err=True)
 
 
 def export(run: str = typer.Argument("latest", help="run id, name or 'latest'"), db: str = DbOption,

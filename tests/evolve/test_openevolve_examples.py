@@ -13,8 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 import yaml
+from typer.testing import CliRunner
 
+from evolve.browse import register as register_browse
+from evolve.cli import Commands
+from evolve.database import ArchiveSettings, NewProgram, ProgramDatabase
 from evolve.openevolve_import import OpenEvolveFormatError, convert, import_directory
 
 EXAMPLES = Path(__file__).resolve().parent / "openevolve_examples"
@@ -116,3 +121,47 @@ def test_a_model_edits_the_r_program_and_the_edit_is_scored(tmp_path: Path, open
     assert child[3] != rows[0][3] and "fit_line <- function(x, y)" in child[3]
     assert child[1] == "ok" and child[2] is not None, child[4]
     assert "```r" in openai_server.requests[0].messages[-1]["content"]
+
+
+def _rust_run(tmp_path: Path, problem_ref: str) -> tuple[str, int]:
+    """A run of a Rust problem written through the database API: its URL and best program's id."""
+    url = f"sqlite:///{tmp_path / 'browse.db'}"
+    db = ProgramDatabase(url)
+    settings = ArchiveSettings(num_islands=1)
+    run = db.create_run("rust-run", problem_ref, {"archive": settings.model_dump()}, seed=0)
+    code = (EXAMPLES / "rust_sort" / "initial_program.rs").read_text()
+    best = db.archive(run.id, settings, seed=0).record(NewProgram(None, 0, 0, code, "seed", "ok", score=0.5))
+    db.set_run_status(run.id, "finished")
+    db.close()
+    return url, best.id
+
+
+@pytest.fixture()
+def cli():
+    app = typer.Typer(cls=Commands)
+    register_browse(app)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, list(args))
+
+
+def test_best_and_program_write_into_a_folder_with_the_languages_suffix(tmp_path: Path, cli) -> None:
+    problem = import_directory(_copy("rust_sort", tmp_path), tmp_path / "problem").root
+    url, best_id = _rust_run(tmp_path, str(problem))
+    out = tmp_path / "out"
+    out.mkdir()
+    assert cli("best", "rust-run", "--db", url, "-o", str(out)).exit_code == 0
+    assert "pub fn sort_batch" in (out / "best.rs").read_text()
+    assert cli("program", str(best_id), "--db", url, "-o", str(out)).exit_code == 0
+    assert (out / f"program_{best_id}.rs").read_text() == (out / "best.rs").read_text()
+
+
+def test_a_file_name_given_is_kept_with_a_note_when_its_suffix_is_not_the_languages(tmp_path: Path, cli) -> None:
+    url, _ = _rust_run(tmp_path, str(tmp_path / "problem_since_deleted"))  # the language is read off the code
+    named = tmp_path / "best.py"
+    result = cli("best", "rust-run", "--db", url, "-o", str(named))
+    assert result.exit_code == 0 and "pub fn sort_batch" in named.read_text()
+    assert "is written as named, but the program is rust (its files end in .rs)" in result.output
+    quiet = cli("best", "rust-run", "--db", url, "-o", str(tmp_path / "mine.rs"))
+    assert quiet.exit_code == 0 and "note:" not in quiet.output
+    printed = cli("best", "rust-run", "--db", url)
+    assert printed.exit_code == 0 and printed.output.startswith("// Sorting routine")

@@ -10,22 +10,21 @@ import csv
 import difflib
 import json
 import sys
+import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import typer
 from rich.console import Console
-from rich.syntax import Syntax
 from rich.table import Table
 
-from evolve.database import DEFAULT_URL, ProgramDatabase
+from evolve.database import DEFAULT_URL
 from evolve.errors import InputError
-from evolve.evaluators.markers import guess_language
-from evolve.openevolve_config import SUFFIX_LANGUAGES
 from evolve.statuses import Status
-from evolve.web.app import format_when
-from evolve.web.reader import RunReader
 from evolve.web.views import as_plain
+
+if TYPE_CHECKING:
+    from evolve.web.reader import RunReader
 
 DEFAULT_DB = DEFAULT_URL
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -37,6 +36,9 @@ JsonOption = typer.Option(False, "--json", help="print machine-readable JSON ins
 
 def _reader(url: str) -> RunReader:
     """Browsing only reads: a database that is not there is an error, never a new one."""
+    from evolve.database import ProgramDatabase
+    from evolve.web.reader import RunReader
+
     return RunReader(ProgramDatabase(url, create=False))
 
 
@@ -98,9 +100,14 @@ def best_so_far(scores: Iterable[float | None], width: int = 60) -> list[float]:
 RUNS_HEADERS = ["id", "name", "problem", "status", "cands", "train", "test", "dollars", "started"]
 
 
+def started(timestamp: float | None) -> str:
+    """Month, day and UTC time: a table of runs is read for which came when."""
+    return time.strftime("%m-%d %H:%M", time.gmtime(timestamp)) if timestamp else "-"
+
+
 def run_line(r: Any) -> list[str]:
     return [str(r.id), r.name, r.problem, r.state, str(r.candidates), _score(r.best_train), _score(r.best_test),
-            f"{r.dollars:.4f}", format_when(r.started_at)[5:16]]
+            f"{r.dollars:.4f}", started(r.started_at)]
 
 
 def runs(db: str = DbOption, as_json: bool = JsonOption) -> None:
@@ -150,21 +157,23 @@ def _island_best(island: Any) -> str:
     return str(island.best_id)
 
 
-LANGUAGE_SUFFIXES = {language: suffix for suffix, language in reversed(SUFFIX_LANGUAGES.items())}
 OutputOption = typer.Option(None, "-o", "--output",
                             help="write the code to this file (kept as named), or into this folder named for its language")
 
 
 def _program_file(problem_ref: str, code: str) -> tuple[str, str]:
     """The language and file suffix of a run's programs: its problem's program file, else read off the code."""
+    from evolve.evaluators.markers import guess_language
     from evolve.evaluators.problem import ProblemError, load_problem
+    from evolve.openevolve_config import SUFFIX_LANGUAGES
 
     try:
         problem = load_problem(problem_ref)
         return problem.language, problem.program_path.suffix
     except ProblemError:
         language = guess_language(code)
-        return language, LANGUAGE_SUFFIXES.get(language, ".txt")
+        suffixes = {language: suffix for suffix, language in reversed(SUFFIX_LANGUAGES.items())}
+        return language, suffixes.get(language, ".txt")
 
 
 def _write_code(code: str, output: Path, stem: str, problem_ref: str) -> Path:
@@ -201,6 +210,8 @@ def program(program_id: int = typer.Argument(..., help="program id"), db: str = 
     if r.error:
         typer.echo(f"error: {r.error}")
     if sys.stdout.isatty():
+        from rich.syntax import Syntax
+
         language, _ = _program_file(reader.run(str(p.run_id)).problem, p.code)
         Console().print(Syntax(p.code, language, line_numbers=True, word_wrap=True))
     else:

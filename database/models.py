@@ -117,6 +117,19 @@ class ArchiveState(Base):
     updated_at: Mapped[float] = mapped_column(Float)
 
 
+class RunMemory(Base):
+    """A note a model wrote about what the run has learnt; the latest reaches later prompts."""
+
+    __tablename__ = "run_memories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    candidates: Mapped[int] = mapped_column(Integer)  # candidates recorded when it was written
+    text: Mapped[str] = mapped_column(Text)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("llm_calls.id"))
+    created_at: Mapped[float] = mapped_column(Float)
+
+
 class RunLease(Base):
     """The driver that holds a run: at most one row per run, refreshed by its heartbeat."""
 
@@ -141,3 +154,4 @@ Index("ix_llm_calls_program", LLMCall.program_id)
 Index("ix_stages_program", EvaluationStage.program_id)
 Index("ux_programs_write_key", Program.write_key, unique=True)
 Index("ux_llm_calls_write_key", LLMCall.write_key, unique=True)
+Index("ix_run_memories_run", RunMemory.run_id, RunMemory.id)

@@ -165,3 +165,13 @@ def test_a_file_name_given_is_kept_with_a_note_when_its_suffix_is_not_the_langua
     assert quiet.exit_code == 0 and "note:" not in quiet.output
     printed = cli("best", "rust-run", "--db", url)
     assert printed.exit_code == 0 and printed.output.startswith("// Sorting routine")
+
+
+def test_a_tool_the_evaluator_runs_and_the_sandbox_cannot_see_is_named_at_import(tmp_path: Path, monkeypatch) -> None:
+    source = _copy("rust_sort", tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tools-here"))
+    mapped, _ = convert(source)
+    assert "evaluator.py runs cargo, not installed: apt-get install -y cargo" in mapped.notes
+    if HAS_CARGO:
+        monkeypatch.setenv("PATH", "/usr/bin:/bin")
+        assert not any("runs cargo" in note for note in convert(source)[0].notes)

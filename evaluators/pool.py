@@ -2,7 +2,8 @@
 
 The problem folder is shipped once through the object store and unpacked on each node by
 content hash, so workers never read the driver's disk. ``evaluate_file`` runs the same
-sandbox and cascade without Ray, for scoring one file from the command line.
+sandbox and cascade without Ray, for scoring one file from the command line, and
+``LocalFirstPool`` uses it to score a run's first candidates while Ray starts.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import logging
 import math
 import os
 import socket
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +57,23 @@ def evaluate_file(problem: Problem, path: str | Path, split: str = "train") -> E
         result = run_cascade(sandbox, code, split, problem.cascade_threshold)
     result.node = socket.gethostname()
     return result
+
+
+class _NotFromMainThread(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("SIGTERM handler is not set")
+
+
+def _quiet_ray_notices() -> None:
+    """Notices Ray logs on every start that are no news here: that it secured the cluster
+    with a token (the setting we want), that other private Rays run on this machine beside
+    the cluster it joins, and that a start from a thread sets no SIGTERM handler (the
+    driver has its own)."""
+    for name in ("ray._private.authentication.authentication_token_setup", "ray._private.services"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    worker_log = logging.getLogger("ray._private.worker")
+    if not any(isinstance(f, _NotFromMainThread) for f in worker_log.filters):
+        worker_log.addFilter(_NotFromMainThread())
 
 
 class EvaluationWorker:
@@ -99,11 +119,10 @@ class EvaluationPool:
         require_packages(problem)
         self.problem = problem
         self._owns_ray = not ray.is_initialized()
+        self.private_ray = self._owns_ray and ray_address is None  # a session of its own, which only it may end
         if self._owns_ray:
+            _quiet_ray_notices()
             if ray_address is None:
-                # Ray announces, as a warning on every start, that it secured the private
-                # cluster with a token; that is the setting we want, so it is not news.
-                logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
                 cpus = max(os.cpu_count() or 1, math.ceil(slots * problem.limits.cpus))
                 ray.init(address="local", num_cpus=cpus, include_dashboard=False,
                          object_store_memory=OBJECT_STORE_BYTES, logging_level=logging.WARNING)
@@ -174,3 +193,144 @@ class EvaluationPool:
         self._workers = []
         if self._owns_ray:
             ray.shutdown()
+
+
+class LocalFirstPool:
+    """A run's evaluator: one local sandbox scores candidates while the Ray pool starts in a
+    thread, then the Ray pool alone.
+
+    Starting Ray (seconds for a private one; on a warm cluster still a fresh process per
+    actor) need not hold the run back: the seed and the first candidates go through the
+    same sandbox and cascade ``evolve eval`` uses, in this machine, and the Ray pool takes
+    every evaluation once all its slots are ready. A problem that needs a GPU waits for Ray.
+    """
+
+    def __init__(self, problem: Problem, slots: int, ray_address: str | None = None) -> None:
+        require_packages(problem)
+        self.problem = problem
+        self.local_evaluations = 0
+        self.ready_after_s: float | None = None  # when the Ray pool was ready, from construction
+        started = time.monotonic()
+        # Threads that live as long as the pool: the processes Ray and the sandbox start die
+        # with the thread that started them (PR_SET_PDEATHSIG), not only with this process.
+        self._ray_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ray-pool")
+        self._local_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-sandbox")
+        self._ray: Future[EvaluationPool] = self._ray_thread.submit(EvaluationPool, problem, slots, ray_address)
+        self._ray.add_done_callback(lambda _: setattr(self, "ready_after_s", time.monotonic() - started))
+        self._local: Future[Sandbox] | None = None
+        if problem.limits.gpus == 0:
+            self._local = self._local_thread.submit(self._start_local)
+        self._local_busy = False
+        self._orphan: Sandbox | None = None  # a local sandbox whose evaluation was cancelled mid-way
+        self._local_node = f"local@{socket.gethostname()}"
+        self._waiters: list[asyncio.Future[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _start_local(self) -> Sandbox:
+        digest, bundle = pack_problem(self.problem.root)
+        sandbox = Sandbox.for_problem(self.problem, unpack_problem(digest, bundle))
+        try:
+            sandbox.start()
+        except BaseException as exc:
+            sandbox.close()
+            log.warning("the local sandbox did not start (%s); evaluations wait for the Ray pool", exc)
+            raise
+        return sandbox
+
+    @property
+    def private_ray(self) -> bool:
+        """Whether the Ray pool started a private Ray (known once it is ready)."""
+        return self._ray.done() and self._ray.exception() is None and self._ray.result().private_ray
+
+    async def started(self) -> EvaluationPool:
+        """The Ray pool once all its slots are ready; raises what stopped it from starting."""
+        return await asyncio.shield(asyncio.wrap_future(self._ray))
+
+    def nodes(self) -> list[str]:
+        return self._ray.result().nodes()
+
+    def start_error(self) -> BaseException | None:
+        """What stopped the Ray pool from starting, once it has stopped trying."""
+        return self._ray.exception() if self._ray.done() else None
+
+    def _bind(self) -> None:
+        """Wake waiting evaluations from the starting threads, through the run's event loop."""
+        loop = asyncio.get_running_loop()
+        if self._loop is loop:
+            return
+        self._loop = loop
+        for future in (self._ray, self._local):
+            if future is not None:
+                future.add_done_callback(lambda _: loop.call_soon_threadsafe(self._wake))
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _local_free(self) -> bool:
+        local = self._local
+        return (local is not None and local.done() and local.exception() is None and not self._local_busy)
+
+    async def evaluate(self, code: str, split: str = "train") -> EvaluationResult:
+        """Score ``code`` on the Ray pool when it is ready, before that in the local sandbox."""
+        _check_split(self.problem, split)
+        announce_scoring(self.problem)
+        self._bind()
+        while not self._ray.done():
+            if self._local_free():
+                result = await self._evaluate_locally(code, split)
+                if result is not None:
+                    return result
+                continue
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            await waiter
+        self._retire_local()
+        return await self._ray.result().evaluate(code, split)
+
+    async def _evaluate_locally(self, code: str, split: str) -> EvaluationResult | None:
+        """None when the local sandbox broke: the evaluation then waits for Ray."""
+        assert self._local is not None
+        sandbox = self._local.result()
+        self._local_busy = True
+        try:
+            result = await asyncio.wrap_future(
+                self._local_thread.submit(run_cascade, sandbox, code, split, self.problem.cascade_threshold))
+        except SandboxError as exc:
+            log.warning("the local sandbox failed (%s); evaluations wait for the Ray pool", exc)
+            self._local_busy = False
+            self._retire_local()
+            return None
+        except asyncio.CancelledError:
+            self._local, self._orphan = None, sandbox  # its thread may still be using it; close() ends it
+            raise
+        finally:
+            self._wake()
+        self._local_busy = False
+        self.local_evaluations += 1
+        result.node = self._local_node
+        if self._ray.done():
+            self._retire_local()
+        return result
+
+    def _retire_local(self) -> None:
+        local = self._local
+        if local is None or self._local_busy or not local.done():
+            return
+        self._local = None
+        if local.exception() is None:
+            local.result().close()
+
+    def close(self) -> None:
+        """Wait for whatever is still starting, then stop the local sandbox and the Ray pool."""
+        local, self._local = self._local, None
+        if local is not None and local.exception() is None:
+            local.result().close()
+        if self._orphan is not None:
+            self._orphan.close()
+        if self._ray.exception() is None:
+            self._ray.result().close()
+        self._local_thread.shutdown(wait=False)
+        self._ray_thread.shutdown(wait=False)

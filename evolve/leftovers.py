@@ -3,7 +3,9 @@
 A driver killed with ``kill -9`` cannot shut its local Ray down, and Ray's dashboard and
 agent processes outlive it for a minute or two. The driver notes its Ray session folder
 on the run's lease; the driver that takes the lease over on the same machine ends the
-processes of that session before it starts its own.
+processes of that session before it starts its own. A shared cluster (``evolve cluster
+up``) is never a leftover: its session is not noted, and a noted session that turns out
+to be the live local cluster's is left alone.
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ def session_processes(session: str) -> list[int]:
 def clear_ray_leftovers(holder: Any, console: Console) -> int:
     """End what the previous holder's Ray left running here; returns how many processes."""
     if not holder.ray_session or holder.host != socket.gethostname() or not Path("/proc").is_dir():
+        return 0
+    from evolve.cluster import shared_session
+
+    if Path(holder.ray_session).name == shared_session():
         return 0
     ended = 0
     for pid in session_processes(holder.ray_session):

@@ -95,7 +95,7 @@ def test_help_loads_no_database_layer_and_lists_every_command(tmp_path: Path):
     result, out = run_command(RUN_COMMAND, tmp_path, "--help")
     assert result["code"] == 0
     assert loaded(result["modules"], (*NEVER_WHEN_BROWSING, "sqlalchemy", "pydantic", "yaml")) == []
-    for command in ("run", "resume", "eval", "runs", "show", "best", "ui", "import"):
+    for command in ("run", "resume", "eval", "runs", "show", "best", "ui", "import", "cluster"):
         assert f" {command} " in out
 
 
@@ -127,10 +127,15 @@ def test_the_web_ui_serves_a_page_without_ray_or_models(small_run, tmp_path: Pat
     assert loaded(result["modules"], NEVER_IN_THE_UI) == []
 
 
-def test_a_lazy_command_loads_its_module_only_when_asked(tmp_path: Path):
-    result, out = run_command(RUN_COMMAND, tmp_path, "import", "--help")
+@pytest.mark.parametrize("command, module, shown", [
+    ("import", "evolve.openevolve_import", "--output"),
+    ("cluster", "evolve.cluster", "status"),
+])
+def test_a_lazy_command_loads_its_module_only_when_asked(tmp_path: Path, command: str, module: str, shown: str):
+    result, out = run_command(RUN_COMMAND, tmp_path, command, "--help")
     assert result["code"] == 0
-    assert "--output" in out and "OpenEvolve" in out
-    assert "evolve.openevolve_import" in result["modules"]
+    assert shown in out
+    assert module in result["modules"]
+    assert loaded(result["modules"], ("ray", "litellm")) == []
     listed, _ = run_command(RUN_COMMAND, tmp_path, "--help")
-    assert "evolve.openevolve_import" not in listed["modules"]
+    assert module not in listed["modules"]

@@ -17,14 +17,15 @@ import uuid
 from collections import Counter
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from evolve.database.errors import ArchiveError, NoParentAvailable, ProgramNotFound
 from evolve.database.features import BUILTIN_FEATURES, code_hash, feature_values
 from evolve.database.grid import Binner, Elite, Island
 from evolve.database.models import EvaluationStage, LLMCall, Program
+from evolve.database.outage import DEFAULT_WAIT_S, Outage
 from evolve.database.record_statement import record_program
 from evolve.database.records import FAILURE_CHARS, LLMCallRecord, NewProgram, ProgramView, RunInfo, Sample
 from evolve.database.selection import choose_inspirations, choose_parent
@@ -32,9 +33,6 @@ from evolve.database.settings import ArchiveSettings
 from evolve.database.storable import storable, storable_record
 from evolve.database.views import ViewCache
 from evolve.statuses import Origin, Status, is_candidate
-
-if TYPE_CHECKING:
-    from evolve.database.store import ProgramDatabase
 
 PROGRAMS = Program.__table__
 STAGES = EvaluationStage.__table__
@@ -83,23 +81,25 @@ def failure_reason(status: str, error: str | None, artifacts: dict[str, Any] | N
 class RunArchive:
     """The driver's view of one run. Single writer: one process, one thread, calls it."""
 
-    def __init__(self, db: "ProgramDatabase", run: RunInfo, settings: ArchiveSettings, seed: int) -> None:
-        self.db = db
+    def __init__(self, engine: Engine, run: RunInfo, settings: ArchiveSettings, seed: int,
+                 outage: Outage | None = None) -> None:
+        """``outage`` says how long a write waits for a database that went away; by default
+        as long as ``database.outage`` says."""
+        self.engine = engine
+        self.outage = outage or Outage(DEFAULT_WAIT_S, engine.url.render_as_string(hide_password=True))
         self.run = run
         self.settings = settings
         self.seed = seed
-        self._engine = db.engine
         # The single writer keeps its connections: no pool checkout (or liveness ping)
         # per candidate. On PostgreSQL a second one, in autocommit, carries everything that
         # is one statement (reads, and most records): a statement there is one round trip,
         # a transaction three.
-        self._conn = db.engine.connect()
+        self._conn = engine.connect()
         self._autocommit = (
-            db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            if db.engine.dialect.name == "postgresql" else None
+            engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql" else None
         )
         self._names = [d.name for d in settings.features]
-        self._outage = db.outage
         self._broken: str | None = None
         self._reset_index()
         self._replay()
@@ -129,7 +129,7 @@ class RunArchive:
             .where(PROGRAMS.c.run_id == self.run.id)
             .order_by(PROGRAMS.c.id)
         )
-        with self._engine.connect() as conn:
+        with self.engine.connect() as conn:
             self._sample_count = conn.execute(
                 select(PROGRAMS.c.sample_count)
                 .where(PROGRAMS.c.run_id == self.run.id)
@@ -286,7 +286,7 @@ class RunArchive:
             look[0] = True
             self._recover()
 
-        return self._outage.run(write, recover)
+        return self.outage.run(write, recover)
 
     def _write(self, program: NewProgram, row: dict[str, Any], values: tuple[float, ...] | None,
                hash_hex: str) -> tuple[int, tuple[int, ...] | None]:
@@ -325,7 +325,7 @@ class RunArchive:
         self._sample_count = max(cursor, self._sample_count)
 
     def _reconnect(self) -> None:
-        if self._engine.dialect.name == "sqlite":
+        if self.engine.dialect.name == "sqlite":
             return  # a locked file needs no new connection, and a memory database would go with it
         for conn in (self._conn, self._autocommit):
             if conn is not None:
@@ -333,11 +333,11 @@ class RunArchive:
                     conn.invalidate()
                 with suppress(Exception):
                     conn.close()
-        self._conn = self._engine.connect()
-        self._autocommit = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        self._conn = self.engine.connect()
+        self._autocommit = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
     def _views_of(self, ids: list[int]) -> dict[int, ProgramView]:
-        return self._outage.run(lambda: self._views.fetch(self._statement, ids), self._reconnect)
+        return self.outage.run(lambda: self._views.fetch(self._statement, ids), self._reconnect)
 
     def _migrates_at(self, candidates: int) -> bool:
         """Whether the candidate that brings the count to ``candidates`` triggers a migration:
@@ -450,7 +450,7 @@ class RunArchive:
                     .values(test_score=score, test_metrics=metrics)
                 )
 
-        self._outage.run(write, self._reconnect)
+        self.outage.run(write, self._reconnect)
         self._views.forget(program_id)
 
     # ---- choosing ---------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator, Union
+from typing import Any, Iterator, Protocol, Union
 
 from sqlalchemy import Engine, and_, case, func, select
 
@@ -22,10 +22,14 @@ from evolve.database.records import RunInfo
 from evolve.database.settings import ArchiveSettings
 from evolve.statuses import NOT_CANDIDATES, Origin, Status
 
-if TYPE_CHECKING:
-    from evolve.database.store import ProgramDatabase
 
-Source = Union["ProgramDatabase", Engine]
+class HasEngine(Protocol):
+    """What a query needs of a ``ProgramDatabase``: its engine (so no import of the store)."""
+
+    engine: Engine
+
+
+Source = Union[HasEngine, Engine]
 
 RUNS = Run.__table__
 PROGRAMS = Program.__table__
@@ -309,13 +313,13 @@ def export_programs(db: Source, run_id: int, batch: int = 1000) -> Iterator[dict
         last = rows[-1].id
 
 
-def archive_snapshot(db: "ProgramDatabase", run_id: int) -> dict[str, Any]:
+def archive_snapshot(db: Source, run_id: int) -> dict[str, Any]:
     """The run's islands and grids as the archive holds them, rebuilt by replaying the rows
     through the archive's own placement (stored ``feature_cell`` values predate later
     re-binnings of adaptive axes, so they are not trusted)."""
     run = _run(db, run_id)
     settings = ArchiveSettings.model_validate((run.config or {}).get("archive") or {})
-    archive = RunArchive(db, run, settings, run.seed)
+    archive = RunArchive(_engine(db), run, settings, run.seed)
     try:
         return archive.state()
     finally:

@@ -4,20 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from evolve.evaluators.problem import FeatureDimension
 
-class FeatureDimension(BaseModel):
-    """One axis of the MAP-Elites grid.
-
-    ``name`` is either a metric the evaluator returns or a built-in code feature:
-    ``length`` (characters), ``complexity`` (AST nodes) or ``edit_distance`` (from the
-    seed). With ``range`` the axis is cut into ``bins`` equal bins (values outside are
-    clamped); without it the bins adapt to the values seen so far (min..max).
-    """
-
-    model_config = ConfigDict(extra="forbid")
-    name: str
-    bins: int = Field(10, ge=1, le=1000)
-    range: tuple[float, float] | None = None
+__all__ = ["ArchiveSettings", "FeatureDimension"]
 
 
 class ArchiveSettings(BaseModel):

@@ -128,7 +128,7 @@ class ProgramDatabase:
 
     def archive(self, run_id: int, settings: ArchiveSettings, seed: int) -> RunArchive:
         """The run's archive; a run with programs is rebuilt from its rows (resume)."""
-        return RunArchive(self, self.run(run_id), settings, seed)
+        return RunArchive(self.engine, self.run(run_id), settings, seed, self.outage)
 
     def store_bandit_state(self, run_id: int, state: dict[str, Any]) -> None:
         def write() -> None:

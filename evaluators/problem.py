@@ -11,9 +11,9 @@ import shutil
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from evolve.documents import describe_errors, read_mapping
 from evolve.evaluators.markers import END_MARKER, START_MARKER, comment_of, has_markers
 from evolve.resources import BUNDLED_PROBLEMS
 
@@ -65,6 +65,22 @@ class CandidateSpec(BaseModel):
     build: BuildSpec | None = Field(None, description="a compiled candidate's build; it then answers on stdin/stdout")
 
 
+class FeatureDimension(BaseModel):
+    """One axis of the MAP-Elites grid, as a problem (``features:``) or a run configuration
+    (``archive.features``) declares it.
+
+    ``name`` is either a metric the evaluator returns or a built-in code feature:
+    ``length`` (characters), ``complexity`` (AST nodes) or ``edit_distance`` (from the
+    seed). With ``range`` the axis is cut into ``bins`` equal bins (values outside are
+    clamped); without it the bins adapt to the values seen so far (min..max).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    bins: int = Field(10, ge=1, le=1000)
+    range: tuple[float, float] | None = None
+
+
 class ProblemSpec(BaseModel):
     """problem.yaml as written; see docs/architecture.md for the meaning of each key."""
 
@@ -80,9 +96,6 @@ class ProblemSpec(BaseModel):
     cascade_threshold: float | None = None
     splits: dict[str, str] = Field(default_factory=lambda: {"train": "", "test": ""})
     evolve: dict[str, Any] = Field(default_factory=dict)
-
-
-_SECTIONS: dict[str, type[BaseModel]] = {"limits": Limits, "candidate": CandidateSpec, "build": BuildSpec}
 
 
 class Problem(BaseModel):
@@ -114,29 +127,16 @@ class Problem(BaseModel):
 
 
 def _describe(error: ValidationError, source: Path) -> str:
-    lines = [f"invalid problem file {source}:"]
-    for err in error.errors():
-        loc = tuple(str(p) for p in err["loc"])
-        if err["type"] == "extra_forbidden":
-            owner = _SECTIONS.get(loc[-2], ProblemSpec) if len(loc) > 1 else ProblemSpec
-            place = ".".join(loc[:-1]) or "the top level"
-            valid = ", ".join(owner.model_fields)
-            lines.append(f"  unknown key '{loc[-1]}' at {place}; valid keys there: {valid}")
-        else:
-            where = ".".join(loc) or "(top level)"
-            lines.append(f"  {where}: {err['msg']} (got {err.get('input')!r})")
-    return "\n".join(lines)
+    return "\n  ".join([f"invalid problem file {source}:", *describe_errors(error, ProblemSpec)])
 
 
 def _check_features(features: list[dict[str, Any]], source: Path) -> None:
-    """Features go to the program database as FeatureDimension; check them here so the error names problem.yaml."""
-    from evolve.database.settings import FeatureDimension
-
+    """Features go to the program database's grid; check them here so the error names problem.yaml."""
     for index, feature in enumerate(features):
         try:
             FeatureDimension.model_validate(feature)
         except ValidationError as exc:
-            details = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
+            details = "; ".join(describe_errors(exc, FeatureDimension))
             valid = ", ".join(FeatureDimension.model_fields)
             raise ProblemError(f"invalid problem file {source}: features[{index}]: {details} (valid keys: {valid})") from None
 
@@ -192,12 +192,7 @@ def load_problem(ref: str | Path) -> Problem:
     source = root / "problem.yaml"
     if not source.is_file():
         raise ProblemError(f"{root} has no problem.yaml")
-    try:
-        raw = yaml.safe_load(source.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ProblemError(f"{source} is not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ProblemError(f"{source} must hold a mapping at the top level, not {type(raw).__name__}")
+    raw = read_mapping(source, ProblemError)
     try:
         spec = ProblemSpec.model_validate(raw)
     except ValidationError as exc:

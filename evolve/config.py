@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evolve.database.settings import ArchiveSettings
+from evolve.documents import describe_errors, read_mapping
 from evolve.errors import InputError
 
 
@@ -69,36 +69,9 @@ class RunConfig(BaseModel):
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
 
 
-def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The pydantic model class that owns the mapping at ``loc`` (list indices skipped)."""
-    current: type[BaseModel] | None = model
-    for part in loc:
-        if current is None or isinstance(part, int):
-            continue
-        field = current.model_fields.get(part)
-        if field is None:
-            return None
-        annotation = field.annotation
-        args = getattr(annotation, "__args__", None) or ()
-        candidates = [annotation, *args]
-        current = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
-    return current
-
-
 def _describe(error: ValidationError, source: str) -> str:
     """Every problem of the document, on one line (``; `` between them)."""
-    lines: list[str] = []
-    for err in error.errors():
-        loc = tuple(err["loc"])
-        where = ".".join(str(p) for p in loc) or "(top level)"
-        if err["type"] == "extra_forbidden":
-            owner = _model_at(RunConfig, loc[:-1])
-            valid = ", ".join(sorted(owner.model_fields)) if owner else "?"
-            place = ".".join(str(p) for p in loc[:-1]) or "the top level"
-            lines.append(f"unknown key '{loc[-1]}' at {place} (valid keys there: {valid})")
-        else:
-            lines.append(f"{where}: {err['msg']} (got {err.get('input')!r})")
-    return f"invalid configuration in {source}: " + "; ".join(lines)
+    return f"invalid configuration in {source}: " + "; ".join(describe_errors(error, RunConfig))
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -113,15 +86,9 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError as exc:
-        raise ConfigError(f"config file not found: {path}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a mapping at the top level, not {type(data).__name__}")
-    return data
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    return read_mapping(path, ConfigError)
 
 
 def validate(data: dict[str, Any], source: str) -> RunConfig:

@@ -71,17 +71,19 @@ class Progress:
 class Outcome:
     stop_reason: str
     progress: Progress
-    seed: ProgramView | None
+    seed_program: ProgramView | None
     best: ProgramView | None
 
 
 def candidate_seed(run_seed: int, index: int) -> int:
-    """A per-candidate seed that depends only on the run's seed and the candidate's index."""
+    """A per-candidate random seed that depends only on the run's random seed and the
+    candidate's index. (Here ``seed`` is always a random seed; the problem's initial
+    program is the ``seed_program``.)"""
     digest = hashlib.sha256(f"{run_seed}:{index}".encode()).digest()
     return int.from_bytes(digest[:8], "little")
 
 
-def mutation_request(problem: Any, sample: Sample, seed: int) -> MutationRequest:
+def mutation_request(problem: Any, sample: Sample, random_seed: int) -> MutationRequest:
     """What a mutator is given for one candidate; `evolve prompt` builds the same."""
     return MutationRequest(
         problem_name=problem.name,
@@ -91,7 +93,7 @@ def mutation_request(problem: Any, sample: Sample, seed: int) -> MutationRequest
         failures=sample.failures,
         island=sample.island,
         generation=sample.generation,
-        seed=seed,
+        seed=random_seed,
         templates_dir=str(problem.root),
         packages=list(problem.candidate.packages),
         language=problem.candidate.language,
@@ -148,8 +150,7 @@ class Engine:
         self.archive = archive
         self.mutator = mutator
         self.pool = pool
-        self.journal = journal or CallJournal(archive.db.engine, archive.run.id, config.budget_usd,
-                                              getattr(archive.db, "outage", None))
+        self.journal = journal or CallJournal(archive.engine, archive.run.id, config.budget_usd, archive.outage)
         self._check_states_cost(mutator, config)
         self.on_progress = on_progress or (lambda progress: None)
         self.progress = Progress(target=config.iterations)
@@ -178,11 +179,11 @@ class Engine:
         return self._stop_requested == 1
 
     async def run(self) -> Outcome:
-        seed = await self._ensure_seed()
+        seed_program = await self._ensure_seed_program()
         counts = self.archive.counts()
         self.progress.done = counts.get("total", 0)
         self.progress.failed = counts.get("total", 0) - counts.get(Status.OK, 0)
-        self.progress.seed_score = seed.score
+        self.progress.seed_score = seed_program.score
         self.progress.spent_usd = self.journal.spent_usd
         self._refresh_best()
         deadline = time.monotonic() + self.config.max_wall_s if self.config.max_wall_s else math.inf
@@ -243,7 +244,7 @@ class Engine:
         if not task.cancelled() and task.exception() is not None and self._crash is None:
             self._crash = task.exception()
 
-    async def _ensure_seed(self) -> ProgramView:
+    async def _ensure_seed_program(self) -> ProgramView:
         existing = self.archive.seed_program()
         if existing is not None:
             return existing

@@ -28,6 +28,7 @@ import yaml
 from rich.console import Console
 
 from evolve.config import ConfigError, RunConfig, deep_merge, validate
+from evolve.documents import read_mapping
 from evolve.evaluators.markers import END_MARKER, START_MARKER, comment_of, has_markers
 from evolve.evaluators.problem import SYSTEM_TOOL_DIRS, ProblemError, load_problem
 from evolve.openevolve_adapter import ADAPTER, SHIM_INIT, SHIM_RESULT
@@ -176,13 +177,7 @@ def _tool_notes(path: Path) -> list[str]:
 def _read_config(path: Path | None) -> dict[str, Any]:
     if path is None or not path.is_file():
         return {}
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise OpenEvolveFormatError(f"{path} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise OpenEvolveFormatError(f"{path} must hold a mapping at the top level, not {type(data).__name__}")
-    return data
+    return read_mapping(path, OpenEvolveFormatError)
 
 
 def _free_name(preferred: str, taken: set[str]) -> str:

@@ -225,7 +225,7 @@ def test_a_seed_culled_by_the_cascade_is_kept_with_its_quick_score_and_the_run_g
     finally:
         evaluator.sandbox.close()
     assert outcome.stop_reason == "iterations"
-    seed = outcome.seed
+    seed = outcome.seed_program
     assert seed.status == "ok" and seed.score == pytest.approx(0.364)
     assert seed.metrics["circles"] == 4 and seed.metrics["quick_score"] == pytest.approx(0.364)
     assert "below the threshold 0.5" in seed.artifacts["cascade"] and "kept" in seed.artifacts["cascade"]

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -136,3 +139,37 @@ def test_a_new_problem_goes_to_the_working_directory_and_runs(venv: Path, tmp_pa
     assert "evolve run problems/mine" in created
     result = json.loads(evolve(venv, tmp_path, "eval", "problems/mine", "problems/mine/seed.py", "--json").stdout)
     assert result["status"] == "ok"
+
+
+SMALL_RUN = """
+import sys
+from evolve.database import ArchiveSettings, NewProgram, ProgramDatabase
+db = ProgramDatabase(sys.argv[1])
+run = db.create_run("shown", "toy", {}, seed=0)
+db.archive(run.id, ArchiveSettings(), seed=0).record(NewProgram(None, 0, 0, "x = 0\\n", "seed", "ok", score=0.0))
+db.close()
+"""
+
+
+def test_the_web_ui_serves_its_pages_and_static_files(venv: Path, tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'ui.db'}"
+    subprocess.run([str(venv / "bin" / "python"), "-c", SMALL_RUN, url], cwd=tmp_path, check=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([str(venv / "bin" / "evolve"), "ui", "--db", url, "--port", str(port)], cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline, page = time.monotonic() + 60, None
+        while page is None and time.monotonic() < deadline and server.poll() is None:
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read().decode()
+            except OSError:
+                time.sleep(0.2)
+        assert page is not None, server.stderr.read().decode() if server.poll() is not None else "no answer in 60 s"
+        assert "shown" in page
+        style = urllib.request.urlopen(f"http://127.0.0.1:{port}/static/style.css", timeout=5)
+        assert style.status == 200 and style.read()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -2,8 +2,9 @@
 
 Each command runs N times in a fresh interpreter against a small real database (a finished
 run of three programs written through the database API), as a user runs it; the table shows
-the median and the fastest wall time, next to a bare interpreter's start for scale. The
-import profile (``python -X importtime``) of one browsing command names what the rest costs.
+the median and the fastest wall time, next to a bare interpreter's start for scale (for
+``evolve ui``, the time until it has served its first page). The import profile
+(``python -X importtime``) of one browsing command names what the rest costs.
 ``--baseline PYTHON`` times another installation of evolve (an interpreter whose environment
 holds, say, an older wheel) the same way, side by side.
 
@@ -14,11 +15,13 @@ from __future__ import annotations
 
 import argparse
 import re
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
@@ -55,11 +58,38 @@ def small_database(python: str, folder: Path) -> str:
     return url
 
 
+UI = "ui (first page)"
+
+
 def commands(python: str, url: str) -> dict[str, list[str]]:
     evolve = [python, "-m", "evolve.cli"]
     timed = {"python -c pass": [python, "-c", "pass"]}
     timed.update({name: [*evolve, *name.split(), *([] if name == "--help" else ["--db", url])] for name in GOALS})
+    timed[UI] = [*evolve, "ui", "--db", url]
     return timed
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def first_page(argv: list[str], cwd: Path) -> None:
+    """Start the web UI and return once it has served its first page."""
+    port = _free_port()
+    server = subprocess.Popen([*argv, "--port", str(port)], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while server.poll() is None:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read()
+                return
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError(f"{' '.join(argv)} exited {server.returncode} before serving a page")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def wall_times(installs: dict[str, tuple[dict[str, list[str]], Path]], repeats: int) -> dict[str, dict[str, list[float]]]:
@@ -70,7 +100,10 @@ def wall_times(installs: dict[str, tuple[dict[str, list[str]], Path]], repeats: 
         for label, (timed, cwd) in installs.items():
             for name, argv in timed.items():
                 started = time.perf_counter()
-                subprocess.run(argv, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                if name == UI:
+                    first_page(argv, cwd)
+                else:
+                    subprocess.run(argv, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 times[label][name].append(time.perf_counter() - started)
     return times
 
@@ -109,8 +142,9 @@ def report(times: dict[str, dict[str, list[float]]], profiles: dict[str, list[tu
         + machine_line() + "\n\n" + "\n".join(rows) + "\n\n"
         "A command loads what it uses when it runs: `--help` loads typer and rich only; a browsing command adds "
         "SQLAlchemy (engine and ORM, to read the database), typer's parameter adapters (pydantic) and the "
-        "database layer, but not Ray, litellm, FastAPI, the evaluators, or Alembic (loaded only when a schema must "
-        "migrate); `tests/evolve/test_cli_imports.py` holds each command to that.\n"
+        "database layer, but not Ray, litellm, FastAPI, the sandbox or evaluation pool, or Alembic (loaded only when "
+        "a schema must migrate); `evolve ui` adds FastAPI and uvicorn. `tests/evolve/test_cli_imports.py` holds each "
+        "command to that.\n"
     )
     for label, profile in profiles.items():
         body += (f"\nImport profile of `evolve {' '.join(PROFILED)}`, {label} (`python -X importtime`; each module's "

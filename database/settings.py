@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from evolve.evaluators.problem import FeatureDimension
+from evolve.feature_dimension import FeatureDimension
 
 __all__ = ["ArchiveSettings", "FeatureDimension"]
 

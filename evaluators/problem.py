@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evolve.documents import describe_errors, read_mapping
 from evolve.evaluators.markers import END_MARKER, START_MARKER, comment_of, has_markers
+from evolve.feature_dimension import FeatureDimension
 from evolve.resources import BUNDLED_PROBLEMS
 
 PROBLEMS_DIR = Path(os.environ.get("EVOLVE_PROBLEMS_DIR") or BUNDLED_PROBLEMS)
@@ -63,22 +64,6 @@ class CandidateSpec(BaseModel):
     packages: list[str] = Field(default_factory=lambda: ["numpy"], description="installed packages the candidate may import")
     language: str = Field("python", description="the program's language: its comment syntax, prompt fences, parse check")
     build: BuildSpec | None = Field(None, description="a compiled candidate's build; it then answers on stdin/stdout")
-
-
-class FeatureDimension(BaseModel):
-    """One axis of the MAP-Elites grid, as a problem (``features:``) or a run configuration
-    (``archive.features``) declares it.
-
-    ``name`` is either a metric the evaluator returns or a built-in code feature:
-    ``length`` (characters), ``complexity`` (AST nodes) or ``edit_distance`` (from the
-    seed). With ``range`` the axis is cut into ``bins`` equal bins (values outside are
-    clamped); without it the bins adapt to the values seen so far (min..max).
-    """
-
-    model_config = ConfigDict(extra="forbid")
-    name: str
-    bins: int = Field(10, ge=1, le=1000)
-    range: tuple[float, float] | None = None
 
 
 class ProblemSpec(BaseModel):

@@ -109,22 +109,22 @@ class EvaluationPool:
     """``slots`` evaluation actors, each requesting the CPUs and GPUs of problem.yaml.
 
     ``ray_address=None`` starts a private local Ray (never one already running on this
-    machine); "auto" or "host:port" joins a cluster. A Ray already initialised in this
-    process is used as it is.
+    machine), in ``temp_dir`` when given; "auto" or "host:port" joins a cluster. A Ray
+    already initialised in this process is used as it is.
     """
 
-    def __init__(self, problem: Problem, slots: int, ray_address: str | None = None) -> None:
+    def __init__(self, problem: Problem, slots: int, ray_address: str | None = None,
+                 temp_dir: str | None = None) -> None:
         if slots < 1:
             raise ValueError(f"slots must be at least 1, got {slots}")
         require_packages(problem)
         self.problem = problem
         self._owns_ray = not ray.is_initialized()
-        self.private_ray = self._owns_ray and ray_address is None  # a session of its own, which only it may end
         if self._owns_ray:
             _quiet_ray_notices()
             if ray_address is None:
                 cpus = max(os.cpu_count() or 1, math.ceil(slots * problem.limits.cpus))
-                ray.init(address="local", num_cpus=cpus, include_dashboard=False,
+                ray.init(address="local", num_cpus=cpus, include_dashboard=False, _temp_dir=temp_dir,
                          object_store_memory=OBJECT_STORE_BYTES, logging_level=logging.WARNING)
             else:
                 ray.init(address=ray_address, logging_level=logging.WARNING)
@@ -205,7 +205,8 @@ class LocalFirstPool:
     every evaluation once all its slots are ready. A problem that needs a GPU waits for Ray.
     """
 
-    def __init__(self, problem: Problem, slots: int, ray_address: str | None = None) -> None:
+    def __init__(self, problem: Problem, slots: int, ray_address: str | None = None,
+                 temp_dir: str | None = None) -> None:
         require_packages(problem)
         self.problem = problem
         self.local_evaluations = 0
@@ -215,7 +216,7 @@ class LocalFirstPool:
         # with the thread that started them (PR_SET_PDEATHSIG), not only with this process.
         self._ray_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ray-pool")
         self._local_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-sandbox")
-        self._ray: Future[EvaluationPool] = self._ray_thread.submit(EvaluationPool, problem, slots, ray_address)
+        self._ray: Future[EvaluationPool] = self._ray_thread.submit(EvaluationPool, problem, slots, ray_address, temp_dir)
         self._ray.add_done_callback(lambda _: setattr(self, "ready_after_s", time.monotonic() - started))
         self._local: Future[Sandbox] | None = None
         if problem.limits.gpus == 0:
@@ -236,11 +237,6 @@ class LocalFirstPool:
             log.warning("the local sandbox did not start (%s); evaluations wait for the Ray pool", exc)
             raise
         return sandbox
-
-    @property
-    def private_ray(self) -> bool:
-        """Whether the Ray pool started a private Ray (known once it is ready)."""
-        return self._ray.done() and self._ray.exception() is None and self._ray.result().private_ray
 
     async def started(self) -> EvaluationPool:
         """The Ray pool once all its slots are ready; raises what stopped it from starting."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from rich.console import Console
 
+from evolve.cluster import run_target
 from evolve.config import RunConfig, build_config, deep_merge
 from evolve.database import ProgramDatabase, RunInfo
 from evolve.database.archive import RunArchive
@@ -26,10 +27,10 @@ from evolve.database.lease import Lease, acquire
 from evolve.database.outage import DEFAULT_WAIT_S
 from evolve.database.queries import program_detail, top_programs
 from evolve.display import LiveDisplay, format_score
-from evolve.engine import Engine, Outcome
-from evolve.evaluators.pool import EvaluationPool
+from evolve.engine import Engine, Evaluator, Outcome
+from evolve.evaluators.pool import LocalFirstPool
 from evolve.evaluators.problem import PROBLEMS_DIR, Problem, load_problem
-from evolve.leftovers import clear_ray_leftovers, ray_session
+from evolve.leftovers import clear_ray_leftovers, private_ray_folder
 from evolve.load_failure import explain
 from evolve.mutation import Mutator
 from evolve.offline import OfflineMutator
@@ -138,14 +139,18 @@ class RunSession:
         # the second mostly waits on the processes it starts, so they overlap well.
         building = asyncio.create_task(asyncio.to_thread(make_mutator, self.config, journal))
         await asyncio.sleep(0)
+        target = run_target(ray_address)
+        self.console.print(target.description, highlight=False)
+        folder = None
+        if target.address is None:  # noted before Ray starts, so a kill at any moment leaves nothing unnamed
+            folder = private_ray_folder()
+            lease.note_ray_session(folder)
         try:
-            pool = EvaluationPool(with_problem_threshold(self.problem, self.config), slots=slots, ray_address=ray_address)
+            pool = LocalFirstPool(with_problem_threshold(self.problem, self.config), slots=slots,
+                                  ray_address=target.address, temp_dir=folder)
         except BaseException as exc:
             await asyncio.gather(building, return_exceptions=True)
-            p = self.problem
-            raise explain(p.root, p.evaluator_path, p.program_path, str(exc)) or exc from None
-        if ray_address is None:
-            lease.note_ray_session(ray_session())
+            raise self._explained(exc) from None
         try:
             self.mutator = await building
             bandit = self.db.load_bandit_state(self.run.id)
@@ -160,7 +165,7 @@ class RunSession:
                 loop.add_signal_handler(signal.SIGINT, self._interrupt, engine)
                 lease.watch(lambda reason: loop.call_soon_threadsafe(self._told_to_stop, engine, reason))
                 try:
-                    outcome = await engine.run()
+                    outcome = await self._run_engine(engine, pool, lease)
                 finally:
                     loop.remove_signal_handler(signal.SIGINT)
             if self.config.evaluation.test_top_k and "test" in self.problem.splits:
@@ -168,6 +173,42 @@ class RunSession:
             return outcome
         finally:
             pool.close()
+
+    def _explained(self, exc: BaseException) -> BaseException:
+        p = self.problem
+        return explain(p.root, p.evaluator_path, p.program_path, str(exc)) or exc
+
+    async def _run_engine(self, engine: Engine, pool: LocalFirstPool, lease: Lease) -> Outcome:
+        """The engine starts on the local sandbox while the Ray pool starts; a Ray pool that
+        cannot start stops the run with its reason, as if it had failed before the run."""
+        running = asyncio.create_task(engine.run())
+        starting = asyncio.create_task(pool.started())
+        try:
+            await asyncio.wait({running, starting}, return_when=asyncio.FIRST_COMPLETED)
+            if starting.done():
+                failure = starting.exception()
+                if failure is not None:
+                    engine.request_stop()
+                    engine.request_stop()  # the second request cancels what is in flight
+                    await asyncio.gather(running, return_exceptions=True)
+                    raise self._explained(failure) from None
+                self._pool_ready(pool)
+            try:
+                outcome = await running
+            except Exception as exc:
+                if exc is pool.start_error():
+                    raise self._explained(exc) from None
+                raise
+            if not starting.done():
+                self.console.print(f"all {pool.local_evaluations} evaluation(s) done in a local sandbox; "
+                                   "the Ray pool was still starting", highlight=False)
+            return outcome
+        finally:
+            starting.cancel()
+
+    def _pool_ready(self, pool: LocalFirstPool) -> None:
+        self.console.print(f"evaluation pool ready after {pool.ready_after_s or 0.0:.1f} s ({len(pool.nodes())} slots on Ray); "
+                           f"{pool.local_evaluations} evaluation(s) done meanwhile in a local sandbox", highlight=False)
 
     def _progress_sink(self, display: LiveDisplay) -> Any:
         def sink(progress: Any) -> None:
@@ -198,8 +239,9 @@ class RunSession:
         self.console.print(f"browse it: evolve show {self.run.name}   evolve best {self.run.name} -o best.py")
 
 
-async def score_test_split(db: ProgramDatabase, archive: RunArchive, pool: EvaluationPool, k: int, console: Console) -> None:
-    """Score the seed and the top ``k`` programs on the held-out split, so over-fitting shows."""
+async def score_test_split(db: ProgramDatabase, archive: RunArchive, pool: Evaluator, k: int, console: Console) -> None:
+    """Score the seed and the top ``k`` programs on the held-out split, so over-fitting shows;
+    a run passes its own pool, so the scoring starts no second one."""
     seed = archive.seed_program()
     chosen = [row["id"] for row in top_programs(db, archive.run.id, limit=k)]
     if seed is not None and seed.id not in chosen:

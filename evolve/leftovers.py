@@ -1,9 +1,11 @@
 """What a killed driver leaves behind on its machine: the processes of its private Ray.
 
 A driver killed with ``kill -9`` cannot shut its local Ray down, and Ray's dashboard and
-agent processes outlive it for a minute or two. The driver notes its Ray session folder
-on the run's lease; the driver that takes the lease over on the same machine ends the
-processes of that session before it starts its own. A shared cluster (``evolve cluster
+agent processes outlive it for a minute or two. The driver starts its private Ray in a
+folder of its own and notes that folder on the run's lease before Ray starts (a run's
+first candidates are scored while Ray starts, so a kill can come at any moment); the
+driver that takes the lease over on the same machine ends the processes of that folder
+before it starts its own. A shared cluster (``evolve cluster
 up``) is never a leftover: its session is not noted, and a noted session that turns out
 to be the live local cluster's is left alone.
 """
@@ -11,6 +13,7 @@ to be the live local cluster's is left alone.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 from pathlib import Path
@@ -19,20 +22,18 @@ from typing import Any
 from rich.console import Console
 
 
-def ray_session() -> str | None:
-    """The session folder of the Ray this process started, if it started one."""
-    try:
-        import ray
+def private_ray_folder() -> str:
+    """A Ray temp folder for this driver alone, in Ray's own (RAY_TMPDIR): short, because
+    Ray's socket paths under it must fit in 107 bytes, and never reused by a later process."""
+    from evolve.cluster import ray_temp_dir
 
-        node = ray._private.worker.global_worker.node
-        return str(node.get_session_dir_path()) if node is not None else None
-    except Exception:  # Ray not started here, or its private layout changed
-        return None
+    return str(ray_temp_dir() / f"driver-{os.getpid()}-{secrets.token_hex(2)}")
 
 
 def session_processes(session: str) -> list[int]:
-    """Processes whose command line names the session folder (gcs, raylet, dashboard, agents)."""
-    name = Path(session).name
+    """Processes whose command line names ``session``: a Ray session's name or folder, or the
+    temp folder a private Ray was started in (gcs, raylet, dashboard, agents, workers)."""
+    name = str(session)
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():

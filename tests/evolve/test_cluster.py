@@ -53,7 +53,8 @@ def with_pid_gone(pid: int) -> None:
 
 
 def sessions(env: dict[str, str]) -> set[str]:
-    return {str(p) for p in (Path(env["RAY_TMPDIR"]) / "ray").glob("session_2*")}
+    """Every Ray session started under this temp folder: a cluster's, and each private Ray's (in its driver's folder)."""
+    return {str(p) for p in (Path(env["RAY_TMPDIR"]) / "ray").rglob("session_2*")}
 
 
 def evolve(env: dict[str, str], *args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:

@@ -88,8 +88,23 @@ def load_command(name: str) -> click.Command:
 
 
 class Commands(TyperGroup):
-    """The one place errors become messages: one line on stderr and the code for its kind;
-    also where the lazy commands join the others."""
+    """The one place errors become messages: one line on stderr and the code for its kind."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            code = exit_code_of(exc)
+            if code is None:
+                raise
+            err.print(f"[red]error:[/red] {one_line(exc)}", highlight=False, markup=True, soft_wrap=True)
+            raise typer.Exit(code) from None
+
+
+class EvolveCommands(Commands):
+    """The ``evolve`` command's group: its registered commands and, listed beside them, the lazy ones."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [*super().list_commands(ctx), *(name for name in LAZY_COMMANDS if name not in self.commands)]
@@ -106,21 +121,9 @@ class Commands(TyperGroup):
             command = self.commands[command.name] = load_command(command.name)
         return name, command, rest
 
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
-        except Exception as exc:
-            code = exit_code_of(exc)
-            if code is None:
-                raise
-            err.print(f"[red]error:[/red] {one_line(exc)}", highlight=False, markup=True, soft_wrap=True)
-            raise typer.Exit(code) from None
-
 
 app = typer.Typer(
-    cls=Commands,
+    cls=EvolveCommands,
     help="LLM-driven evolutionary discovery of systems algorithms.\n\n"
     "Example: evolve run bin_packing --iterations 100",
     no_args_is_help=True,

@@ -234,7 +234,8 @@ class LocalFirstPool:
             sandbox.start()
         except BaseException as exc:
             sandbox.close()
-            log.warning("the local sandbox did not start (%s); evaluations wait for the Ray pool", exc)
+            # The Ray pool's sandboxes meet the same cause and report it; until then, evaluations wait.
+            log.debug("the local sandbox did not start (%s); evaluations wait for the Ray pool", exc)
             raise
         return sandbox
 
@@ -272,7 +273,6 @@ class LocalFirstPool:
     async def evaluate(self, code: str, split: str = "train") -> EvaluationResult:
         """Score ``code`` on the Ray pool when it is ready, before that in the local sandbox."""
         _check_split(self.problem, split)
-        announce_scoring(self.problem)
         self._bind()
         while not self._ray.done():
             if self._local_free():
@@ -290,6 +290,7 @@ class LocalFirstPool:
         """None when the local sandbox broke: the evaluation then waits for Ray."""
         assert self._local is not None
         sandbox = self._local.result()
+        announce_scoring(self.problem)
         self._local_busy = True
         try:
             result = await asyncio.wrap_future(

@@ -132,13 +132,18 @@ def test_a_short_offline_run_finishes_and_is_browsable(venv: Path, tmp_path: Pat
     assert "def priority" in evolve(venv, tmp_path, "best", "latest").stdout
 
 
-def test_a_new_problem_goes_to_the_working_directory_and_runs(venv: Path, tmp_path: Path):
+def test_a_users_problem_with_its_own_template_runs_from_the_working_directory(venv: Path, tmp_path: Path):
     created = evolve(venv, tmp_path, "new-problem", "mine").stdout
-    assert (tmp_path / "problems" / "mine" / "problem.yaml").is_file()
+    root = tmp_path / "problems" / "mine"
+    assert (root / "problem.yaml").is_file()
     assert not (installed(venv) / "bundled_problems" / "mine").exists()
     assert "evolve run problems/mine" in created
-    result = json.loads(evolve(venv, tmp_path, "eval", "problems/mine", "problems/mine/seed.py", "--json").stdout)
-    assert result["status"] == "ok"
+    (root / "prompts").mkdir()
+    (root / "prompts" / "system.j2").write_text("You schedule jobs for the mine problem (its own system prompt).\n")
+    evolve(venv, tmp_path, "run", "problems/mine", "-n", "2", "-k", "1", "--seed", "2")
+    messages = json.loads(evolve(venv, tmp_path, "prompt", "latest", "1", "--mode", "diff", "--json").stdout)["messages"]
+    assert messages[0] == {"role": "system", "content": "You schedule jobs for the mine problem (its own system prompt).\n"}
+    assert "EVOLVE-BLOCK" in messages[1]["content"]  # the bundled diff template, around the user's seed
 
 
 SMALL_RUN = """

@@ -23,6 +23,14 @@ class ArchiveSettings(BaseModel):
     )
     num_inspirations: int = Field(3, ge=0)
     num_top_programs: int = Field(2, ge=0, description="of the inspirations, how many are the island's best")
+    novelty_threshold: float | None = Field(
+        None, gt=0, le=1,
+        description="similarity to a program of its island at which a candidate is not evaluated (too_similar); "
+                    "None: off",
+    )
+    novelty_judge_band: float = Field(
+        0.0, ge=0, le=1, description="below the threshold, the band in which the chat model judges the pair",
+    )
     features: list[FeatureDimension] = Field(
         default_factory=lambda: [FeatureDimension(name="complexity"), FeatureDimension(name="edit_distance")]
     )

@@ -127,11 +127,15 @@ def show(run: str = typer.Argument("latest", help="run id, name or 'latest'"), d
 
     Example: evolve show latest
     """
+    from evolve.database.memory import latest_memory
+
     reader = _reader(db)
     s = reader.summary(reader.run(run).id)
+    note = latest_memory(reader.db.engine, s.run.id)
     if as_json:
         data = as_plain(s)
         data.pop("attempts")
+        data["memory"] = {"candidates": note.candidates, "text": note.text} if note else None
         return _print_json(data)
     typer.echo(f"run {s.run.id} {s.run.name} ({s.run.problem}): {s.run.state}, {s.run.candidates} candidates, "
                f"best train {_score(s.run.best_train)} (program {s.run.best_id}), its test {_score(s.run.best_test)}, "
@@ -147,6 +151,8 @@ def show(run: str = typer.Argument("latest", help="run id, name or 'latest'"), d
     if s.models:
         _table("models", ["model", "calls", "errors", "tokens in", "tokens out", "dollars"],
                [[m.model, m.calls, m.errors, m.tokens_in, m.tokens_out, f"{m.dollars:.4f}"] for m in s.models])
+    if note is not None:
+        typer.echo(f"run memory (written at {note.candidates} candidates):\n{note.text}")
 
 
 def _island_best(island: Any) -> str:

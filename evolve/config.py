@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from evolve.database.settings import ArchiveSettings
 from evolve.documents import describe_errors, read_mapping
@@ -47,6 +47,15 @@ class LLMSettings(BaseModel):
     repair_turns: int = Field(1, ge=0, le=3)
     bandit: bool = Field(False, description="UCB choice among models, rewarding improvement per dollar")
     system_message: str | None = Field(None, description="replaces the problem description in the system prompt")
+    embedding_model: ModelSettings | None = Field(
+        None, description="litellm embedding model for the novelty filter; default: local token sketches"
+    )
+    memory_every: int | None = Field(None, ge=1, description="candidates between run-memory notes; None: off")
+
+    @field_validator("embedding_model", mode="before")
+    @classmethod
+    def _model_by_name(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
 
 
 class EvaluationSettings(BaseModel):

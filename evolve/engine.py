@@ -24,6 +24,8 @@ from evolve.edit_repairs import REPAIRS_ARTIFACT
 from evolve.errors import InputError
 from evolve.evaluators.result import EvaluationResult
 from evolve.mutation import CHANGES_ARTIFACT, MutationRequest, Mutator, Proposal
+from evolve.novelty import TOO_SIMILAR, build_filter
+from evolve.run_memory import build_memory
 from evolve.statuses import Origin, Status
 
 log = logging.getLogger(__name__)
@@ -160,6 +162,8 @@ class Engine:
         self._llm_slots = asyncio.Semaphore(config.llm.max_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._crash: BaseException | None = None
+        self.novelty = build_filter(config, self.journal)
+        self.memory = build_memory(config, self.journal, problem, lambda: self.progress.best_score)
 
     @staticmethod
     def _check_states_cost(mutator: Mutator, config: RunConfig) -> None:
@@ -180,6 +184,8 @@ class Engine:
 
     async def run(self) -> Outcome:
         seed_program = await self._ensure_seed_program()
+        if self.novelty is not None:
+            self.novelty.admit(seed_program)
         counts = self.archive.counts()
         self.progress.done = counts.get("total", 0)
         self.progress.failed = counts.get("total", 0) - counts.get(Status.OK, 0)
@@ -277,6 +283,7 @@ class Engine:
         t0 = time.perf_counter()
         sample = self.archive.sample()
         request = mutation_request(self.problem, sample, candidate_seed(self.config.seed, index))
+        request.memory = self.memory.text if self.memory is not None else None  # prompts/_memory.j2
         record = NewProgram(
             parent_id=sample.parent.id, island=sample.island, generation=sample.generation,
             code="", origin=self.mutator.default_origin, status=Status.CANCELLED,
@@ -289,7 +296,8 @@ class Engine:
                 proposal = await self.mutator.propose(request)
             timings["mutate_s"] = time.perf_counter() - t1
             self._fill_from_proposal(record, proposal)
-            if proposal.code is not None and record.status != Status.DUPLICATE:
+            await self._screen(record, proposal)
+            if proposal.code is not None and record.status not in (Status.DUPLICATE, TOO_SIMILAR):
                 self._in_flight_codes.add(proposal.code)
                 features = asyncio.create_task(asyncio.to_thread(self.archive.code_features, proposal.code))
                 t2 = time.perf_counter()
@@ -312,6 +320,19 @@ class Engine:
             record.timings = timings
             if not isinstance(self._crash, DatabaseUnavailable):  # no row can be written; the run is stopping
                 self._record(record, proposal, sample.parent.score)
+        if self.memory is not None and not self._stop_requested and self.memory.due(self.progress.done):
+            async with self._llm_slots:
+                await self.memory.write(self.progress.done)
+            self.progress.spent_usd = self.journal.spent_usd
+
+    async def _screen(self, record: NewProgram, proposal: Proposal) -> None:
+        """The novelty filter: a near-copy of a program on its island is recorded, not
+        evaluated; the filter's own calls travel with the proposal's."""
+        if self.novelty is None or proposal.code is None or record.status == Status.DUPLICATE:
+            return
+        verdict = await self.novelty.check(record.island, proposal.code, proposal.llm_calls)
+        if verdict is not None:
+            record.status, record.error, record.artifacts = TOO_SIMILAR, verdict.error, verdict.artifacts()
 
     def _fill_from_proposal(self, record: NewProgram, proposal: Proposal) -> None:
         record.origin, record.diff, record.model = proposal.origin, proposal.diff, proposal.model
@@ -338,6 +359,8 @@ class Engine:
             record.artifacts = {**record.artifacts, CHANGES_ARTIFACT: "; ".join(proposal.changes)}
         record.llm_call_ids = [call.call_id for call in calls if call.call_id is not None]
         view = self.archive.record(record)
+        if self.novelty is not None:
+            self.novelty.admit(view)
         for call in calls:
             if call.call_id is None:
                 self.journal.record(call, view.id)

@@ -139,11 +139,11 @@ class Verdict:
 
     @property
     def error(self) -> str:
-        how = (f"judged not meaningfully different from program {self.similar_to} ({self.measure} similarity "
-               f"{self.similarity:.3f})" if self.judged is not None else
-               f"{self.measure} similarity {self.similarity:.3f} to program {self.similar_to} "
-               f">= threshold {self.threshold:g}")
-        return f"too similar: {how}; not evaluated"
+        if self.judged is not None:
+            return (f"judged not meaningfully different from program {self.similar_to} ({self.measure} similarity "
+                    f"{self.similarity:.3f}); not evaluated")
+        return (f"{self.measure} similarity {self.similarity:.3f} to program {self.similar_to} (threshold "
+                f"{self.threshold:g}); not evaluated")
 
     def artifacts(self) -> dict[str, str]:
         out = {"similar_to": str(self.similar_to), "similarity": f"{self.similarity:.4f}",
@@ -217,17 +217,17 @@ class NoveltyFilter:
     async def _nearest(self, island: int, code: str, calls: list[LLMCallRecord]) -> Nearest | None:
         if self.embed is None:
             return nearest_by_minhash(self._islands[island], self._hasher.signature(code))
-        pending = self._pending[island]
-        texts = [evolvable_text(code)]
         assert self.code_of is not None
-        texts += [evolvable_text(self.code_of(pid)) for pid in pending]
-        vectors = await self.embed(texts, calls)
-        if len(vectors) != len(texts):  # the call failed: nothing to compare with, so evaluate
+        pending = self._pending[island]
+        members = list(pending)  # other candidates may add members while this call is out
+        vectors = await self.embed([evolvable_text(code), *(evolvable_text(self.code_of(pid)) for pid in members)],
+                                   calls)
+        if len(vectors) != len(members) + 1:  # the call failed: nothing to compare with, so evaluate
             return None
         rows = self._islands[island]
-        for pid, vector in zip(pending, vectors[1:]):
+        for pid, vector in zip(members, vectors[1:]):
             rows.add(pid, vector)
-        pending.clear()
+            pending.pop(pid, None)
         return nearest_by_cosine(rows, vectors[0])
 
 
@@ -245,7 +245,7 @@ def island_members(engine: Engine, run_id: int) -> list[tuple[int, int, str, str
         return [(row.id, row.island, row.origin, row.code) for row in conn.execute(query)]
 
 
-def build_filter(config: Any, archive: Any, journal: Any) -> NoveltyFilter | None:
+def build_filter(config: Any, journal: Any) -> NoveltyFilter | None:
     """The run's filter from its settings, with the island members it already has; None when
     ``archive.novelty_threshold`` is not set."""
     settings = config.archive
@@ -259,7 +259,7 @@ def build_filter(config: Any, archive: Any, journal: Any) -> NoveltyFilter | Non
             embed = Embedder(config.llm.embedding_model, config.llm, journal)
         if settings.novelty_judge_band > 0 and config.llm.models:
             judge = NoveltyJudge(config.llm, journal, config.seed)
-    engine = archive.db.engine
+    engine = journal.engine
 
     def code_of(program_id: int) -> str:
         with engine.connect() as conn:
@@ -267,5 +267,5 @@ def build_filter(config: Any, archive: Any, journal: Any) -> NoveltyFilter | Non
 
     novelty = NoveltyFilter(settings.novelty_threshold, settings.num_islands, judge_band=settings.novelty_judge_band,
                             embed=embed, judge=judge, code_of=code_of, seed=config.seed)
-    novelty.load(island_members(engine, archive.run.id))
+    novelty.load(island_members(engine, journal.run_id))
     return novelty

@@ -149,8 +149,14 @@ def prompt_context(request: MutationRequest, mode: str, system_message: str | No
         "mode": mode,
         "num_regions": _num_regions(request.parent.code),
         "packages": list(request.packages),
+        "memory": getattr(request, "memory", None) or "",  # evolve.run_memory: the run's latest note
         **_language(request),
     }
+
+
+def render_template(name: str, context: dict[str, Any], templates_dir: str | None = None) -> str:
+    """One template by name, a problem's own copy first (the run memory's prompt)."""
+    return _render(_environment(templates_dir), name, context)
 
 
 def render_messages(request: MutationRequest, mode: str, system_message: str | None = None) -> list[dict[str, str]]:

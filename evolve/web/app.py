@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from evolve.database import queries
 from evolve.database.errors import ProgramNotFound, RunNotFound
+from evolve.database.memory import latest_memory
 from evolve.web.code import highlight, linked_error, unified_diff
 from evolve.web.compare import compare_data
 from evolve.web.dashboard import chart_data, failure_causes, resume_command
@@ -105,7 +106,7 @@ def create_app(reader: RunReader) -> FastAPI:
     def run(ref: str) -> HTMLResponse:
         summary = reader.summary(reader.run(ref).id)
         return page("run.html", s=summary, data=chart_data(summary), run=summary.run,
-                    statuses=failure_causes(summary))
+                    statuses=failure_causes(summary), memory=latest_memory(reader.db.engine, summary.run.id))
 
     @app.get("/run/{ref}/data.json")
     def run_data(ref: str) -> JSONResponse:

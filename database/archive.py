@@ -26,6 +26,7 @@ from evolve.database.features import BUILTIN_FEATURES, code_hash, feature_values
 from evolve.database.grid import Binner, Elite, Island
 from evolve.database.models import EvaluationStage, LLMCall, Program
 from evolve.database.outage import DEFAULT_WAIT_S, Outage
+from evolve.database.pareto import IslandFronts, instance_scores, without_instances
 from evolve.database.record_statement import record_program
 from evolve.database.records import FAILURE_CHARS, LLMCallRecord, NewProgram, ProgramView, RunInfo, Sample
 from evolve.database.selection import choose_inspirations, choose_parent
@@ -107,6 +108,7 @@ class RunArchive:
     def _reset_index(self) -> None:
         self._binner = Binner(list(self.settings.features))
         self._islands = [Island(i) for i in range(self.settings.num_islands)]
+        self._fronts = IslandFronts(self.settings.num_islands)  # kept only with a pareto_share
         self._hashes: set[bytes] = set()
         self._statuses: Counter[str] = Counter()
         self._candidates = 0
@@ -148,6 +150,8 @@ class RunArchive:
                 if placeable and None in values:
                     self._features_mismatch(conn, program_id)
                 place(program_id, origin, status, island, score, tuple(values) if placeable else None, hash_hex)
+            if self.settings.pareto_share > 0:
+                self._fronts.load(conn, self.run.id)
             if self._seed_id is not None:
                 self._seed_code = conn.execute(select(PROGRAMS.c.code).where(PROGRAMS.c.id == self._seed_id)).scalar()
             # The elites are what sampling will ask for first: read them (best first, as many
@@ -225,12 +229,13 @@ class RunArchive:
         hash_hex = code_hash(program.code)
         now = time.time()
         key = program.write_key or uuid.uuid4().hex
+        metrics = without_instances(program.metrics)  # the per-instance scores have their own column
         row = {
             "run_id": self.run.id, "parent_id": program.parent_id, "island": program.island,
             "generation": program.generation, "code": program.code, "code_hash": hash_hex,
             "diff": program.diff, "origin": program.origin, "model": program.model,
             "status": program.status, "error": program.error, "score": program.score,
-            "metrics": program.metrics, "artifacts": program.artifacts,
+            "metrics": metrics, "instances": instance_scores(program.metrics), "artifacts": program.artifacts,
             "features": dict(zip(self._names, values)) if values is not None else None,
             "timings": program.timings, "created_at": now, "sample_count": self._sample_count,
             "write_key": key,
@@ -247,7 +252,7 @@ class RunArchive:
         view = ProgramView(
             id=program_id, run_id=self.run.id, parent_id=program.parent_id, island=program.island,
             generation=program.generation, code=program.code, code_hash=hash_hex, origin=program.origin,
-            status=program.status, score=program.score, metrics=program.metrics,
+            status=program.status, score=program.score, metrics=metrics,
             artifacts=program.artifacts, model=program.model, feature_cell=cell,
             created_at=now, diff=program.diff, error=program.error,
         )
@@ -353,6 +358,8 @@ class RunArchive:
         self, program: NewProgram, program_id: int, values: tuple[float, ...] | None, hash_hex: str
     ) -> tuple[int, ...] | None:
         cell = self._place(program_id, program.origin, program.status, program.island, program.score, values, hash_hex)
+        if cell is not None and self.settings.pareto_share > 0:
+            self._fronts.place(program_id, program.island, program.origin == Origin.SEED, instance_scores(program.metrics))
         if program.origin == Origin.SEED and self._seed_id is None:
             self._seed_id, self._seed_code = program_id, program.code
         return cell
@@ -374,6 +381,8 @@ class RunArchive:
             ranked = island.ranked()
             outgoing.append(ranked[: math.ceil(self.settings.migration_rate * len(ranked))])
         originals = self._views.fetch(lambda: nullcontext(conn), [e.id for group in outgoing for e in group])
+        carried = dict(conn.execute(select(PROGRAMS.c.id, PROGRAMS.c.instances).where(
+            PROGRAMS.c.id.in_(list(originals)), PROGRAMS.c.instances.is_not(None))).all())
         now = time.time()
         for source, group in enumerate(outgoing):
             target = self._islands[(source + 1) % len(self._islands)]
@@ -390,12 +399,15 @@ class RunArchive:
                         generation=original.generation, code=original.code, code_hash=original.code_hash,
                         diff="", origin=Origin.MIGRANT, model=original.model, status=Status.OK, error=None,
                         score=original.score, metrics=original.metrics, artifacts=original.artifacts,
+                        instances=carried.get(original.id),
                         features=dict(zip(self._names, elite.features)), feature_cell=list(cell),
                         timings={}, created_at=now, sample_count=self._sample_count,
                     )
                 ).inserted_primary_key[0]
                 self._place(migrant_id, Origin.MIGRANT, Status.OK, target.index, elite.score, elite.features,
                             original.code_hash)
+                if self.settings.pareto_share > 0:
+                    self._fronts.place(migrant_id, target.index, False, carried.get(original.id))
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
@@ -464,7 +476,7 @@ class RunArchive:
                 "record an ok seed first (a failing seed means the problem's seed program or evaluator is broken)"
             )
         self._sample_count += 1
-        parent_id = choose_parent(island, self.settings, rng)
+        parent_id = choose_parent(island, self.settings, rng, self._fronts[island.index])
         return self._offer(island, parent_id, choose_inspirations(island, parent_id, self.settings, rng))
 
     def _offer(self, island: Island, parent_id: int, inspiration_ids: list[int]) -> Sample:

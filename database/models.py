@@ -55,6 +55,8 @@ class Program(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(JSONType)
     artifacts: Mapped[dict[str, Any]] = mapped_column(JSONType)
     features: Mapped[dict[str, float] | None] = mapped_column(NullableJSON)
+    # the evaluator's score of each instance (or objective), higher better; NULL without them
+    instances: Mapped[dict[str, float] | None] = mapped_column(NullableJSON)
     feature_cell: Mapped[list[int] | None] = mapped_column(NullableJSON)
     timings: Mapped[dict[str, float]] = mapped_column(JSONType)
     test_score: Mapped[float | None] = mapped_column(Float)

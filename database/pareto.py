@@ -17,6 +17,12 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import Connection, select
+
+from evolve.database.models import Program
+
+PROGRAMS = Program.__table__
+
 # Where the evaluator's per-instance scores travel among the metrics until the archive
 # stores them in their own column; the quick stage's copy is prefixed by the cascade.
 INSTANCES_KEY = "instances"
@@ -76,3 +82,30 @@ class InstanceFront:
             raise ValueError("the front is empty: no program of this island has per-instance scores")
         ids = sorted(self._wins)
         return rng.choices(ids, weights=[self._wins[i] for i in ids])[0]
+
+
+class IslandFronts:
+    """One front per island. The seed is on every island, as it is in every grid."""
+
+    def __init__(self, islands: int) -> None:
+        self._fronts = [InstanceFront() for _ in range(islands)]
+
+    def __getitem__(self, island: int) -> InstanceFront:
+        return self._fronts[island]
+
+    def place(self, program_id: int, island: int, everywhere: bool, scores: Mapping[str, float] | None) -> None:
+        if not scores:
+            return
+        for front in self._fronts if everywhere else [self._fronts[island % len(self._fronts)]]:
+            front.add(program_id, scores)
+
+    def load(self, conn: Connection, run_id: int) -> None:
+        """Rebuild from the run's rows. The order does not matter: a front holds each
+        instance's best score and every program that reaches it."""
+        rows = conn.execute(
+            select(PROGRAMS.c.id, PROGRAMS.c.island, PROGRAMS.c.origin, PROGRAMS.c.score, PROGRAMS.c.instances)
+            .where(PROGRAMS.c.run_id == run_id, PROGRAMS.c.status == "ok", PROGRAMS.c.instances.is_not(None))
+        )
+        for program_id, island, origin, score, instances in rows:
+            if score is not None and math.isfinite(score):
+                self.place(program_id, island, origin == "seed", instance_scores({INSTANCES_KEY: instances}))

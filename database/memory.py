@@ -20,6 +20,7 @@ from evolve.database.models import Program, RunMemory
 from evolve.database.outage import Outage
 from evolve.database.queries import CANDIDATE, failure_causes
 from evolve.database.storable import storable
+from evolve.statuses import Status
 
 MEMORIES = RunMemory.__table__
 PROGRAMS = Program.__table__
@@ -81,7 +82,7 @@ def memory_evidence(engine: Engine, run_id: int, shown: int = 5) -> dict[str, li
     base = (
         select(child.id, child.parent_id, child.score, child.diff, child.origin, delta)
         .join(parent, parent.id == child.parent_id)
-        .where(child.run_id == run_id, CANDIDATE, child.status == "ok", child.score.is_not(None),
+        .where(child.run_id == run_id, CANDIDATE, child.status == Status.OK, child.score.is_not(None),
                parent.score.is_not(None))
     )
     with engine.connect() as conn:

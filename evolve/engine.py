@@ -24,7 +24,7 @@ from evolve.edit_repairs import REPAIRS_ARTIFACT
 from evolve.errors import InputError
 from evolve.evaluators.result import EvaluationResult
 from evolve.mutation import CHANGES_ARTIFACT, MutationRequest, Mutator, Proposal
-from evolve.novelty import TOO_SIMILAR, build_filter
+from evolve.novelty import build_filter
 from evolve.run_memory import build_memory
 from evolve.statuses import Origin, Status
 
@@ -297,7 +297,7 @@ class Engine:
             timings["mutate_s"] = time.perf_counter() - t1
             self._fill_from_proposal(record, proposal)
             await self._screen(record, proposal)
-            if proposal.code is not None and record.status not in (Status.DUPLICATE, TOO_SIMILAR):
+            if proposal.code is not None and record.status not in (Status.DUPLICATE, Status.TOO_SIMILAR):
                 self._in_flight_codes.add(proposal.code)
                 features = asyncio.create_task(asyncio.to_thread(self.archive.code_features, proposal.code))
                 t2 = time.perf_counter()
@@ -332,7 +332,7 @@ class Engine:
             return
         verdict = await self.novelty.check(record.island, proposal.code, proposal.llm_calls)
         if verdict is not None:
-            record.status, record.error, record.artifacts = TOO_SIMILAR, verdict.error, verdict.artifacts()
+            record.status, record.error, record.artifacts = Status.TOO_SIMILAR, verdict.error, verdict.artifacts()
 
     def _fill_from_proposal(self, record: NewProgram, proposal: Proposal) -> None:
         record.origin, record.diff, record.model = proposal.origin, proposal.diff, proposal.model

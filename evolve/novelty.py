@@ -31,8 +31,8 @@ from sqlalchemy import Engine, select
 from evolve.database.models import Program
 from evolve.database.records import LLMCallRecord, ProgramView
 from evolve.regions import RegionError, split_regions
+from evolve.statuses import Origin, Status
 
-TOO_SIMILAR = "too_similar"  # evolve.statuses.Status.TOO_SIMILAR
 SHINGLE_TOKENS = 5
 PERMUTATIONS = 128
 _PRIME = 4294967291  # the largest prime below 2**32: a*x + b stays inside 64 bits
@@ -186,16 +186,16 @@ class NoveltyFilter:
             self._islands[island].add(program_id, self._hasher.signature(code))
 
     def admit(self, view: ProgramView) -> None:
-        if view.status != "ok" or view.score is None:
+        if view.status != Status.OK or view.score is None:
             return
-        islands = range(len(self._islands)) if view.origin == "seed" else [view.island]
+        islands = range(len(self._islands)) if view.origin == Origin.SEED else [view.island]
         for island in islands:
             self.add(island, view.id, view.code)
 
     def load(self, programs: Iterable[tuple[int, int, str, str]]) -> None:
         """The island members of a resumed run: (id, island, origin, code) of its ok rows."""
         for program_id, island, origin, code in programs:
-            for each in range(len(self._islands)) if origin == "seed" else [island]:
+            for each in range(len(self._islands)) if origin == Origin.SEED else [island]:
                 self.add(each, program_id, code)
 
     async def check(self, island: int, code: str, calls: list[LLMCallRecord]) -> Verdict | None:
@@ -237,8 +237,8 @@ def island_members(engine: Engine, run_id: int) -> list[tuple[int, int, str, str
     never sees migrants either, so a resumed run compares with exactly what it did."""
     query = (
         select(PROGRAMS.c.id, PROGRAMS.c.island, PROGRAMS.c.origin, PROGRAMS.c.code)
-        .where(PROGRAMS.c.run_id == run_id, PROGRAMS.c.status == "ok", PROGRAMS.c.score.is_not(None),
-               PROGRAMS.c.origin != "migrant")
+        .where(PROGRAMS.c.run_id == run_id, PROGRAMS.c.status == Status.OK, PROGRAMS.c.score.is_not(None),
+               PROGRAMS.c.origin != Origin.MIGRANT)
         .order_by(PROGRAMS.c.id)
     )
     with engine.connect() as conn:

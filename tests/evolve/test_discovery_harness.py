@@ -59,7 +59,10 @@ def test_two_arms_of_two_runs_on_bin_packing(tmp_path):
         for seed in (1, 2):
             with sqlite3.connect(tmp_path / name / f"seed{seed}.db") as conn:
                 config, stored_seed = conn.execute("SELECT config, seed FROM runs").fetchone()
+                rows = conn.execute("SELECT metrics, instances FROM programs WHERE status = 'ok'").fetchall()
             assert json.loads(config)["archive"]["pareto_share"] == share and stored_seed == seed
+            for metrics, instances in rows:  # bin_packing's per-instance scores, in their own column
+                assert len(json.loads(instances)) == 5 and "instances" not in json.loads(metrics)
     table = (tmp_path / "table.md").read_text()
     assert "| base |" in table and "| pareto |" in table and "best @ 4" in table
     assert (tmp_path / "best_vs_candidates.svg").read_text().startswith("<svg")

@@ -226,6 +226,7 @@ class LocalFirstPool:
         self._local_node = f"local@{socket.gethostname()}"
         self._waiters: list[asyncio.Future[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._begun: dict[tuple[str, str], asyncio.Task[EvaluationResult]] = {}
 
     def _start_local(self) -> Sandbox:
         digest, bundle = pack_problem(self.problem.root)
@@ -270,9 +271,21 @@ class LocalFirstPool:
         local = self._local
         return (local is not None and local.done() and local.exception() is None and not self._local_busy)
 
+    def begin(self, code: str, split: str = "train") -> None:
+        """Start scoring ``code`` now (the seed, while the mutator is still being built); the
+        first ``evaluate`` of the same code and split gets this result."""
+        _check_split(self.problem, split)
+        self._begun[code, split] = asyncio.get_running_loop().create_task(self._evaluate(code, split))
+
     async def evaluate(self, code: str, split: str = "train") -> EvaluationResult:
         """Score ``code`` on the Ray pool when it is ready, before that in the local sandbox."""
+        begun = self._begun.pop((code, split), None)
+        if begun is not None:
+            return await begun
         _check_split(self.problem, split)
+        return await self._evaluate(code, split)
+
+    async def _evaluate(self, code: str, split: str) -> EvaluationResult:
         self._bind()
         while not self._ray.done():
             if self._local_free():
@@ -322,6 +335,8 @@ class LocalFirstPool:
 
     def close(self) -> None:
         """Wait for whatever is still starting, then stop the local sandbox and the Ray pool."""
+        for begun in self._begun.values():
+            begun.cancel()
         local, self._local = self._local, None
         if local is not None and local.exception() is None:
             local.result().close()

@@ -151,6 +151,8 @@ class RunSession:
         except BaseException as exc:
             await asyncio.gather(building, return_exceptions=True)
             raise self._explained(exc) from None
+        if archive.seed_program() is None:
+            pool.begin(self.problem.seed_code, "train")  # the engine's first evaluation, started before the mutator is built
         try:
             self.mutator = await building
             bandit = self.db.load_bandit_state(self.run.id)

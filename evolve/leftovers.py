@@ -27,7 +27,7 @@ def private_ray_folder() -> str:
     Ray's socket paths under it must fit in 107 bytes, and never reused by a later process."""
     from evolve.cluster import ray_temp_dir
 
-    return str(ray_temp_dir() / f"driver-{os.getpid()}-{secrets.token_hex(2)}")
+    return str(ray_temp_dir() / f"d{os.getpid()}-{secrets.token_hex(2)}")
 
 
 def session_processes(session: str) -> list[int]:

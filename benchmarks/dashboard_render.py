@@ -22,6 +22,7 @@ import uvicorn
 from playwright.sync_api import sync_playwright
 
 from evolve.database import ArchiveSettings, LLMCallRecord, NewProgram, ProgramDatabase
+from evolve.database.call_journal import CallJournal
 from evolve.web.app import create_app
 from evolve.web.reader import RunReader
 
@@ -39,10 +40,11 @@ def build(url: str, programs: int) -> int:
     archive = db.archive(run.id, settings, seed=0)
     seed = archive.record(NewProgram(None, 0, 0, "def f(x):\n    return x\n", "seed", "ok", score=0.0))
     parents = [seed.id]
+    journal = CallJournal(db.engine, run.id)
     generation = {seed.id: 0}
     for i in range(1, programs):
         status = rng.choice(STATUSES)
-        call = archive.record_llm_call(LLMCallRecord(rng.choice(["a", "b"]), "prompt", "answer", 900, 300, 0.002))
+        call = journal.record(LLMCallRecord(rng.choice(["a", "b"]), "prompt", "answer", 900, 300, 0.002))
         code = f"def f(x):\n    return x * {i} + {rng.random():.6f}\n" + "    # pad\n" * rng.randrange(40)
         parent = rng.choice(parents[-50:])
         view = archive.record(NewProgram(

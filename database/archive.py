@@ -19,7 +19,7 @@ from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import replace
 from typing import Any, Iterator
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from evolve.database.errors import ArchiveError, NoParentAvailable, ProgramNotFound
 from evolve.database.features import BUILTIN_FEATURES, code_hash, feature_values
@@ -28,7 +28,7 @@ from evolve.database.models import EvaluationStage, LLMCall, Program
 from evolve.database.outage import DEFAULT_WAIT_S, Outage
 from evolve.database.pareto import IslandFronts, instance_scores, without_instances
 from evolve.database.record_statement import record_program
-from evolve.database.records import FAILURE_CHARS, LLMCallRecord, NewProgram, ProgramView, RunInfo, Sample
+from evolve.database.records import FAILURE_CHARS, NewProgram, ProgramView, RunInfo, Sample
 from evolve.database.selection import choose_inspirations, choose_parent
 from evolve.database.settings import ArchiveSettings
 from evolve.database.storable import storable, storable_record
@@ -117,7 +117,6 @@ class RunArchive:
         self._best: Elite | None = None
         self._seed_id: int | None = None
         self._seed_code: str | None = None
-        self._spent = 0.0
         self._views = ViewCache()
 
     # ---- rebuilding -------------------------------------------------------------
@@ -138,10 +137,6 @@ class RunArchive:
                 .order_by(PROGRAMS.c.id.desc())
                 .limit(1)
             ).scalar() or 0
-            self._spent = float(
-                conn.execute(select(func.coalesce(func.sum(CALLS.c.cost_usd), 0.0)).where(CALLS.c.run_id == self.run.id))
-                .scalar_one()
-            )
             place = self._place
             for program_id, origin, status, island, score, hash_hex, *values in conn.execute(query):
                 if origin == Origin.SEED and self._seed_id is None:
@@ -437,20 +432,6 @@ class RunArchive:
                 f"an earlier write failed ({self._broken}); reopen the run with ProgramDatabase.archive to resume"
             )
 
-    def record_llm_call(self, call: LLMCallRecord, program_id: int | None = None) -> int:
-        call = storable_record(call)
-        with self._statement() as conn:
-            call_id = conn.execute(
-                insert(CALLS).values(
-                    run_id=self.run.id, program_id=program_id, model=call.model, kind=call.kind,
-                    prompt=call.prompt, response=call.response, parsed_edit=call.parsed_edit,
-                    tokens_in=call.tokens_in, tokens_out=call.tokens_out, cost_usd=call.cost_usd,
-                    latency_s=call.latency_s, error=call.error, created_at=time.time(),
-                )
-            ).inserted_primary_key[0]
-        self._spent += call.cost_usd
-        return call_id
-
     def set_test_metrics(self, program_id: int, score: float | None, metrics: dict[str, Any]) -> None:
         metrics = storable(metrics)
 
@@ -520,9 +501,6 @@ class RunArchive:
         """Attempts (seeds and migrants excluded): total, ok, failed, and one key per status."""
         ok = self._statuses.get(Status.OK, 0)
         return {**self._statuses, "total": self._candidates, "ok": ok, "failed": self._candidates - ok}
-
-    def spent_usd(self) -> float:
-        return self._spent
 
     def state(self) -> dict[str, Any]:
         """JSON-able snapshot of bins and grids (the web UI's heat map; resume checks)."""

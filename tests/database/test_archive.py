@@ -9,6 +9,7 @@ from evolve.database import (
     NoParentAvailable,
     ProgramDatabase,
 )
+from evolve.database.call_journal import CallJournal
 from evolve.database.queries import export_programs as export_rows
 from evolve.database.queries import program_detail
 from evolve.evaluators.result import StageRecord
@@ -93,18 +94,18 @@ def test_best_and_record_views(db, seeded_archive):
 def test_llm_calls_are_counted_and_linked(db, db_url, seeded_archive):
     archive = seeded_archive(db)
     seed = archive.seed_program()
-    first = archive.record_llm_call(LLMCallRecord("m1", "prompt", None, 100, 0, 0.25, 1.5, error="rate limited"))
-    second = archive.record_llm_call(LLMCallRecord("m1", "prompt", "resp", 120, 40, 0.5, 2.0))
-    third = archive.record_llm_call(LLMCallRecord("m2", "p", "r", 1, 1, 0.125), program_id=None)
+    journal = CallJournal(archive.engine, archive.run.id)
+    first = journal.record(LLMCallRecord("m1", "prompt", None, 100, 0, 0.25, 1.5, error="rate limited"))
+    second = journal.record(LLMCallRecord("m1", "prompt", "resp", 120, 40, 0.5, 2.0))
+    third = journal.record(LLMCallRecord("m2", "p", "r", 1, 1, 0.125), program_id=None)
     child = archive.record(
         NewProgram(seed.id, 0, 1, "def solve(x):\n    return 5\n", "diff", "ok", score=2.0, llm_call_ids=[second, third])
     )
-    assert archive.spent_usd() == pytest.approx(0.875)
+    assert journal.spent_usd == pytest.approx(0.875)
     detail = program_detail(db, child.id)
     assert [c["id"] for c in detail["llm_calls"]] == [second, third]
     assert first not in [c["id"] for c in detail["llm_calls"]]
-    resumed = ProgramDatabase(db_url).archive(archive.run.id, archive.settings, archive.seed)
-    assert resumed.spent_usd() == pytest.approx(0.875)
+    assert CallJournal(ProgramDatabase(db_url).engine, archive.run.id).spent_usd == pytest.approx(0.875)
 
 
 def test_stages_and_test_metrics_are_stored(db, seeded_archive):
@@ -124,7 +125,7 @@ def test_stages_and_test_metrics_are_stored(db, seeded_archive):
 def test_one_record_writes_the_program_its_stages_and_its_call_links_together(db, seeded_archive):
     archive = seeded_archive(db)
     seed = archive.seed_program()
-    call = archive.record_llm_call(LLMCallRecord("m1", "prompt", "resp", 10, 5, 0.01, 0.3))
+    call = CallJournal(archive.engine, archive.run.id).record(LLMCallRecord("m1", "prompt", "resp", 10, 5, 0.01, 0.3))
     stages = [
         StageRecord("compile", "ok", 0.1, 0.05),
         StageRecord("quick", "ok", 0.5, 0.4),
@@ -166,7 +167,8 @@ def test_a_record_the_database_refuses_leaves_no_row_and_stops_the_archive(db, d
 def test_nul_characters_from_a_candidate_or_a_model_are_stored_as_replacement_characters(db, db_url, seeded_archive):
     archive = seeded_archive(db)
     seed = archive.seed_program()
-    call = archive.record_llm_call(LLMCallRecord("m1", "prompt\x00", "reply with \x00", 1, 1, 0.0, 0.1))
+    journal = CallJournal(archive.engine, archive.run.id)
+    call = journal.record(LLMCallRecord("m1", "prompt\x00", "reply with \x00", 1, 1, 0.0, 0.1))
     failed = archive.record(NewProgram(
         seed.id, 0, 1, "def solve(x):\n    return '\x00'\n", "diff", "error", error="ValueError: \x00 in output",
         metrics={"note\x00": "a\x00b"}, artifacts={"stderr": "\x00\x00tail"}, llm_call_ids=[call],

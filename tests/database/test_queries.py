@@ -1,6 +1,7 @@
 import pytest
 
 from evolve.database import ArchiveSettings, LLMCallRecord, NewProgram, ProgramNotFound, RunNotFound, queries
+from evolve.database.call_journal import CallJournal
 
 
 def build_chain(archive):
@@ -43,8 +44,9 @@ def test_list_runs_and_summary(db, seeded_archive):
     archive = seeded_archive(db, num_islands=2)
     other = seeded_archive(db, num_islands=1)
     build_chain(archive)
-    archive.record_llm_call(LLMCallRecord("m1", "p", "r", tokens_in=100, tokens_out=20, cost_usd=0.5))
-    archive.record_llm_call(LLMCallRecord("m2", "p", None, tokens_in=10, cost_usd=0.25, error="timeout"))
+    journal = CallJournal(archive.engine, archive.run.id)
+    journal.record(LLMCallRecord("m1", "p", "r", tokens_in=100, tokens_out=20, cost_usd=0.5))
+    journal.record(LLMCallRecord("m2", "p", None, tokens_in=10, cost_usd=0.25, error="timeout"))
     archive.set_test_metrics(archive.best().id, 3.0, {})
     runs = queries.list_runs(db)
     assert [r["id"] for r in runs] == [other.run.id, archive.run.id]

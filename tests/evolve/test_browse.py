@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from evolve.browse import best_so_far, register, sparkline
 from evolve.cli import Commands
 from evolve.database import ArchiveSettings, LLMCallRecord, NewProgram, ProgramDatabase
+from evolve.database.call_journal import CallJournal
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def run_db(tmp_path_factory):
     run = db.create_run("toy-run", "toy", {"archive": settings.model_dump()}, seed=0)
     archive = db.archive(run.id, settings, seed=0)
     seed = archive.record(NewProgram(None, 0, 0, "x = 0\n", "seed", "ok", score=0.0))
-    call = archive.record_llm_call(LLMCallRecord("m1", "prompt", "answer", 5, 7, 0.5))
+    call = CallJournal(db.engine, run.id).record(LLMCallRecord("m1", "prompt", "answer", 5, 7, 0.5))
     child = archive.record(NewProgram(seed.id, 0, 1, "x = 2\n", "diff", "ok", score=2.0, diff="-x = 0\n+x = 2",
                                       model="m1", llm_call_ids=[call]))
     failed = archive.record(NewProgram(child.id, 1, 2, "", "diff", "error", error="edit did not apply"))

@@ -13,6 +13,7 @@ import pytest
 import uvicorn
 
 from evolve.database import ArchiveSettings, LLMCallRecord, NewProgram, ProgramDatabase
+from evolve.database.call_journal import CallJournal
 from evolve.web.app import create_app
 from evolve.web.reader import RunReader
 
@@ -28,11 +29,12 @@ def build_run(url: str, candidates: int) -> dict[str, int]:
     archive = db.archive(run.id, settings, seed=0)
     seed = archive.record(NewProgram(None, 0, 0, "def f(x):\n    return x\n", "seed", "ok", score=0.0))
     ids = {"seed": seed.id}
+    journal = CallJournal(db.engine, run.id)
     parent = seed
     for i in range(1, candidates + 1):
         status = "ok" if i % 4 else "timeout"
         code = f"def f(x):\n    return x + {i}\n" if i != 3 else f"def f(x):\n    return '{SCRIPT}'\n"
-        call = archive.record_llm_call(LLMCallRecord("m1", f"prompt {i} {SCRIPT}", f"answer {SCRIPT}", 10, 20, 0.01))
+        call = journal.record(LLMCallRecord("m1", f"prompt {i} {SCRIPT}", f"answer {SCRIPT}", 10, 20, 0.01))
         view = archive.record(NewProgram(
             parent.id, i % 2, i, code, "diff", status, score=float(i) if status == "ok" else None,
             metrics={"score": float(i)} if status == "ok" else {}, artifacts={"log": f"out {SCRIPT}"},

@@ -34,11 +34,13 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from docs_section import machine_line, write_section  # noqa: E402
 from spread_plot import Series, svg_plot  # noqa: E402
 
 RUN_TIMEOUT_S = 3600
 CANDIDATES = "origin NOT IN ('seed', 'migrant')"
 DOLLAR_POINTS = 20
+DOCS_SECTION = "Discovery A/B harness: {problem}"
 
 
 class HarnessError(RuntimeError):
@@ -205,6 +207,19 @@ def plots(results: list[ArmResult], scratch: Path, problem: str) -> list[Path]:
     return paths
 
 
+def docs_body(results: list[ArmResult], command: str, candidates: int) -> str:
+    """The section of docs/benchmarks.md: what was run, where, and the table."""
+    walls = [run.wall_s for r in results for run in r.runs]
+    return (
+        "Each arm's runs (seeds 1..R, each in its own database) go through `evolve run` as a user starts "
+        "them; the table gives the best train score after 0 (the seed), a quarter, half, three quarters and "
+        "all of the candidates, as min / median / max over the runs, the dollars per candidate and the "
+        f"statuses of all the arm's candidates. One run took {min(walls):.0f}-{max(walls):.0f} s here "
+        "(Ray's start and the seed included).\n\n"
+        f"`{command}`\n\n{machine_line()}\n\n{table(results, checkpoints_for(candidates))}\n"
+    )
+
+
 def checkpoints_for(candidates: int) -> list[int]:
     """0 (the seed), the quarters and the end."""
     return sorted({0, candidates // 4, candidates // 2, (3 * candidates) // 4, candidates})
@@ -222,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arm", action="append", required=True, help="NAME:key=value,... ; repeat per arm")
     parser.add_argument("--scratch", type=Path, default=ROOT / "runs" / "discovery",
                         help="folder for the runs' databases, logs, table and plots")
+    parser.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md")
     args = parser.parse_args(argv)
     arms = [parse_arm(text) for text in args.arm]
     if len({a.name for a in arms}) != len(arms):
@@ -241,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
         {"problem": args.problem, "model": args.model, "candidates": args.candidates,
          "arms": [{"arm": asdict(r.arm), "runs": [asdict(run) for run in r.runs]} for r in results]}, indent=1))
     drawn = plots(results, args.scratch, args.problem)
+    if args.write_docs:
+        command = "python benchmarks/discovery.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        write_section(DOCS_SECTION.format(problem=args.problem), docs_body(results, command, args.candidates))
     print(text)
     print("wrote " + ", ".join(str(p) for p in [args.scratch / "table.md", args.scratch / "results.json", *drawn]))
     return 0

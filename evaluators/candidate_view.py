@@ -139,7 +139,18 @@ def candidate_bwrap_command(public_dir: Path, program_dir: Path, packages: list[
     cmd += ["--ro-bind", str(HOST_PACKAGE), f"{INSIDE_ROOT}/evolve_candidate",
             "--ro-bind", str(public_dir), f"{INSIDE_ROOT}/public",
             "--ro-bind", str(program_dir), f"{INSIDE_ROOT}/program"]
-    cmd += ["--perms", "1777", "--size", str(max_disk_mb * 1024 * 1024), "--tmpfs", SCRATCH,
-            "--symlink", f"{SCRATCH}/tmp", "/tmp", "--symlink", f"{SCRATCH}/tmp", "/var/tmp",
-            "--chdir", SCRATCH]
+    cmd += ["--perms", "1777", "--size", str(max_disk_mb * 1024 * 1024), "--tmpfs", SCRATCH]
+    cmd += _temp_links(cmd) + ["--chdir", SCRATCH]
     return flags + _parents_first(cmd)
+
+
+def _temp_links(mounts: list[str]) -> list[str]:
+    """/tmp and /var/tmp lead into the scratch tmpfs, unless something shown lies inside one
+    (an interpreter installed under /tmp): that one stays a read-only folder, and the
+    candidate's TMPDIR, which is always in its scratch workdir, is where it writes."""
+    shown = [mounts[i + 2] for i, op in enumerate(mounts) if op in ("--ro-bind", "--bind") and i + 2 < len(mounts)]
+    links: list[str] = []
+    for temp in ("/tmp", "/var/tmp"):
+        if not any(path.startswith(temp + "/") for path in shown):
+            links += ["--symlink", f"{SCRATCH}/tmp", temp]
+    return links

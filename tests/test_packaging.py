@@ -13,7 +13,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 import zipfile
@@ -48,12 +47,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def venv(wheel: Path) -> Iterator[Path]:
-    # Outside /tmp: the candidate's sandbox cannot yet show a Python environment under /tmp
-    # (its /tmp is a link to the scratch folder), so an environment there fails to start.
-    cache = Path.home() / ".cache"
-    cache.mkdir(exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix="evolve-wheel-test-", dir=cache))
+def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    # Under the temporary folder on purpose: the candidate's sandbox must show an
+    # interpreter that lives under /tmp, whose /tmp is otherwise a link to its scratch.
+    root = tmp_path_factory.mktemp("venv")
     try:
         subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(root)], check=True, timeout=300)
         subprocess.run([str(root / "bin" / "python"), "-m", "pip", "install", "--no-deps", "-q", str(wheel)],

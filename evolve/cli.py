@@ -341,6 +341,7 @@ def prompt(
 
     Example: evolve prompt latest 42 --mode diff
     """
+    from evolve.database.memory import latest_memory
     from evolve.engine import candidate_seed, mutation_request
     from evolve.launch import open_stored_run
     from evolve.llm_mutator import LLMMutator
@@ -350,7 +351,9 @@ def prompt(
     config, archive = stored.config, stored.archive()
     try:
         sample = archive.sample_for(program_id)
-        request = mutation_request(stored.problem, sample, candidate_seed(config.seed, archive.counts()["total"]))
+        note = latest_memory(stored.db.engine, stored.run.id)
+        seed = candidate_seed(config.seed, archive.counts()["total"])
+        request = mutation_request(stored.problem, sample, seed, note.text if note is not None else None)
     finally:
         archive.close()
     if mode is None:

@@ -85,7 +85,7 @@ def candidate_seed(run_seed: int, index: int) -> int:
     return int.from_bytes(digest[:8], "little")
 
 
-def mutation_request(problem: Any, sample: Sample, random_seed: int) -> MutationRequest:
+def mutation_request(problem: Any, sample: Sample, random_seed: int, memory: str | None = None) -> MutationRequest:
     """What a mutator is given for one candidate; `evolve prompt` builds the same."""
     return MutationRequest(
         problem_name=problem.name,
@@ -99,6 +99,7 @@ def mutation_request(problem: Any, sample: Sample, random_seed: int) -> Mutation
         templates_dir=str(problem.root),
         packages=list(problem.candidate.packages),
         language=problem.candidate.language,
+        memory=memory,
     )
 
 
@@ -282,8 +283,8 @@ class Engine:
     async def _candidate(self, index: int) -> None:
         t0 = time.perf_counter()
         sample = self.archive.sample()
-        request = mutation_request(self.problem, sample, candidate_seed(self.config.seed, index))
-        request.memory = self.memory.text if self.memory is not None else None  # prompts/_memory.j2
+        memory = self.memory.text if self.memory is not None else None
+        request = mutation_request(self.problem, sample, candidate_seed(self.config.seed, index), memory)
         record = NewProgram(
             parent_id=sample.parent.id, island=sample.island, generation=sample.generation,
             code="", origin=self.mutator.default_origin, status=Status.CANCELLED,

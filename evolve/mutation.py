@@ -28,6 +28,7 @@ class MutationRequest:
     templates_dir: str | None = None  # the problem folder, whose templates override prompts/
     packages: list[str] = field(default_factory=list)  # what the candidate may import besides the standard library
     language: str = "python"  # the program's language (problem.yaml candidate.language)
+    memory: str | None = None  # the run's latest memory note, shown to later prompts (evolve.run_memory)
 
 
 @dataclass

@@ -149,7 +149,7 @@ def prompt_context(request: MutationRequest, mode: str, system_message: str | No
         "mode": mode,
         "num_regions": _num_regions(request.parent.code),
         "packages": list(request.packages),
-        "memory": getattr(request, "memory", None) or "",  # evolve.run_memory: the run's latest note
+        "memory": request.memory or "",  # evolve.run_memory: the run's latest note
         **_language(request),
     }
 

@@ -124,3 +124,26 @@ def test_the_note_has_its_own_section_in_both_edit_prompts(make_request):
     for mode in ("diff", "rewrite"):
         user = render_messages(request, mode)[1]["content"]
         assert f"{HEADING}\n{request.memory}" in user and user.index(HEADING) < user.index("# Task")
+
+
+def test_evolve_prompt_shows_the_runs_latest_note(tmp_path):
+    from evolve.cli import app
+    from evolve.database import NewProgram
+    from evolve.database.memory import store_memory
+    from evolve.evaluators.problem import load_problem
+
+    model = {"name": "openai/m", "api_base": "http://127.0.0.1:9/v1"}
+    config = build_config(cli_overrides={"llm": {"models": [model], "memory_every": 2}})
+    db_url = f"sqlite:///{tmp_path}/runs.db"
+    db = ProgramDatabase(db_url)
+    run = db.create_run("noted", "bin_packing", config.model_dump(mode="json"), 0)
+    archive = db.archive(run.id, config.archive, 0)
+    seed = archive.record(NewProgram(None, 0, 0, load_problem("bin_packing").seed_code, "seed", "ok", score=-4.0))
+    archive.close()
+    argv = ["prompt", "noted", str(seed.id), "--mode", "diff", "--json", "--db", db_url]
+    before = json.loads(CliRunner().invoke(app, argv).output)["messages"][-1]["content"]
+    assert HEADING not in before
+    store_memory(db.engine, run.id, 2, "old note", None)
+    store_memory(db.engine, run.id, 4, "Tighter fits helped; NaN guards keep failing.", None)
+    after = json.loads(CliRunner().invoke(app, argv).output)["messages"][-1]["content"]
+    assert f"{HEADING}\nTighter fits helped; NaN guards keep failing." in after and "old note" not in after

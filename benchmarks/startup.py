@@ -185,6 +185,17 @@ with OpenEvolve, on a shared machine.
 {machine_line()}
 
 {text}
+
+Where the first candidate's seconds go, warm or cold: the command's imports; the local
+sandbox's fork server importing bin_packing's evaluator (numpy and the instances); the
+seed's evaluation, which must finish first, since every candidate is a child of a recorded
+program; then the first candidate's own evaluation. The last three are the problem's own
+cost (Problem evaluation time: about 1.2 s to import and 1.1 s per evaluation on one quiet
+core), so bin_packing cannot show a first candidate within 2 s on this machine however fast
+Ray starts; what the warm cluster removes is Ray's share, and the local sandbox removes it
+from the first candidates of a cold run too. End to end, the gap to OpenEvolve that is
+left is evolve's own start-up beside Ray: the command's imports (litellm among them, seconds
+on a loaded 2-core machine), the database, and shutting the pool down.
 """
 
 

@@ -133,6 +133,8 @@ class EvaluationPool:
             log.warning("problem %s asks for %g GPUs per slot but the cluster has none to spare; "
                         "slots run without a GPU and GPU stages report 'unavailable'", problem.name, gpus)
             gpus = 0
+        self._workers: list[Any] = []
+        self._refuse_too_few_cpus(slots)
         digest, bundle = pack_problem(problem.root)
         self._bundle_ref = ray.put(bundle)
         self._actor_class = ray.remote(num_cpus=problem.limits.cpus, num_gpus=gpus, max_concurrency=1,
@@ -150,6 +152,16 @@ class EvaluationPool:
         self._idle: list[Any] = list(self._workers)
         self._queue: asyncio.Queue[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _refuse_too_few_cpus(self, slots: int) -> None:
+        """Slots a cluster cannot hold would wait for CPUs that never come free."""
+        cpus = self.problem.limits.cpus
+        needed, offered = slots * cpus, ray.cluster_resources().get("CPU", 0.0)
+        if needed > offered:
+            self.close()
+            raise ProblemError(f"{slots} evaluation slots of {cpus:g} CPU ({self.problem.name}'s limits.cpus) need "
+                               f"{needed:g} CPUs, but the Ray cluster offers {offered:g}; lower -k or evaluation.slots, "
+                               "or give the cluster more (evolve cluster up --cpus N)")
 
     def nodes(self) -> list[str]:
         """The node (id@ip) each slot runs on."""
@@ -259,13 +271,24 @@ class LocalFirstPool:
         self._loop = loop
         for future in (self._ray, self._local):
             if future is not None:
-                future.add_done_callback(lambda _: loop.call_soon_threadsafe(self._wake))
+                future.add_done_callback(lambda done: done.exception() or loop.call_soon_threadsafe(self._wake))
 
     def _wake(self) -> None:
+        """Let waiting evaluations look again; not once the Ray pool has failed: they wait for
+        the run to cancel them (``abandon``), so none is recorded as the framework's fault."""
+        if self.start_error() is not None:
+            return
         waiters, self._waiters = self._waiters, []
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
+
+    def abandon(self, error: BaseException) -> None:
+        """Fail what still waits for the Ray pool (after the run cancelled its candidates)."""
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_exception(error)
 
     def _local_free(self) -> bool:
         local = self._local

@@ -192,6 +192,8 @@ class RunSession:
                 if failure is not None:
                     engine.request_stop()
                     engine.request_stop()  # the second request cancels what is in flight
+                    await asyncio.sleep(0)
+                    pool.abandon(failure)  # the seed, if it still waits
                     await asyncio.gather(running, return_exceptions=True)
                     raise self._explained(failure) from None
                 self._pool_ready(pool)

@@ -119,6 +119,14 @@ def test_cluster_up_is_joined_by_runs_and_down_stops_only_it(ray_env: dict[str, 
     total, tested = scored(tmp_path / "warm.db")
     assert total == 7 and tested >= 2  # the seed and the best, scored by the run's own pool
 
+    # More slots than the cluster has CPUs for: refused in one line, not a wait for CPUs that never come free.
+    greedy = problem_with_test_split.parent / "greedy"
+    shutil.copytree(problem_with_test_split, greedy)
+    (greedy / "problem.yaml").write_text((greedy / "problem.yaml").read_text().replace("cpus: 0.25", "cpus: 1"))
+    refused = evolve(ray_env, "run", str(greedy), "-n", "50", "-k", "3", "--db", f"sqlite:///{tmp_path}/greedy.db")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "need 3 CPUs, but the Ray cluster offers 2" in refused.stderr and "Traceback" not in refused.stderr
+
     # The shared cluster outlives the run and is no leftover of any driver.
     assert evolve(ray_env, "cluster", "status").returncode == 0
     holder = Holder("t", socket.gethostname(), 1, time.time(), 0.0, None, cluster_session)

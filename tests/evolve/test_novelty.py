@@ -273,55 +273,6 @@ def test_the_judge_decides_borderline_pairs_and_its_calls_are_priced(openai_serv
     assert summary["cost_usd"] == pytest.approx(sum(cost for _, _, cost in kinds))
 
 
-class EmbeddingServer:
-    """An OpenAI-compatible /embeddings endpoint: each text becomes its hashed token counts,
-    so near-copies embed close together. Logs the inputs it was sent."""
-
-    def __init__(self) -> None:
-        import json
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        import numpy as np
-
-        self.inputs: list[list[str]] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args) -> None:
-                return
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-                texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
-                server.inputs.append(texts)
-                data = []
-                for i, text in enumerate(texts):
-                    vector = np.zeros(64)
-                    for token in text.split():
-                        vector[sum(token.encode()) % 64] += 1.0
-                    data.append({"object": "embedding", "index": i, "embedding": vector.tolist()})
-                tokens = sum(len(t.split()) for t in texts)
-                payload = json.dumps({"object": "list", "data": data, "model": body["model"],
-                                      "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-        self.api_base = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.mark.slow
 def test_with_an_embedding_model_similarity_is_cosine_and_each_call_is_recorded_and_priced(
         openai_server, long_problem, pool, tmp_path):
@@ -329,33 +280,29 @@ def test_with_an_embedding_model_similarity_is_cosine_and_each_call_is_recorded_
 
     from tests.support.openai_server import Reply
 
-    embedder = EmbeddingServer()
-    try:
-        openai_server.set_mode("valid")
-        openai_server.script(Reply(rewrite_reply(NEW_VALUE)))
-        embedding = {"name": "openai/embed-model", "api_base": embedder.api_base, "price_in_per_mtok": 100.0}
-        db_url = f"sqlite:///{tmp_path}/runs.db"
-        config = llm_config(openai_server.api_base, iterations=3, archive={"novelty_threshold": 0.9},
-                            llm={"diff_ratio": 0.0, "embedding_model": embedding})
-        db, run_id = start(long_problem, pool, db_url, config)
-        rows = rows_of(db, run_id)
-        assert [row["status"] for row in rows] == ["ok", "too_similar", "too_similar"]
-        assert {row["artifacts"]["similarity_measure"] for row in rows[1:]} == {"embedding"}
-        assert pool.calls == 2
-        # the first call embeds the candidate and the seed; each later one the candidate and new members only
-        assert [len(texts) for texts in embedder.inputs] == [2, 2, 1]
-        with db.engine.connect() as conn:
-            found = conn.execute(text("select kind, program_id, tokens_in, cost_usd, state from llm_calls "
-                                      "where kind = 'embedding' order by id")).all()
-        assert [program_id for _, program_id, _, _, _ in found] == [row["id"] for row in rows]
-        for _, _, tokens_in, cost, state in found:
-            assert state == "answered" and cost == pytest.approx(tokens_in * 100.0 / 1e6) and cost > 0
+    openai_server.set_mode("valid")
+    openai_server.script(Reply(rewrite_reply(NEW_VALUE)))
+    embedding = {"name": "openai/embed-model", "api_base": openai_server.api_base, "price_in_per_mtok": 100.0}
+    db_url = f"sqlite:///{tmp_path}/runs.db"
+    config = llm_config(openai_server.api_base, iterations=3, archive={"novelty_threshold": 0.9},
+                        llm={"diff_ratio": 0.0, "embedding_model": embedding})
+    db, run_id = start(long_problem, pool, db_url, config)
+    rows = rows_of(db, run_id)
+    assert [row["status"] for row in rows] == ["ok", "too_similar", "too_similar"]
+    assert {row["artifacts"]["similarity_measure"] for row in rows[1:]} == {"embedding"}
+    assert pool.calls == 2
+    # the first call embeds the candidate and the seed; each later one the candidate and new members only
+    assert [len(texts) for texts in openai_server.embedded] == [2, 2, 1]
+    with db.engine.connect() as conn:
+        found = conn.execute(text("select kind, program_id, tokens_in, cost_usd, state from llm_calls "
+                                  "where kind = 'embedding' order by id")).all()
+    assert [program_id for _, program_id, _, _, _ in found] == [row["id"] for row in rows]
+    for _, _, tokens_in, cost, state in found:
+        assert state == "answered" and cost == pytest.approx(tokens_in * 100.0 / 1e6) and cost > 0
 
-        embedder.inputs.clear()
-        more = llm_config(openai_server.api_base, iterations=4, archive={"novelty_threshold": 0.9},
-                          llm={"diff_ratio": 0.0, "embedding_model": embedding})
-        db, _ = start(long_problem, pool, db_url, more, run_id)
-        assert rows_of(db, run_id)[-1]["status"] == "too_similar"
-        assert [len(texts) for texts in embedder.inputs] == [3]  # resumed: the two members are embedded again
-    finally:
-        embedder.stop()
+    earlier = len(openai_server.embedded)
+    more = llm_config(openai_server.api_base, iterations=4, archive={"novelty_threshold": 0.9},
+                      llm={"diff_ratio": 0.0, "embedding_model": embedding})
+    db, _ = start(long_problem, pool, db_url, more, run_id)
+    assert rows_of(db, run_id)[-1]["status"] == "too_similar"
+    assert [len(texts) for texts in openai_server.embedded[earlier:]] == [3]  # resumed: the two members are embedded again

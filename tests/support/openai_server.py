@@ -3,7 +3,8 @@
 It lets the LLM path be exercised end to end through litellm with no network and no
 keys: good diffs derived from the prompt's code, malformed replies, 429 with
 Retry-After, 500s and replies slower than the client's timeout. Each request is logged
-so tests can assert what the client sent and how often it retried.
+so tests can assert what the client sent and how often it retried. Its ``/embeddings``
+route turns each text into hashed token counts, so near-copies embed close together.
 
 Used in-process by the tests (``ScriptedOpenAIServer``) and as a script by the
 benchmarks: ``python tests/support/openai_server.py --port 8011 --latency 1 --mode valid-diff``.
@@ -178,6 +179,24 @@ def scripted_reply(state: ServerState, messages: list[dict[str, Any]]) -> Reply:
     raise ValueError(f"unknown mode {mode!r}; one of {', '.join(MODES)}")
 
 
+EMBEDDING_DIMENSIONS = 64
+
+
+def embedding_payload(body: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI's /embeddings answer: one vector of hashed whitespace-token counts per input."""
+    texts = body.get("input", [])
+    texts = texts if isinstance(texts, list) else [texts]
+    data = []
+    for i, text in enumerate(texts):
+        vector = [0.0] * EMBEDDING_DIMENSIONS
+        for token in str(text).split():
+            vector[sum(token.encode()) % EMBEDDING_DIMENSIONS] += 1.0
+        data.append({"object": "embedding", "index": i, "embedding": vector})
+    tokens = sum(len(str(t).split()) for t in texts)
+    return {"object": "list", "data": data, "model": body.get("model", "test-embedding"),
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+
+
 def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -220,6 +239,10 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
             entry = LoggedRequest(self.path, body, {k.lower(): v for k, v in self.headers.items()}, time.time())
             with state.lock:
                 state.log.append(entry)
+            if self.path.rstrip("/").endswith("/embeddings"):
+                entry.answered_status = 200
+                self._send(200, embedding_payload(body))
+                return
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 entry.answered_status = 404
                 self._send(404, {"error": {"message": f"no route {self.path}"}})
@@ -287,6 +310,12 @@ class ScriptedOpenAIServer:
     def requests(self) -> list[LoggedRequest]:
         with self.state.lock:
             return list(self.state.log)
+
+    @property
+    def embedded(self) -> list[list[str]]:
+        """The inputs of each /embeddings request, in order."""
+        inputs = [r.body.get("input", []) for r in self.requests if r.path.rstrip("/").endswith("/embeddings")]
+        return [texts if isinstance(texts, list) else [texts] for texts in inputs]
 
     def set_mode(self, mode: str) -> None:
         if mode not in MODES:

@@ -125,7 +125,8 @@ class CandidateServer:
         preload = list(self.spec.packages)  # imported once by the server, so each forked candidate has them warm
         if self.bwrap:
             paths = [INSIDE_ROOT, f"{INSIDE_ROOT}/public"]
-            prefix = candidate_bwrap_command(self.public, self.programs, self.spec.packages,
+            shown = self.spec.packages + self.spec.on_demand_packages  # on-demand ones: shown, imported on first use
+            prefix = candidate_bwrap_command(self.public, self.programs, shown,
                                              self.limits.max_disk_mb, self.limits.gpus) + ["--"]
         else:
             link = self.root / "lib" / "evolve_candidate"

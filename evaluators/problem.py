@@ -62,6 +62,9 @@ class CandidateSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     public: list[str] = Field(default_factory=list, description="paths under the problem folder the candidate may import")
     packages: list[str] = Field(default_factory=lambda: ["numpy"], description="installed packages the candidate may import")
+    on_demand_packages: list[str] = Field(
+        default_factory=list, description="packages shown to the candidate when installed, for the splits that need them: "
+        "not required at load, not preloaded, not in the prompt")
     language: str = Field("python", description="the program's language: its comment syntax, prompt fences, parse check")
     build: BuildSpec | None = Field(None, description="a compiled candidate's build; it then answers on stdin/stdout")
 
@@ -216,7 +219,10 @@ def load_problem(ref: str | Path) -> Problem:
 
 
 def require_packages(problem: Problem) -> None:
-    """Stop before any evaluation when a package the problem's candidates may import is missing."""
+    """Stop before any evaluation when a package the problem's candidates may import is missing.
+
+    ``on_demand_packages`` are left out: only the splits that need one fail without it.
+    """
     from evolve.evaluators.candidate_view import missing_packages
 
     missing = missing_packages(problem.candidate.packages)

@@ -117,3 +117,59 @@ def test_a_missing_candidate_package_is_one_line_naming_the_install(tiny_problem
     message = str(error.value)
     assert "\n" not in message
     assert "no-such-package-evolve" in message and "pip install no-such-package-evolve" in message
+
+
+ON_DEMAND_EVALUATOR = """\
+def evaluate(candidate, split="train"):
+    loaded = candidate.call("loaded_before_use")
+    return {"score": float(candidate.call("use")), "numpy_preloaded": float(loaded["numpy"]),
+            "yaml_preloaded": float(loaded["yaml"])}
+"""
+ON_DEMAND_PROGRAM = """\
+import sys
+
+
+def loaded_before_use():
+    return {name: name in sys.modules for name in ("numpy", "yaml")}
+
+
+def use():
+    import yaml
+    return yaml.safe_load("answer: 7")["answer"]
+"""
+
+
+def test_an_on_demand_package_is_importable_but_not_preloaded(tiny_problem, write_program):
+    from evolve.evaluators.pool import evaluate_file
+
+    problem = tiny_problem(scoring="channel", evaluator=ON_DEMAND_EVALUATOR,
+                           candidate={"packages": ["numpy"], "on_demand_packages": ["PyYAML"]})
+    result = evaluate_file(problem, write_program(ON_DEMAND_PROGRAM))
+    assert result.status == "ok", result.artifacts
+    assert result.score == 7.0
+    assert result.metrics["numpy_preloaded"] == 1.0 and result.metrics["yaml_preloaded"] == 0.0
+
+
+def test_a_package_neither_listed_nor_on_demand_is_not_shown_in_the_sandbox(tiny_problem, write_program):
+    from evolve.evaluators.confinement import probe_bwrap
+    from evolve.evaluators.pool import evaluate_file
+
+    if not probe_bwrap():
+        pytest.skip("without bubblewrap every installed package is visible")
+    problem = tiny_problem(scoring="channel", evaluator=ON_DEMAND_EVALUATOR, candidate={"packages": ["numpy"]})
+    result = evaluate_file(problem, write_program(ON_DEMAND_PROGRAM))
+    assert result.status == "error"
+    assert "No module named 'yaml'" in result.artifacts["error"]
+
+
+def test_a_missing_on_demand_package_does_not_stop_loading_or_evaluation(tiny_problem, write_program):
+    from evolve.evaluators.candidate_view import missing_packages
+    from evolve.evaluators.pool import evaluate_file
+
+    evaluator = "def evaluate(candidate, split='train'):\n    return {'score': float(candidate.call('solve', 2))}\n"
+    problem = tiny_problem(scoring="channel", evaluator=evaluator,
+                           candidate={"packages": ["numpy"], "on_demand_packages": ["no-such-package-evolve"]})
+    problem_module.require_packages(problem)
+    assert missing_packages(problem.candidate.on_demand_packages) == ["no-such-package-evolve"]
+    result = evaluate_file(problem, write_program("def solve(x):\n    return x\n"))
+    assert (result.status, result.score) == ("ok", 2.0)

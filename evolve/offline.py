@@ -56,15 +56,19 @@ class OfflineMutator(Mutator):
         return 0.0
 
     async def propose(self, request: MutationRequest) -> Proposal:
-        return self.mutate(request.parent.code, [p.code for p in request.inspirations], request.seed)
+        codes = [p.code for p in request.inspirations]
+        return self.mutate(request.parent.code, codes, request.seed, request.language)
 
-    def mutate(self, parent_code: str, inspiration_codes: list[str], seed: int) -> Proposal:
+    def mutate(self, parent_code: str, inspiration_codes: list[str], seed: int,
+               language: str | None = None) -> Proposal:
+        """``language`` is the problem's; without it the parent's markers are the guide (an
+        R program's ``#`` markers read as Python, so a caller that knows must say)."""
         rng = random.Random(seed)
         try:
             program = split_regions(parent_code)
         except RegionError as exc:
             return Proposal(code=None, origin=Origin.OFFLINE, error=f"parent has broken regions: {exc}")
-        python = guess_language(parent_code) == "python"
+        python = (language or guess_language(parent_code)) == "python"
         donors = self._donor_trees(inspiration_codes) if python else []
         for _ in range(MAX_TRIES):
             tried = self._try_once(program, donors, rng) if python else self._try_text(program, rng)

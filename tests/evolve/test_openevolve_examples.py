@@ -108,6 +108,10 @@ def test_the_r_example_runs_through_evolve_run_with_rscript_in_the_sandbox(tmp_p
     fits = json.loads(json.loads(artifacts)["fits"])
     assert len(fits) == 3 and abs(fits[0]["slope"] - 2.0) < 0.05  # the clean case, fitted by the R program
     assert 0 < score < 1
+    children = rows[1:]
+    assert {row[0] for row in children} == {"offline"}
+    scored = [row for row in children if row[1] == "ok" and row[2] is not None and row[3] != code]
+    assert scored, [(row[1], row[4]) for row in children]  # the offline mutator edited R text, and R scored it
 
 
 @pytest.mark.slow

@@ -220,6 +220,7 @@ class RunArchive:
         program = _with_known_labels(program)
         if program.island < 0 or program.island >= len(self._islands):
             raise ArchiveError(f"island {program.island} does not exist (the run has {len(self._islands)})")
+        program = self._unmeasurable(program)
         values = self._feature_values(program)
         hash_hex = code_hash(program.code)
         now = time.time()
@@ -264,6 +265,23 @@ class RunArchive:
         elsewhere, so recording it does not parse the program on the driver's critical path."""
         names = [name for name in self._names if name in BUILTIN_FEATURES]
         return feature_values(names, code, {}, self._seed_code) if names else {}
+
+    def _unmeasurable(self, program: NewProgram) -> NewProgram:
+        """A program whose feature metric is not a finite number has no cell in the grid: its
+        row is made invalid, saying which feature, and the run goes on."""
+        if not _placeable(program.status, program.score):
+            return program
+        for name in self._names:
+            if name in program.features:
+                value = program.features[name]
+            elif name not in BUILTIN_FEATURES and name in program.metrics:
+                value = program.metrics[name]
+            else:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                error = f"feature {name!r} must be a finite number, got {value!r}"
+                return replace(program, status=Status.INVALID, score=None, error=error, features={})
+        return program
 
     def _feature_values(self, program: NewProgram) -> tuple[float, ...] | None:
         if not _placeable(program.status, program.score):

@@ -230,3 +230,20 @@ def test_precomputed_features_are_used_as_given(db, seeded_archive):
                                       features={"complexity": 500.0}))
     rows = {r["id"]: r for r in export_rows(db, archive.run.id)}
     assert rows[given.id]["features"] == {"complexity": 500.0, "edit_distance": 2.0}  # comment and return lines
+
+
+def test_a_candidate_whose_feature_metric_is_not_finite_is_recorded_invalid_and_the_run_goes_on(db):
+    run = db.create_run(None, "toy", {}, 0)
+    archive = db.archive(run.id, ArchiveSettings(num_islands=1, features=[FeatureDimension(name="gap")]), 0)
+    seed = archive.record(NewProgram(None, 0, 0, "x = 1\n", "seed", "ok", score=1.0, metrics={"gap": 0.5}))
+    bad = archive.record(NewProgram(seed.id, 0, 1, "x = 2\n", "diff", "ok", score=9.0,
+                                    metrics={"gap": None}))  # the sandbox's NaN
+    given = archive.record(NewProgram(seed.id, 0, 1, "x = 3\n", "diff", "ok", score=8.0, metrics={"gap": 0.2},
+                                      features={"gap": float("inf")}))
+    good = archive.record(NewProgram(seed.id, 0, 1, "x = 4\n", "diff", "ok", score=2.0, metrics={"gap": 0.7}))
+    assert bad.status == given.status == "invalid" and bad.feature_cell is None
+    assert "feature 'gap' must be a finite number, got None" in bad.error and "got inf" in given.error
+    rows = {r["id"]: r for r in export_rows(db, run.id)}
+    assert rows[bad.id]["status"] == "invalid" and rows[bad.id]["score"] is None and rows[bad.id]["features"] is None
+    assert rows[given.id]["metrics"] == {"gap": 0.2} and rows[given.id]["features"] is None
+    assert archive.best().id == good.id and "invalid: feature 'gap'" in archive.sample().failures[0]

@@ -28,6 +28,16 @@ LINE_COMMENTS = {
     "typescript": "//", "swift": "//", "kotlin": "//", "scala": "//", "csharp": "//", "verilog": "//",
     "zig": "//", "lua": "--", "sql": "--", "haskell": "--", "ada": "--", "vhdl": "--", "fortran": "!",
 }
+# The language a program file's suffix names: how an OpenEvolve example (whose config
+# names language and file_suffix) is read, and the suffix a program is written out with
+# when its problem can no longer be loaded.
+SUFFIX_LANGUAGES = {
+    ".py": "python", ".rs": "rust", ".r": "r", ".cpp": "cpp", ".cc": "cpp", ".cxx": "cpp", ".hpp": "cpp",
+    ".c": "c", ".h": "c", ".cu": "cuda", ".go": "go", ".java": "java", ".js": "javascript", ".ts": "typescript",
+    ".jl": "julia", ".lua": "lua", ".sh": "shell", ".rb": "ruby", ".swift": "swift", ".kt": "kotlin",
+    ".scala": "scala", ".cs": "csharp", ".v": "verilog", ".sv": "verilog", ".zig": "zig", ".f90": "fortran",
+    ".hs": "haskell", ".sql": "sql", ".pl": "perl",
+}
 # Code fences name some languages differently from problem.yaml.
 FENCE_NAMES = {"cuda": "cuda", "csharp": "csharp", "shell": "bash"}
 _RUST = re.compile(r"^\s*(?:pub\s+)?fn\s+\w+|^\s*use\s+std::", re.MULTILINE)

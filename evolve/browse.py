@@ -169,9 +169,8 @@ OutputOption = typer.Option(None, "-o", "--output",
 
 def _program_file(problem_ref: str, code: str) -> tuple[str, str]:
     """The language and file suffix of a run's programs: its problem's program file, else read off the code."""
-    from evolve.evaluators.markers import guess_language
+    from evolve.evaluators.markers import SUFFIX_LANGUAGES, guess_language
     from evolve.evaluators.problem import ProblemError, load_problem
-    from evolve.openevolve_config import SUFFIX_LANGUAGES
 
     try:
         problem = load_problem(problem_ref)

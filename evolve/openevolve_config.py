@@ -39,16 +39,6 @@ HARMLESS_AT: dict[str, tuple[Any, ...]] = {
     "file_suffix": (None, ".py"),
 }
 
-# OpenEvolve names the language and the program file's suffix; evolve reads both off the
-# initial program's file name, which is how OpenEvolve's own examples are laid out.
-SUFFIX_LANGUAGES = {
-    ".py": "python", ".rs": "rust", ".r": "r", ".cpp": "cpp", ".cc": "cpp", ".cxx": "cpp", ".hpp": "cpp",
-    ".c": "c", ".h": "c", ".cu": "cuda", ".go": "go", ".java": "java", ".js": "javascript", ".ts": "typescript",
-    ".jl": "julia", ".lua": "lua", ".sh": "shell", ".rb": "ruby", ".swift": "swift", ".kt": "kotlin",
-    ".scala": "scala", ".cs": "csharp", ".v": "verilog", ".sv": "verilog", ".zig": "zig", ".f90": "fortran",
-    ".hs": "haskell", ".sql": "sql", ".pl": "perl",
-}
-
 REASONS = {
     "checkpoint_interval": "evolve stores every program as it is evaluated; `evolve resume` needs no checkpoints",
     "log_level": "evolve's output is its live display and the database",

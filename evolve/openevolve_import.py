@@ -29,10 +29,10 @@ from rich.console import Console
 
 from evolve.config import ConfigError, RunConfig, deep_merge, validate
 from evolve.documents import read_mapping
-from evolve.evaluators.markers import END_MARKER, START_MARKER, comment_of, has_markers
+from evolve.evaluators.markers import END_MARKER, START_MARKER, SUFFIX_LANGUAGES, comment_of, has_markers
 from evolve.evaluators.problem import SYSTEM_TOOL_DIRS, ProblemError, load_problem
 from evolve.openevolve_adapter import ADAPTER, SHIM_INIT, SHIM_RESULT
-from evolve.openevolve_config import SUFFIX_LANGUAGES, MappedConfig, OpenEvolveFormatError, map_config
+from evolve.openevolve_config import MappedConfig, OpenEvolveFormatError, map_config
 
 DEFAULT_CACHE_DIR = Path("runs/imported")
 EVALUATOR = "evaluator.py"

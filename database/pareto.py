@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from evolve.database.models import Program
+from evolve.statuses import Origin, Status
 
 PROGRAMS = Program.__table__
 
@@ -104,8 +105,8 @@ class IslandFronts:
         instance's best score and every program that reaches it."""
         rows = conn.execute(
             select(PROGRAMS.c.id, PROGRAMS.c.island, PROGRAMS.c.origin, PROGRAMS.c.score, PROGRAMS.c.instances)
-            .where(PROGRAMS.c.run_id == run_id, PROGRAMS.c.status == "ok", PROGRAMS.c.instances.is_not(None))
+            .where(PROGRAMS.c.run_id == run_id, PROGRAMS.c.status == Status.OK, PROGRAMS.c.instances.is_not(None))
         )
         for program_id, island, origin, score, instances in rows:
             if score is not None and math.isfinite(score):
-                self.place(program_id, island, origin == "seed", instance_scores({INSTANCES_KEY: instances}))
+                self.place(program_id, island, origin == Origin.SEED, instance_scores({INSTANCES_KEY: instances}))

@@ -11,20 +11,21 @@ import itertools
 from typing import Any
 
 from evolve.database import queries
+from evolve.statuses import Origin, Status
 from evolve.web.reader import RunReader
 
 
 def run_curve(reader: RunReader, run_id: int) -> dict[str, Any]:
     """Per candidate (seed first, migrants out): index, best score so far, dollars so far."""
     run = reader.run(str(run_id))
-    rows = [r for r in queries.run_attempts(reader.db, run_id) if r["origin"] != "migrant"]
+    rows = [r for r in queries.run_attempts(reader.db, run_id) if r["origin"] != Origin.MIGRANT]
     costs = queries.call_costs(reader.db, run_id)
     times = [t for t, _ in costs]
     spent = list(itertools.accumulate(c for _, c in costs))
     best: float | None = None
     curve = []
     for index, row in enumerate(rows):
-        if row["status"] == "ok" and row["score"] is not None and (best is None or row["score"] > best):
+        if row["status"] == Status.OK and row["score"] is not None and (best is None or row["score"] > best):
             best = row["score"]
         paid = bisect.bisect_right(times, row["created_at"])
         curve.append([index, best, round(spent[paid - 1], 6) if paid else 0.0])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from evolve.database import queries
+from evolve.statuses import Status
 
 
 def _preorder(ids: list[int], parents: list[int]) -> list[int]:
@@ -65,7 +66,7 @@ def tree_data(db: Any, run_id: int, best_id: int | None) -> dict[str, Any]:
         "island": [r[3] for r in rows],
         "origin": [origins.index(r[4]) for r in rows],
         "status": [statuses.index(r[5]) for r in rows],
-        "score": [r[6] if r[5] == "ok" else None for r in rows],
+        "score": [r[6] if r[5] == Status.OK else None for r in rows],
         "x": [round(v, 5) for v in x],
         "best_path": _best_path(parents, index.get(best_id) if best_id is not None else None),
         "widest": max((len(m) for m in by_generation.values()), default=0),

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from evolve.evaluators.result import StageRecord
+
 
 @dataclass
 class RunRow:
@@ -138,7 +140,7 @@ class ProgramDetail:
     metrics: dict[str, Any]
     artifacts: dict[str, str]
     test_metrics: dict[str, Any] | None
-    stages: list[dict[str, Any]]
+    stages: list[StageRecord]
     timings: dict[str, float]
     feature_cell: tuple[int, ...] | None
     llm_calls: list[LLMCall]

@@ -22,10 +22,9 @@ from evolve.database.call_journal import CallJournal
 REPO = Path(__file__).resolve().parents[2]
 NEVER_WHEN_BROWSING = ("ray", "litellm", "fastapi", "uvicorn", "alembic", "evolve.evaluators", "evolve.launch")
 NEVER_IN_THE_UI = ("ray", "litellm", "evolve.evaluators", "evolve.launch")
-# What the database takes from the evaluators: the stage record it stores and the feature
-# dimension problems declare (with the problem loader that declares it). No sandbox, pool,
-# channel or Ray.
-DECLARATIONS = ("evolve.evaluators", "evolve.evaluators.result", "evolve.evaluators.problem", "evolve.evaluators.markers")
+# All that browsing takes from the evaluators: the stage record the database stores (and
+# the package that holds it). No problem loader, sandbox, pool, channel or Ray.
+RECORD_TYPES = ("evolve.evaluators", "evolve.evaluators.result")
 
 RUN_COMMAND = """
 import json, sys
@@ -91,7 +90,7 @@ def run_command(script: str, tmp_path: Path, *args: str) -> tuple[dict, str]:
 
 
 def loaded(modules: list[str], forbidden: tuple[str, ...]) -> list[str]:
-    return [m for m in modules if m not in DECLARATIONS and any(m == f or m.startswith(f + ".") for f in forbidden)]
+    return [m for m in modules if m not in RECORD_TYPES and any(m == f or m.startswith(f + ".") for f in forbidden)]
 
 
 def test_help_loads_no_database_layer_and_lists_every_command(tmp_path: Path):

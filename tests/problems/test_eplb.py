@@ -1,3 +1,5 @@
+import importlib.util
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -7,7 +9,7 @@ import pytest
 
 from evolve.evaluators.candidate_server import copy_public
 from evolve.evaluators.channel import open_candidate
-from evolve.evaluators.contract import InvalidProgram
+from evolve.evaluators.contract import InvalidProgram, StageUnavailable
 from evolve.evaluators.pool import evaluate_file
 from evolve.evaluators.problem import load_problem
 from tests.support.problem_files import load_problem_file
@@ -293,3 +295,103 @@ def test_in_the_sandbox_the_program_sees_neither_history_nor_scorer(public, tmp_
     assert result.status == "ok", result.artifacts
     honest = score(public, ROOT / "baselines" / "replicate_only.py")
     assert result.metrics["balancedness_gpu"] == honest["balancedness_gpu"]
+
+
+LEADERBOARD = os.environ.get("ADRS_LEADERBOARD_DIR")  # a checkout of UCB-ADRS/ADRS-Leaderboard (not redistributable)
+needs_leaderboard = pytest.mark.skipif(
+    not LEADERBOARD, reason="set ADRS_LEADERBOARD_DIR to a checkout of UCB-ADRS/ADRS-Leaderboard (not redistributable)")
+needs_torch = pytest.mark.skipif(
+    importlib.util.find_spec("torch") is None, reason="the leaderboard split needs torch: pip install torch")
+
+TORCH_REPLICATE_ONLY = '''
+import torch
+
+
+def rebalance_experts(weight, num_replicas, num_groups, num_nodes, num_gpus):
+    assert isinstance(weight, torch.Tensor) and weight.dtype == torch.int64 and weight.device.type == "cpu"
+    load = weight.double()
+    layers, num_logical = load.shape
+    rows = torch.arange(layers)
+    logcnt = torch.ones(layers, num_logical, dtype=torch.int64)
+    for _ in range(num_replicas - num_logical):
+        logcnt[rows, (load / logcnt).argmax(dim=1)] += 1
+    phy2log = torch.repeat_interleave(torch.arange(num_logical).expand(layers, -1).reshape(-1),
+                                      logcnt.reshape(-1)).reshape(layers, num_replicas)
+    width = int(logcnt.max())
+    first = torch.cumsum(logcnt, dim=1) - logcnt
+    replica = torch.arange(width).view(1, 1, width)
+    log2phy = torch.where(replica < logcnt.unsqueeze(2), first.unsqueeze(2) + replica, torch.tensor(-1))
+    return phy2log, log2phy, logcnt
+'''
+
+
+@needs_torch
+def test_a_torch_program_runs_on_the_leaderboard_split_as_its_numpy_twin_on_test(public, tmp_path):
+    program = tmp_path / "torch_replicate_only.py"
+    program.write_text(TORCH_REPLICATE_ONLY)
+    result = score(public, program, "leaderboard")
+    twin = score(public, ROOT / "baselines" / "replicate_only.py", "test")
+    assert result["balancedness_gpu"] == twin["balancedness_gpu"]
+    assert result["instances"] == twin["instances"]
+    assert 0 < result["seconds_per_call"] <= result["round_trip_seconds_per_call"]
+    expected = evaluator.published_score(result["balancedness_gpu"], result["seconds_per_call"])
+    assert result["score"] == pytest.approx(expected["score"])
+
+
+@needs_torch
+def test_the_leaderboard_split_rejects_a_call_time_longer_than_the_scorer_saw(public, tmp_path):
+    program = tmp_path / "slow_clock.py"
+    program.write_text(TORCH_REPLICATE_ONLY + '''
+import itertools
+import leaderboard_reply
+
+
+class _Clock:
+    ticks = itertools.count(step=1000.0)
+
+    @staticmethod
+    def perf_counter():
+        return next(_Clock.ticks)
+
+
+leaderboard_reply.time = _Clock
+''')
+    with pytest.raises(InvalidProgram, match="reported call time 1000.0"):
+        score(public, program, "leaderboard")
+
+
+@needs_torch
+def test_the_leaderboard_split_validates_placements_as_the_others_do(public, tmp_path):
+    program = tmp_path / "short.py"
+    program.write_text(TORCH_REPLICATE_ONLY.replace("return phy2log, log2phy, logcnt",
+                                                    "return phy2log[:, :-1], log2phy, logcnt"))
+    with pytest.raises(InvalidProgram, match="phy2log shape"):
+        score(public, program, "leaderboard")
+
+
+def test_without_its_package_the_leaderboard_split_names_the_install(public, monkeypatch):
+    monkeypatch.setattr(evaluator, "LEADERBOARD_PACKAGES", ["no-such-package-evolve"])
+    with pytest.raises(StageUnavailable) as error:
+        score(public, ROOT / "seed.py", "leaderboard")
+    assert "\n" not in str(error.value) and "pip install no-such-package-evolve" in str(error.value)
+    assert PROBLEM.candidate.on_demand_packages == ["torch"] and "torch" not in PROBLEM.candidate.packages
+
+
+def published(method: str) -> Path:
+    return Path(LEADERBOARD) / "solutions" / "eplb" / method / "resources" / "solution.py"
+
+
+@needs_leaderboard
+@needs_torch
+@pytest.mark.parametrize("method", [
+    pytest.param("human_SOTA", marks=pytest.mark.slow),  # about 0.7 s per call on one core
+    "LEVI", "gepa", "openevolve", "shinkaevolve",
+])
+def test_published_solutions_run_unchanged_in_the_sandbox_on_the_leaderboard_split(method):
+    result = evaluate_file(PROBLEM, published(method), "leaderboard")
+    assert result.status == "ok", result.artifacts
+    metrics = result.metrics
+    assert 0.74 < metrics["balancedness_gpu"] < 0.83
+    assert 0 < metrics["seconds_per_call"] <= metrics["round_trip_seconds_per_call"]
+    expected = evaluator.published_score(metrics["balancedness_gpu"], metrics["seconds_per_call"])
+    assert result.score == pytest.approx(expected["score"])

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from evolve.documents import describe_errors, read_mapping
 from evolve.evaluators.markers import END_MARKER, START_MARKER, comment_of, has_markers
 from evolve.feature_dimension import FeatureDimension
-from evolve.resources import BUNDLED_PROBLEMS
+from evolve.resources import BUNDLED_PROBLEMS, INSTALLED
 
 PROBLEMS_DIR = Path(os.environ.get("EVOLVE_PROBLEMS_DIR") or BUNDLED_PROBLEMS)
 
@@ -129,15 +129,25 @@ def _check_features(features: list[dict[str, Any]], source: Path) -> None:
             raise ProblemError(f"invalid problem file {source}: features[{index}]: {details} (valid keys: {valid})") from None
 
 
+def _search_dirs() -> list[Path]:
+    """Where a bare problem name is looked for. Installed as a package, the user's own
+    ``./problems`` (where ``evolve new-problem`` writes) comes before the bundled problems."""
+    own = Path.cwd() / "problems"
+    return [own, PROBLEMS_DIR] if INSTALLED and own.resolve() != PROBLEMS_DIR.resolve() else [PROBLEMS_DIR]
+
+
 def _resolve(ref: str | Path) -> Path:
     candidate = Path(ref)
     if candidate.is_dir():
         return candidate.resolve()
-    if isinstance(ref, str) and "/" not in ref and (PROBLEMS_DIR / ref).is_dir():
-        return (PROBLEMS_DIR / ref).resolve()
-    names = sorted(p.name for p in PROBLEMS_DIR.iterdir() if (p / "problem.yaml").is_file()) if PROBLEMS_DIR.is_dir() else []
-    raise ProblemError(f"no problem folder '{ref}' (neither a directory nor a name under {PROBLEMS_DIR}; "
-                       f"known: {', '.join(names) or 'none'})")
+    dirs = _search_dirs()
+    if isinstance(ref, str) and "/" not in ref:
+        for base in dirs:
+            if (base / ref).is_dir():
+                return (base / ref).resolve()
+    names = sorted({p.name for base in dirs if base.is_dir() for p in base.iterdir() if (p / "problem.yaml").is_file()})
+    raise ProblemError(f"no problem folder '{ref}' (neither a directory nor a name under "
+                       f"{' or '.join(str(d) for d in dirs)}; known: {', '.join(names) or 'none'})")
 
 
 def _inside(root: Path, relative: str, key: str, source: Path) -> Path:

@@ -129,7 +129,7 @@ def test_a_short_offline_run_finishes_and_is_browsable(venv: Path, tmp_path: Pat
     assert "def priority" in evolve(venv, tmp_path, "best", "latest").stdout
 
 
-def test_a_users_problem_with_its_own_template_runs_from_the_working_directory(venv: Path, tmp_path: Path):
+def test_a_users_problem_with_its_own_template_runs_by_name_from_the_working_directory(venv: Path, tmp_path: Path):
     created = evolve(venv, tmp_path, "new-problem", "mine").stdout
     root = tmp_path / "problems" / "mine"
     assert (root / "problem.yaml").is_file()
@@ -137,7 +137,7 @@ def test_a_users_problem_with_its_own_template_runs_from_the_working_directory(v
     assert "evolve run problems/mine" in created
     (root / "prompts").mkdir()
     (root / "prompts" / "system.j2").write_text("You schedule jobs for the mine problem (its own system prompt).\n")
-    evolve(venv, tmp_path, "run", "problems/mine", "-n", "2", "-k", "1", "--seed", "2")
+    evolve(venv, tmp_path, "run", "mine", "-n", "2", "-k", "1", "--seed", "2")  # the scaffold README's command
     messages = json.loads(evolve(venv, tmp_path, "prompt", "latest", "1", "--mode", "diff", "--json").stdout)["messages"]
     assert messages[0] == {"role": "system", "content": "You schedule jobs for the mine problem (its own system prompt).\n"}
     assert "EVOLVE-BLOCK" in messages[1]["content"]  # the bundled diff template, around the user's seed

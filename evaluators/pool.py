@@ -303,10 +303,11 @@ class LocalFirstPool:
     async def evaluate(self, code: str, split: str = "train") -> EvaluationResult:
         """Score ``code`` on the Ray pool when it is ready, before that in the local sandbox."""
         begun = self._begun.pop((code, split), None)
-        if begun is not None:
-            return await begun
-        _check_split(self.problem, split)
-        return await self._evaluate(code, split)
+        if begun is None:
+            _check_split(self.problem, split)
+        result = await (begun if begun is not None else self._evaluate(code, split))
+        announce_scoring(self.problem)  # once a result reaches the run: a run that stops first says nothing
+        return result
 
     async def _evaluate(self, code: str, split: str) -> EvaluationResult:
         self._bind()
@@ -326,7 +327,6 @@ class LocalFirstPool:
         """None when the local sandbox broke: the evaluation then waits for Ray."""
         assert self._local is not None
         sandbox = self._local.result()
-        announce_scoring(self.problem)
         self._local_busy = True
         try:
             result = await asyncio.wrap_future(

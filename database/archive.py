@@ -21,11 +21,12 @@ from typing import Any, Iterator
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
+from evolve.database import DEFAULT_WAIT_S
 from evolve.database.errors import ArchiveError, NoParentAvailable, ProgramNotFound
 from evolve.database.features import BUILTIN_FEATURES, code_hash, feature_values
 from evolve.database.grid import Binner, Elite, Island
 from evolve.database.models import EvaluationStage, LLMCall, Program
-from evolve.database.outage import DEFAULT_WAIT_S, Outage
+from evolve.database.outage import Outage
 from evolve.database.pareto import IslandFronts, instance_scores, without_instances
 from evolve.database.record_statement import record_program
 from evolve.database.records import FAILURE_CHARS, NewProgram, ProgramView, RunInfo, Sample

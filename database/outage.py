@@ -11,34 +11,41 @@ waiting the bound again for each.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
-import psycopg
 from sqlalchemy.exc import DBAPIError
 
+from evolve.database import DEFAULT_WAIT_S
 from evolve.database.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-DEFAULT_WAIT_S = 180.0
 FIRST_DELAY_S = 0.1
 LONGEST_DELAY_S = 5.0
 SQLITE_BUSY = ("database is locked", "database is busy", "database table is locked")
 
 
+def _psycopg_connection_error(error: BaseException | None) -> bool:
+    """Read through ``sys.modules``: a process that never loaded psycopg (a SQLite run, a
+    browsing command) cannot have met its errors, and need not pay for importing it."""
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError))
+
+
 def is_transient(error: BaseException) -> bool:
     """Whether waiting can cure ``error``: the connection or server is away, or SQLite is locked."""
-    if isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError)):
+    if _psycopg_connection_error(error):
         return True
     if not isinstance(error, DBAPIError):
         return False
     if error.connection_invalidated:
         return True
     original = error.orig
-    if isinstance(original, (psycopg.OperationalError, psycopg.InterfaceError)):
+    if _psycopg_connection_error(original):
         return True
     text = str(original).lower()
     return any(busy in text for busy in SQLITE_BUSY)

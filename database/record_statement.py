@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg.types.json import Jsonb
 from sqlalchemy import JSON, Connection
 
 from evolve.database.models import EvaluationStage, LLMCall, Program
@@ -53,6 +52,8 @@ RECORD_PROGRAM = _build()
 
 def record_parameters(row: dict[str, Any], stages: list[dict[str, Any]], call_ids: list[int]) -> dict[str, Any]:
     """``RECORD_PROGRAM``'s parameters: the row, then the stage rows as one array per column."""
+    from psycopg.types.json import Jsonb  # only a PostgreSQL write needs psycopg
+
     parameters = {c: (Jsonb(row[c]) if c in JSON_COLUMNS and row[c] is not None else row[c]) for c in ROW_COLUMNS}
     for field in STAGE_ARRAYS:
         parameters[f"stage_{field}"] = [stage[field] for stage in stages]

@@ -7,16 +7,16 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
+from evolve.database import DEFAULT_URL, DEFAULT_WAIT_S
 from evolve.database.archive import RunArchive
 from evolve.database.connection import make_engine, normalise_url, parse_url, require_existing, upgrade_schema
 from evolve.database.errors import DatabaseError, RunNotFound
 from evolve.database.models import ArchiveState, Run
-from evolve.database.outage import DEFAULT_WAIT_S, Outage
+from evolve.database.outage import Outage
 from evolve.database.records import RUN_STATUSES, RunInfo
 from evolve.database.settings import ArchiveSettings
 from evolve.database.storable import storable
 
-DEFAULT_URL = "sqlite:///runs/evolve.db"
 RUNS = Run.__table__
 STATE = ArchiveState.__table__
 

@@ -1,5 +1,5 @@
-"""Each command loads only what it uses: browsing a run never starts Ray, litellm, FastAPI
-or the evaluators, and the web UI never Ray or litellm.
+"""Each command loads only what it uses: browsing a SQLite run never starts Ray, litellm, FastAPI,
+psycopg or the evaluators, and the web UI never Ray or litellm.
 
 Each command runs in a fresh interpreter against a real small database, as a user runs it,
 and that interpreter reports the modules it ended with.
@@ -20,7 +20,8 @@ from evolve.database import ArchiveSettings, LLMCallRecord, NewProgram, ProgramD
 from evolve.database.call_journal import CallJournal
 
 REPO = Path(__file__).resolve().parents[2]
-NEVER_WHEN_BROWSING = ("ray", "litellm", "fastapi", "uvicorn", "alembic", "evolve.evaluators", "evolve.launch")
+NEVER_WHEN_BROWSING = ("ray", "litellm", "fastapi", "uvicorn", "alembic", "psycopg", "evolve.evaluators",
+                       "evolve.launch")
 NEVER_IN_THE_UI = ("ray", "litellm", "evolve.evaluators", "evolve.launch")
 # All that browsing takes from the evaluators: the stage record the database stores (and
 # the package that holds it). No problem loader, sandbox, pool, channel or Ray.

@@ -5,7 +5,9 @@ history (`load_history`), as in the published evaluator, so a policy is rewarded
 placements that stay balanced as the load drifts, not for fitting the window it saw.
 The policy runs in its own process (`scoring: channel`) and sees only the window it is
 given; each call is timed here, on the scorer's clock, so the time includes sending the
-window and receiving the placement, and every placement is checked here.
+window and receiving the placement, and every placement is checked here. The
+`leaderboard` split runs the ADRS leaderboard's torch programs unchanged and charges, as
+it does, the call alone (`leaderboard_reply`), never more than this clock saw.
 """
 
 from __future__ import annotations

@@ -132,7 +132,9 @@ app = typer.Typer(
 )
 
 DbOption = typer.Option(DEFAULT_URL, "--db", help="database URL (SQLite path or postgresql://...)")
-RayOption = typer.Option(None, "--ray-address", help="join this Ray cluster ('auto' or host:port); default: a private local one")
+RayOption = typer.Option(
+    None, "--ray-address",
+    help="join this Ray cluster (host:port or 'auto'); default: RAY_ADDRESS, else 'evolve cluster up''s, else a private one")
 JsonOption = typer.Option(False, "--json", help="machine-readable output")
 DbWaitOption = typer.Option(DEFAULT_WAIT_S, "--db-wait", min=0,
                             help="seconds to wait for a database that went away before the run stops (resumable)")
@@ -218,7 +220,7 @@ def resume(
 def eval_(
     problem: str = typer.Argument(..., help="a problem name or folder"),
     file: Path = typer.Argument(..., help="the program to score", exists=True, dir_okay=False),
-    split: str = typer.Option("train", "--split", help="train or test"),
+    split: str = typer.Option("train", "--split", help="train, test, or another split the problem's README names"),
     program: Optional[str] = typer.Option(
         None, "--program", help="in an OpenEvolve directory, its initial program (default: initial_program.py or the usual names)"
     ),
@@ -311,6 +313,7 @@ def test(
     """
     import asyncio
 
+    from evolve.cluster import run_target
     from evolve.evaluators.pool import EvaluationPool
     from evolve.launch import open_stored_run, score_test_split
 
@@ -319,7 +322,7 @@ def test(
 
     async def go() -> None:
         slots = max(1, min(top + 1, stored.config.max_in_flight))
-        pool = EvaluationPool(stored.problem, slots=slots, ray_address=ray_address)
+        pool = EvaluationPool(stored.problem, slots=slots, ray_address=run_target(ray_address).address)
         try:
             await score_test_split(stored.db, archive, pool, top, console)
         finally:

@@ -19,12 +19,11 @@ from rich.console import Console
 
 from evolve.cluster import run_target
 from evolve.config import RunConfig, build_config, deep_merge
-from evolve.database import ProgramDatabase, RunInfo
+from evolve.database import DEFAULT_WAIT_S, ProgramDatabase, RunInfo
 from evolve.database.archive import RunArchive
 from evolve.database.call_journal import CallJournal
 from evolve.database.errors import DatabaseError, DatabaseUnavailable
 from evolve.database.lease import Lease, acquire
-from evolve.database.outage import DEFAULT_WAIT_S
 from evolve.database.queries import program_detail, top_programs
 from evolve.display import LiveDisplay, format_score
 from evolve.engine import Engine, Evaluator, Outcome
@@ -240,7 +239,8 @@ class RunSession:
                 f"best score {format_score(best.score)} (program {best.id}) vs seed {format_score(seed.score)}",
                 highlight=False,
             )
-        self.console.print(f"browse it: evolve show {self.run.name}   evolve best {self.run.name} -o best.py")
+        best_file = f"best{self.problem.program_path.suffix}"
+        self.console.print(f"browse it: evolve show {self.run.name}   evolve best {self.run.name} -o {best_file}")
 
 
 async def score_test_split(db: ProgramDatabase, archive: RunArchive, pool: Evaluator, k: int, console: Console) -> None:

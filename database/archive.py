@@ -15,9 +15,9 @@ import random
 import time
 import uuid
 from collections import Counter
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import nullcontext
 from dataclasses import replace
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
@@ -34,6 +34,7 @@ from evolve.database.selection import choose_inspirations, choose_parent
 from evolve.database.settings import ArchiveSettings
 from evolve.database.storable import storable, storable_record
 from evolve.database.views import ViewCache
+from evolve.database.writer_connections import WriterConnections
 from evolve.statuses import Origin, Status, is_candidate
 
 PROGRAMS = Program.__table__
@@ -92,15 +93,7 @@ class RunArchive:
         self.run = run
         self.settings = settings
         self.seed = seed
-        # The single writer keeps its connections: no pool checkout (or liveness ping)
-        # per candidate. On PostgreSQL a second one, in autocommit, carries everything that
-        # is one statement (reads, and most records): a statement there is one round trip,
-        # a transaction three.
-        self._conn = engine.connect()
-        self._autocommit = (
-            engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            if engine.dialect.name == "postgresql" else None
-        )
+        self._db = WriterConnections(engine)
         self._names = [d.name for d in settings.features]
         self._broken: str | None = None
         self._reset_index()
@@ -314,10 +307,10 @@ class RunArchive:
                 each.rebin(self._binner)
         row["feature_cell"] = list(self._binner.cell(values)) if values is not None else None
         migrating = self._migration_due(program.origin)
-        if self._autocommit is not None and not migrating:
-            program_id = record_program(self._autocommit, row, stage_rows(program), program.llm_call_ids)
+        if self._db.autocommit is not None and not migrating:
+            program_id = record_program(self._db.autocommit, row, stage_rows(program), program.llm_call_ids)
             return program_id, self._index_new(program, program_id, values, hash_hex)
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             program_id = conn.execute(INSERT_PROGRAM, row).inserted_primary_key[0]
             self._write_details(conn, program_id, program)
             cell = self._index_new(program, program_id, values, hash_hex)
@@ -327,7 +320,7 @@ class RunArchive:
 
     def _written(self, key: str) -> tuple[int, tuple[int, ...] | None] | None:
         """The row (id, cell) a failed write left behind after all, if it did."""
-        with self._statement() as conn:
+        with self._db.statement() as conn:
             found = conn.execute(select(PROGRAMS.c.id, PROGRAMS.c.feature_cell).where(PROGRAMS.c.write_key == key)).first()
         if found is None:
             return None
@@ -337,26 +330,14 @@ class RunArchive:
         """After a failed write: fresh connections and the index rebuilt from the rows, which
         hold exactly what the database kept of the write. The sampling cursor stays where it
         is: candidates in flight have drawn samples no row shows yet."""
-        self._reconnect()
+        self._db.reconnect()
         cursor = self._sample_count
         self._reset_index()
         self._replay()
         self._sample_count = max(cursor, self._sample_count)
 
-    def _reconnect(self) -> None:
-        if self.engine.dialect.name == "sqlite":
-            return  # a locked file needs no new connection, and a memory database would go with it
-        for conn in (self._conn, self._autocommit):
-            if conn is not None:
-                with suppress(Exception):
-                    conn.invalidate()
-                with suppress(Exception):
-                    conn.close()
-        self._conn = self.engine.connect()
-        self._autocommit = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-
     def _views_of(self, ids: list[int]) -> dict[int, ProgramView]:
-        return self.outage.run(lambda: self._views.fetch(self._statement, ids), self._reconnect)
+        return self.outage.run(lambda: self._views.fetch(self._db.statement, ids), self._db.reconnect)
 
     def _migrates_at(self, candidates: int) -> bool:
         """Whether the candidate that brings the count to ``candidates`` triggers a migration:
@@ -423,27 +404,9 @@ class RunArchive:
                 if self.settings.pareto_share > 0:
                     self._fronts.place(migrant_id, target.index, False, carried.get(original.id))
 
-    @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
-        """A transaction on the archive's connection, committed on leaving (also after
-        reads, so that no snapshot stays open to hold back SQLite checkpoints)."""
-        with self._conn.begin():
-            yield self._conn
-
-    @contextmanager
-    def _statement(self) -> Iterator[Connection]:
-        """For work done in a single statement, which is atomic on its own."""
-        if self._autocommit is None:
-            with self._transaction() as conn:
-                yield conn
-        else:
-            yield self._autocommit
-
     def close(self) -> None:
         """Give the archive's connections back; the archive is unusable afterwards."""
-        self._conn.close()
-        if self._autocommit is not None:
-            self._autocommit.close()
+        self._db.close()
 
     def _check_usable(self) -> None:
         if self._broken is not None:
@@ -455,14 +418,14 @@ class RunArchive:
         metrics = storable(metrics)
 
         def write() -> None:
-            with self._statement() as conn:
+            with self._db.statement() as conn:
                 conn.execute(
                     update(PROGRAMS)
                     .where(PROGRAMS.c.id == program_id, PROGRAMS.c.run_id == self.run.id)
                     .values(test_score=score, test_metrics=metrics)
                 )
 
-        self.outage.run(write, self._reconnect)
+        self.outage.run(write, self._db.reconnect)
         self._views.forget(program_id)
 
     # ---- choosing ---------------------------------------------------------------

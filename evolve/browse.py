@@ -222,6 +222,8 @@ def program(program_id: int = typer.Argument(..., help="program id"), db: str = 
     else:
         typer.echo(p.code)
     _table("metrics", ["metric", "value"], [[k, v] for k, v in p.metrics.items()])
+    if p.instances:
+        _table("per-instance scores (higher is better)", ["instance", "score"], [[k, v] for k, v in p.instances.items()])
     for name, text in p.artifacts.items():
         typer.echo(f"--- artifact {name} ---\n{text}")
     for call in p.llm_calls:

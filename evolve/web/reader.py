@@ -144,6 +144,7 @@ class RunReader:
             children=children,
             duplicate_of=d["duplicate_of"],
             seed_id=seed["id"] if seed else None,
+            instances=d.get("instances") or {},
         )
 
     def lineage(self, program_id: int) -> list[LineageStep]:

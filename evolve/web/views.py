@@ -147,6 +147,7 @@ class ProgramDetail:
     children: list[ProgramRow]
     duplicate_of: int | None = None
     seed_id: int | None = None
+    instances: dict[str, float] = field(default_factory=dict)  # per-instance scores, higher is better
 
 
 @dataclass

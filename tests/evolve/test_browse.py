@@ -26,7 +26,7 @@ def run_db(tmp_path_factory):
     seed = archive.record(NewProgram(None, 0, 0, "x = 0\n", "seed", "ok", score=0.0))
     call = CallJournal(db.engine, run.id).record(LLMCallRecord("m1", "prompt", "answer", 5, 7, 0.5))
     child = archive.record(NewProgram(seed.id, 0, 1, "x = 2\n", "diff", "ok", score=2.0, diff="-x = 0\n+x = 2",
-                                      model="m1", llm_call_ids=[call]))
+                                      model="m1", llm_call_ids=[call], metrics={"instances": {"w1": 1.5, "w2": 2.5}}))
     failed = archive.record(NewProgram(child.id, 1, 2, "", "diff", "error", error="edit did not apply"))
     db.set_run_status(run.id, "finished")
     db.close()
@@ -124,3 +124,12 @@ def test_diff_json_and_no_models_table_for_an_offline_run(cli, run_db, tmp_path)
     out = cli("show", "offline", "--db", offline).output
     assert "model\tcalls" not in out and "island\tcandidates" in out
     assert "model\tcalls" in cli("show", "toy-run", "--db", url).output
+
+
+def test_program_shows_its_per_instance_scores(cli, run_db):
+    url, ids = run_db
+    shown = cli("program", str(ids["child"]), "--db", url)
+    assert shown.exit_code == 0, shown.output
+    assert "instance\tscore\nw1\t1.5\nw2\t2.5\n" in shown.output
+    assert json.loads(cli("program", str(ids["child"]), "--db", url, "--json").output)["instances"] == {"w1": 1.5, "w2": 2.5}
+    assert "instance\tscore" not in cli("program", str(ids["seed"]), "--db", url).output

@@ -117,3 +117,17 @@ def test_traceback_lines_link_to_the_code(tmp_path):
     assert 'line <a class="line-link" href="#L-2">2</a>' in page
     assert "line 88," in page and 'href="#L-88"' not in page
     assert page.count("ZeroDivisionError: division by zero") == 1
+
+
+def test_program_page_lists_its_per_instance_scores(tmp_path):
+    db = ProgramDatabase(f"sqlite:///{tmp_path / 'runs.db'}")
+    run = db.create_run("inst", "toy", {}, seed=0)
+    archive = db.archive(run.id, ArchiveSettings(num_islands=1), seed=0)
+    seed = archive.record(NewProgram(None, 0, 0, "x = 1\n", "seed", "ok", score=1.0,
+                                     metrics={"score": 1.0, "instances": {"weibull_0": -4.5, "or3_1": -3.25}}))
+    plain = archive.record(NewProgram(seed.id, 0, 1, "x = 2\n", "diff", "ok", score=2.0, metrics={"score": 2.0}))
+    client = TestClient(create_app(RunReader(db)))
+    page = client.get(f"/program/{seed.id}").text
+    table = page[page.index('id="instances"'):]
+    assert "<td>weibull_0</td>" in table and "-4.5" in table and "<td>or3_1</td>" in table
+    assert 'id="instances"' not in client.get(f"/program/{plain.id}").text

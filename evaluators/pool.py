@@ -239,6 +239,7 @@ class LocalFirstPool:
         self._waiters: list[asyncio.Future[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._begun: dict[tuple[str, str], asyncio.Task[EvaluationResult]] = {}
+        self._abandoned: BaseException | None = None
 
     def _start_local(self) -> Sandbox:
         digest, bundle = pack_problem(self.problem.root)
@@ -285,6 +286,7 @@ class LocalFirstPool:
 
     def abandon(self, error: BaseException) -> None:
         """Fail what still waits for the Ray pool (after the run cancelled its candidates)."""
+        self._abandoned = error
         waiters, self._waiters = self._waiters, []
         for waiter in waiters:
             if not waiter.done():
@@ -310,9 +312,13 @@ class LocalFirstPool:
         return result
 
     async def _evaluate(self, code: str, split: str) -> EvaluationResult:
+        """An evaluation that arrives after the Ray pool failed to start waits, like those
+        already waiting, for the run to cancel it: the failure is the run's, not this candidate's."""
         self._bind()
-        while not self._ray.done():
-            if self._local_free():
+        while not self._ray.done() or self._ray.exception() is not None:
+            if self._abandoned is not None:
+                raise self._abandoned
+            if not self._ray.done() and self._local_free():
                 result = await self._evaluate_locally(code, split)
                 if result is not None:
                     return result

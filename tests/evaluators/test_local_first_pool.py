@@ -36,7 +36,9 @@ def test_the_seed_begun_at_once_is_scored_locally_and_the_ray_pool_takes_over_wh
     assert later_score == seed_score + 1  # the changed program, scored on Ray
 
 
-def test_a_ray_pool_that_cannot_start_is_the_evaluations_error() -> None:
+def test_a_ray_pool_that_cannot_start_is_the_evaluations_error_once_the_run_abandons_them() -> None:
+    """An evaluation that arrives after the failure waits for the run to stop (it is the
+    run's failure, not a candidate's), and gets the start error when the run abandons it."""
     problem = load_problem(str(INSTANT))
 
     async def go() -> None:
@@ -44,9 +46,15 @@ def test_a_ray_pool_that_cannot_start_is_the_evaluations_error() -> None:
         try:
             with pytest.raises(ValueError, match="slots must be at least 1"):
                 await pool.started()
+            waiting = asyncio.create_task(pool.evaluate(problem.seed_code))
+            await asyncio.sleep(0.2)
+            assert not waiting.done()
+            pool.abandon(pool.start_error())
             with pytest.raises(ValueError) as raised:
-                await pool.evaluate(problem.seed_code)
+                await waiting
             assert raised.value is pool.start_error()
+            with pytest.raises(ValueError):
+                await pool.evaluate(problem.seed_code)  # after the run abandoned them: at once
         finally:
             pool.close()
 

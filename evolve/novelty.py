@@ -185,18 +185,18 @@ class NoveltyFilter:
         else:
             self._islands[island].add(program_id, self._hasher.signature(code))
 
+    def _join(self, program_id: int, island: int, origin: str, code: str) -> None:
+        for each in range(len(self._islands)) if origin == Origin.SEED else [island]:
+            self.add(each, program_id, code)
+
     def admit(self, view: ProgramView) -> None:
-        if view.status != Status.OK or view.score is None:
-            return
-        islands = range(len(self._islands)) if view.origin == Origin.SEED else [view.island]
-        for island in islands:
-            self.add(island, view.id, view.code)
+        if view.status == Status.OK and view.score is not None:
+            self._join(view.id, view.island, view.origin, view.code)
 
     def load(self, programs: Iterable[tuple[int, int, str, str]]) -> None:
         """The island members of a resumed run: (id, island, origin, code) of its ok rows."""
-        for program_id, island, origin, code in programs:
-            for each in range(len(self._islands)) if origin == Origin.SEED else [island]:
-                self.add(each, program_id, code)
+        for program in programs:
+            self._join(*program)
 
     async def check(self, island: int, code: str, calls: list[LLMCallRecord]) -> Verdict | None:
         """The verdict on a candidate for ``island``, or None when it may be evaluated."""
@@ -251,14 +251,14 @@ def build_filter(config: Any, journal: Any) -> NoveltyFilter | None:
     settings = config.archive
     if settings.novelty_threshold is None:
         return None
+    embeds = config.llm.embedding_model is not None
+    judges = settings.novelty_judge_band > 0 and bool(config.llm.models)
     embed = judge = None
-    if config.llm.embedding_model is not None or (settings.novelty_judge_band > 0 and config.llm.models):
+    if embeds or judges:  # the calls' module imports the model client, which only these need
         from evolve.novelty_calls import Embedder, NoveltyJudge
 
-        if config.llm.embedding_model is not None:
-            embed = Embedder(config.llm.embedding_model, config.llm, journal)
-        if settings.novelty_judge_band > 0 and config.llm.models:
-            judge = NoveltyJudge(config.llm, journal, config.seed)
+        embed = Embedder(config.llm.embedding_model, config.llm, journal) if embeds else None
+        judge = NoveltyJudge(config.llm, journal, config.seed) if judges else None
     engine = journal.engine
 
     def code_of(program_id: int) -> str:

@@ -35,6 +35,8 @@ def _own_sky_spot() -> dict[str, ModuleType]:
     if str(_HERE) in sys.path:
         sys.path.remove(str(_HERE))
     sys.path.insert(0, str(_HERE))
+    import sky_spot.cluster_type  # noqa: F401
+    import sky_spot.prices  # noqa: F401
     import sky_spot.scenarios  # noqa: F401
     import sky_spot.simulation  # noqa: F401
     import sky_spot.utils  # noqa: F401
@@ -44,9 +46,10 @@ def _own_sky_spot() -> dict[str, ModuleType]:
 
 _SKY_SPOT = _own_sky_spot()
 
+from sky_spot.cluster_type import CLUSTER_TYPES  # noqa: E402
+from sky_spot.prices import ON_DEMAND_PRICE_PER_HOUR, SPOT_PRICE_PER_HOUR  # noqa: E402
 from sky_spot.scenarios import TASK_HOURS, Scenario, load_traces, scenarios  # noqa: E402
 from sky_spot.simulation import Decide, RunResult, Runs, SimulationError, run_lockstep  # noqa: E402
-from sky_spot.utils import CLUSTER_TYPES, ON_DEMAND_PRICE_PER_HOUR, SPOT_PRICE_PER_HOUR  # noqa: E402
 
 from evolve.evaluators.channel import Candidate, Remote  # noqa: E402
 from evolve.evaluators.contract import InvalidProgram  # noqa: E402

@@ -34,6 +34,8 @@ def _own_sky_spot() -> dict[str, ModuleType]:
     if str(_HERE) in sys.path:
         sys.path.remove(str(_HERE))
     sys.path.insert(0, str(_HERE))
+    import sky_spot.cluster_type  # noqa: F401
+    import sky_spot.prices  # noqa: F401
     import sky_spot.scenarios  # noqa: F401
     import sky_spot.simulation  # noqa: F401
     import sky_spot.utils  # noqa: F401
@@ -43,6 +45,8 @@ def _own_sky_spot() -> dict[str, ModuleType]:
 
 _SKY_SPOT = _own_sky_spot()
 
+from sky_spot.cluster_type import CLUSTER_TYPES  # noqa: E402
+from sky_spot.prices import ON_DEMAND_PRICE_PER_HOUR, SPOT_PRICE_PER_HOUR  # noqa: E402
 from sky_spot.scenarios import (  # noqa: E402
     DEADLINE_HOURS,
     OVERHEAD_HOURS,
@@ -52,7 +56,6 @@ from sky_spot.scenarios import (  # noqa: E402
     scenarios,
 )
 from sky_spot.simulation import STAY, Decide, Job, RunResult, SimulationError, run_lockstep  # noqa: E402
-from sky_spot.utils import CLUSTER_TYPES, ON_DEMAND_PRICE_PER_HOUR, SPOT_PRICE_PER_HOUR  # noqa: E402
 
 from evolve.evaluators.channel import Candidate, Remote  # noqa: E402
 from evolve.evaluators.contract import InvalidProgram  # noqa: E402

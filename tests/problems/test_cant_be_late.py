@@ -291,8 +291,8 @@ def test_in_the_sandbox_the_seed_scores_its_number_and_a_cheat_gains_nothing(tmp
     seed = evaluate_file(PROBLEM, ROOT / "seed.py", "train")
     assert seed.status == "ok", seed.stages
     assert seed.metrics["mean_cost"] == pytest.approx(119.0345, abs=5e-5)
-    # The greedy policy, after trying to read the traces, reach the simulator and patch
-    # prices and the fleet's billing view: in its own process none of that reaches the score.
+    # The greedy policy, after trying to read the traces, reach the simulator and the
+    # prices, and patch the instance types its own modules hold: in its own process none of that reaches the score.
     cheat = _program(tmp_path, textwrap.dedent(f"""
         import sys
         import sky_spot.fleet
@@ -304,14 +304,13 @@ def test_in_the_sandbox_the_seed_scores_its_number_and_a_cheat_gains_nothing(tmp
                 LEAKS.append(path)
             except OSError:
                 pass
-        for name in ("sky_spot.simulation", "sky_spot.scenarios", "evaluate"):
+        for name in ("sky_spot.simulation", "sky_spot.scenarios", "sky_spot.prices", "evaluate"):
             try:
                 __import__(name)
                 LEAKS.append(name)
             except ImportError:
                 pass
-        sky_spot.utils.COSTS[ClusterType.ON_DEMAND] = 0.0
-        sky_spot.utils.ON_DEMAND_PRICE_PER_HOUR = 0.0
+        sky_spot.utils.ClusterType.ON_DEMAND._value_ = "spot"
         if LEAKS:
             raise RuntimeError("reachable: " + ", ".join(LEAKS))
     """) + GREEDY_BODY)

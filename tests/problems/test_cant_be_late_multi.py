@@ -259,7 +259,7 @@ def test_in_the_sandbox_the_seed_scores_its_number_and_a_cheat_gains_nothing(tmp
     assert seed.status == "ok", seed.stages
     assert seed.metrics["mean_cost"] == pytest.approx(88.377935, abs=1e-6)
     # The seed's policy, after trying to read the traces and prices, reach the simulator
-    # and patch the prices its own modules hold: none of it reaches the score.
+    # and patch the instance types its own modules hold: none of it reaches the score.
     cheat = tmp_path / "cheat.py"
     cheat.write_text(textwrap.dedent(f"""
         import sky_spot.utils
@@ -270,13 +270,13 @@ def test_in_the_sandbox_the_seed_scores_its_number_and_a_cheat_gains_nothing(tmp
                 LEAKS.append(path)
             except OSError:
                 pass
-        for name in ("sky_spot.simulation", "sky_spot.scenarios", "evaluate"):
+        for name in ("sky_spot.simulation", "sky_spot.scenarios", "sky_spot.prices", "evaluate"):
             try:
                 __import__(name)
                 LEAKS.append(name)
             except ImportError:
                 pass
-        sky_spot.utils.ON_DEMAND_PRICE_PER_HOUR = 0.0
+        sky_spot.utils.ClusterType.ON_DEMAND._value_ = "spot"
         if LEAKS:
             raise RuntimeError("reachable: " + ", ".join(LEAKS))
     """) + (ROOT / "seed.py").read_text())

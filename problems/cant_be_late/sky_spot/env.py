@@ -7,7 +7,7 @@ sees only the current tick's `has_spot`, as in the published setting.
 
 from __future__ import annotations
 
-from sky_spot.utils import ClusterType
+from sky_spot.cluster_type import ClusterType
 
 
 class TraceEnv:

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sky_spot.utils import CLUSTER_TYPES, COSTS, ClusterType
+from sky_spot.cluster_type import CLUSTER_TYPES, ClusterType
+from sky_spot.prices import COSTS
 
 NONE, SPOT, ON_DEMAND = (CLUSTER_TYPES.index(t) for t in (ClusterType.NONE, ClusterType.SPOT, ClusterType.ON_DEMAND))
 

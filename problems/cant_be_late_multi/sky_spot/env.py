@@ -10,7 +10,7 @@ zone's availability at the current tick is here (the leaderboard exposes it thro
 
 from __future__ import annotations
 
-from sky_spot.utils import ClusterType
+from sky_spot.cluster_type import ClusterType
 
 
 class InvalidRegion(ValueError):

@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from sky_spot.cluster_type import CLUSTER_TYPES
 from sky_spot.env import InvalidRegion, MultiTraceEnv
 from sky_spot.strategies.strategy import Strategy
 from sky_spot.task import Task
-from sky_spot.utils import CLUSTER_TYPES
 
 PROGRAM_MODULE = "candidate"  # the name under which the framework loads the program
 _CODES = {kind: code for code, kind in enumerate(CLUSTER_TYPES)}

@@ -17,7 +17,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sky_spot.utils import CLUSTER_TYPES, ON_DEMAND_PRICE_PER_HOUR, ClusterType
+from sky_spot.cluster_type import CLUSTER_TYPES, ClusterType
+from sky_spot.prices import ON_DEMAND_PRICE_PER_HOUR
 
 NONE, SPOT, ON_DEMAND = (CLUSTER_TYPES.index(t) for t in (ClusterType.NONE, ClusterType.SPOT, ClusterType.ON_DEMAND))
 STAY = -1

@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from sky_spot.cluster_type import ClusterType
 from sky_spot.task import Task
-from sky_spot.utils import ClusterType
 
 # ClusterType is re-exported: upstream policies also import it from this module.
 __all__ = ["ClusterType", "Strategy"]

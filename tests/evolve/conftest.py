@@ -1,14 +1,21 @@
-"""Fixtures for the evolve tests: the scripted OpenAI-compatible server and sample requests."""
+"""Fixtures for the evolve tests: the scripted OpenAI-compatible server, sample requests and a
+sandbox-backed pool."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 from types import ModuleType
 from typing import Callable, Iterator
 
 import pytest
 
 from evolve.database.records import ProgramView
+from evolve.evaluators.bundle import pack_problem, unpack_problem
+from evolve.evaluators.cascade import run_cascade
+from evolve.evaluators.problem import Problem
+from evolve.evaluators.sandbox import Sandbox
 from evolve.mutation import MutationRequest
 from tests.support import openai_server as scripted_server
 
@@ -34,6 +41,40 @@ def choose(item, bins):
 THRESHOLD = 5
 # EVOLVE-BLOCK-END
 '''
+
+
+class SandboxEvaluator:
+    """The pool's contract over one warm sandbox, serialised and counting its evaluations:
+    enough for a driver-side test without Ray."""
+
+    def __init__(self, problem: Problem, threshold: float | None = None) -> None:
+        self.sandbox = Sandbox.for_problem(problem, unpack_problem(*pack_problem(problem.root)))
+        self.sandbox.start()
+        self.threshold = threshold
+        self.lock = threading.Lock()
+        self.calls = 0
+
+    def _run(self, code: str, split: str):
+        with self.lock:
+            self.calls += 1
+            return run_cascade(self.sandbox, code, split, self.threshold)
+
+    async def evaluate(self, code: str, split: str = "train"):
+        return await asyncio.to_thread(self._run, code, split)
+
+
+@pytest.fixture
+def sandbox_pool() -> Iterator[Callable[..., SandboxEvaluator]]:
+    """Makes a SandboxEvaluator for a problem; every one made is closed after the test."""
+    made: list[SandboxEvaluator] = []
+
+    def make(problem: Problem, threshold: float | None = None) -> SandboxEvaluator:
+        made.append(SandboxEvaluator(problem, threshold))
+        return made[-1]
+
+    yield make
+    for pool in made:
+        pool.sandbox.close()
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
 
 import pytest
@@ -13,9 +12,6 @@ from evolve.database import ProgramDatabase
 from evolve.edit_repairs import REPAIRS, REPAIRS_ARTIFACT
 from evolve.edits import apply_diff
 from evolve.engine import Engine, SeedFailed, candidate_seed, mutation_request
-from evolve.evaluators.bundle import pack_problem, unpack_problem
-from evolve.evaluators.cascade import run_cascade
-from evolve.evaluators.sandbox import Sandbox
 from evolve.mutation import MutationRequest, Mutator, Proposal
 from evolve.offline import OfflineMutator
 from evolve.prompts import render_messages
@@ -37,26 +33,6 @@ def f(x):
 """
 
 
-class SandboxEvaluator:
-    """The pool's contract over one warm sandbox, serialised: enough for a driver-side test."""
-
-    def __init__(self, problem, threshold: float | None = None) -> None:
-        root = unpack_problem(*pack_problem(problem.root))
-        self.threshold = threshold
-        self.sandbox = Sandbox(root, "evaluate.py", "seed.py", problem.limits)
-        self.sandbox.start()
-        self.lock = threading.Lock()
-        self.calls = 0
-
-    def _run(self, code: str, split: str):
-        with self.lock:
-            self.calls += 1
-            return run_cascade(self.sandbox, code, split, self.threshold)
-
-    async def evaluate(self, code: str, split: str = "train"):
-        return await asyncio.to_thread(self._run, code, split)
-
-
 class ScriptedMutator(Mutator):
     """Returns the given programs in order (None: a failed edit)."""
 
@@ -76,10 +52,8 @@ def problem(tiny_problem):
 
 
 @pytest.fixture
-def evaluator(problem):
-    ev = SandboxEvaluator(problem)
-    yield ev
-    ev.sandbox.close()
+def evaluator(problem, sandbox_pool):
+    return sandbox_pool(problem)
 
 
 def make_engine(problem, evaluator, tmp_path: Path, mutator, **config):
@@ -181,15 +155,11 @@ def test_second_stop_cancels_in_flight_and_records_them(problem, evaluator, tmp_
     assert [r["status"] for r in rows[1:]] == ["cancelled"] * 3
 
 
-def test_a_broken_seed_is_a_clear_error(tiny_problem, tmp_path):
+def test_a_broken_seed_is_a_clear_error(tiny_problem, sandbox_pool, tmp_path):
     broken = tiny_problem(evaluator=EVALUATOR, seed=SEED.replace("1.0 * x", "undefined_name * x"))
-    evaluator = SandboxEvaluator(broken)
-    try:
-        engine, _, _ = make_engine(broken, evaluator, tmp_path, OfflineMutator(), iterations=3)
-        with pytest.raises(SeedFailed, match="undefined_name"):
-            asyncio.run(engine.run())
-    finally:
-        evaluator.sandbox.close()
+    engine, _, _ = make_engine(broken, sandbox_pool(broken), tmp_path, OfflineMutator(), iterations=3)
+    with pytest.raises(SeedFailed, match="undefined_name"):
+        asyncio.run(engine.run())
 
 
 # Circle packing's shape: the quick stage packs few circles and the seed's sum of radii
@@ -214,16 +184,14 @@ def radius(i):
 """
 
 
-def test_a_seed_culled_by_the_cascade_is_kept_with_its_quick_score_and_the_run_goes_on(tiny_problem, tmp_path):
+def test_a_seed_culled_by_the_cascade_is_kept_with_its_quick_score_and_the_run_goes_on(tiny_problem, sandbox_pool,
+                                                                                     tmp_path):
     problem = tiny_problem(evaluator=PACKING_EVALUATOR, seed=PACKING_SEED, cascade_threshold=0.5)
-    evaluator = SandboxEvaluator(problem, threshold=problem.cascade_threshold)
+    evaluator = sandbox_pool(problem, threshold=problem.cascade_threshold)
     children = [PACKING_SEED.replace("0.364", value) for value in ("0.6", "0.2", "0.8")]
-    try:
-        engine, db, run = make_engine(problem, evaluator, tmp_path, ScriptedMutator(children), iterations=3,
-                                     max_in_flight=1, archive={"features": [{"name": "density"}, {"name": "length"}]})
-        outcome = asyncio.run(engine.run())
-    finally:
-        evaluator.sandbox.close()
+    engine, db, run = make_engine(problem, evaluator, tmp_path, ScriptedMutator(children), iterations=3,
+                                 max_in_flight=1, archive={"features": [{"name": "density"}, {"name": "length"}]})
+    outcome = asyncio.run(engine.run())
     assert outcome.stop_reason == "iterations"
     seed = outcome.seed_program
     assert seed.status == "ok" and seed.score == pytest.approx(0.364)

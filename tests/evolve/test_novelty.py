@@ -130,41 +130,14 @@ def evaluate(program_path, split="train"):
 '''
 
 
-class CountingPool:
-    """The pool's contract over one warm sandbox, counting the evaluations it makes."""
-
-    def __init__(self, problem) -> None:
-        import threading
-
-        from evolve.evaluators.bundle import pack_problem, unpack_problem
-        from evolve.evaluators.sandbox import Sandbox
-
-        self.sandbox = Sandbox.for_problem(problem, unpack_problem(*pack_problem(problem.root)))
-        self.sandbox.start()
-        self.lock = threading.Lock()
-        self.calls = 0
-
-    def _run(self, code: str, split: str):
-        from evolve.evaluators.cascade import run_cascade
-
-        with self.lock:
-            self.calls += 1
-            return run_cascade(self.sandbox, code, split, None)
-
-    async def evaluate(self, code: str, split: str = "train"):
-        return await asyncio.to_thread(self._run, code, split)
-
-
 @pytest.fixture
 def long_problem(tiny_problem):
     return tiny_problem(evaluator=EVALUATE, seed=LONG_SEED, limits={"timeout_s": 10, "memory_mb": 512})
 
 
 @pytest.fixture
-def pool(long_problem):
-    counting = CountingPool(long_problem)
-    yield counting
-    counting.sandbox.close()
+def pool(long_problem, sandbox_pool):
+    return sandbox_pool(long_problem)
 
 
 def llm_config(api_base: str, **overrides):

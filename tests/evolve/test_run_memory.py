@@ -15,7 +15,7 @@ from evolve.database.memory import latest_memory, memory_history
 from evolve.prompts import render_messages
 from evolve.run_memory import build_memory
 
-from .test_novelty import EVALUATE, LONG_SEED, CountingPool, llm_config, start
+from .test_novelty import EVALUATE, LONG_SEED, llm_config, start
 
 HEADING = "# What this run has learnt so far"
 
@@ -26,10 +26,8 @@ def memory_problem(tiny_problem):
 
 
 @pytest.fixture
-def pool(memory_problem):
-    counting = CountingPool(memory_problem)
-    yield counting
-    counting.sandbox.close()
+def pool(memory_problem, sandbox_pool):
+    return sandbox_pool(memory_problem)
 
 
 def memory_requests(server) -> list[int]:

@@ -13,7 +13,7 @@ import numpy as np
 from evolve.config import LLMSettings, ModelSettings
 from evolve.database.call_journal import CallJournal
 from evolve.database.records import LLMCallRecord
-from evolve.llm_client import LLMClient, api_key_for, attempt_outcome, call_cost_usd, litellm
+from evolve.llm_client import LLMClient, api_key_for, attempt_outcome, call_cost_usd, estimate_tokens, litellm
 
 PROMPT_CHARS = 20000  # what the journal keeps of the embedded texts
 JUDGE_SYSTEM = ("You compare two versions of a program that an automated search is improving. "
@@ -27,7 +27,7 @@ class Embedder:
         self.model, self.settings, self.journal = model, settings, journal
 
     def _max_cost(self, texts: list[str]) -> float:
-        return call_cost_usd(self.model, sum(len(t) for t in texts) // 3 + 8 * len(texts), 0)
+        return call_cost_usd(self.model, estimate_tokens([{"content": t} for t in texts]), 0)
 
     async def __call__(self, texts: list[str], calls: list[LLMCallRecord]) -> list[np.ndarray]:
         prompt = "\n\n----\n\n".join(texts)[:PROMPT_CHARS]
@@ -39,23 +39,24 @@ class Embedder:
         if key is not None:
             kwargs["api_key"] = key
         started = time.monotonic()
+        vectors: list[np.ndarray] = []
         try:
             response = await asyncio.wait_for(litellm.aembedding(**kwargs), self.settings.timeout_s + 1.0)
         except Exception as exc:  # the candidate is then evaluated: a failed call must not reject it
-            attempts = [attempt_outcome(exc, time.monotonic() - started)]
-            record = LLMCallRecord(self.model.name, prompt, None, latency_s=time.monotonic() - started,
+            latency = time.monotonic() - started
+            attempts = [attempt_outcome(exc, latency)]
+            record = LLMCallRecord(self.model.name, prompt, None, latency_s=latency,
                                    error=f"{type(exc).__name__}: {exc}"[:300], kind="embedding",
                                    attempts=attempts, call_id=call_id)
-            self.journal.close(call_id, record, attempts)
-            calls.append(record)
-            return []
-        latency = time.monotonic() - started
-        vectors = [np.asarray(item["embedding"], dtype=np.float64) for item in response.data]
-        tokens_in = int(getattr(response.usage, "prompt_tokens", 0) or 0)
-        attempts = [attempt_outcome(None, latency)]
-        record = LLMCallRecord(self.model.name, prompt, f"{len(vectors)} vectors of {len(vectors[0]) if vectors else 0}",
-                               tokens_in=tokens_in, cost_usd=call_cost_usd(self.model, tokens_in, 0),
-                               latency_s=latency, kind="embedding", attempts=attempts, call_id=call_id)
+        else:
+            latency = time.monotonic() - started
+            vectors = [np.asarray(item["embedding"], dtype=np.float64) for item in response.data]
+            tokens_in = int(getattr(response.usage, "prompt_tokens", 0) or 0)
+            attempts = [attempt_outcome(None, latency)]
+            record = LLMCallRecord(self.model.name, prompt,
+                                   f"{len(vectors)} vectors of {len(vectors[0]) if vectors else 0}",
+                                   tokens_in=tokens_in, cost_usd=call_cost_usd(self.model, tokens_in, 0),
+                                   latency_s=latency, kind="embedding", attempts=attempts, call_id=call_id)
         self.journal.close(call_id, record, attempts)
         calls.append(record)
         return vectors

@@ -64,7 +64,7 @@ class _NotFromMainThread(logging.Filter):
         return not record.getMessage().startswith("SIGTERM handler is not set")
 
 
-def _quiet_ray_notices() -> None:
+def quiet_ray_notices() -> None:
     """Notices Ray logs on every start that are no news here: that it secured the cluster
     with a token (the setting we want), that other private Rays run on this machine beside
     the cluster it joins, and that a start from a thread sets no SIGTERM handler (the
@@ -121,7 +121,7 @@ class EvaluationPool:
         self.problem = problem
         self._owns_ray = not ray.is_initialized()
         if self._owns_ray:
-            _quiet_ray_notices()
+            quiet_ray_notices()
             if ray_address is None:
                 cpus = max(os.cpu_count() or 1, math.ceil(slots * problem.limits.cpus))
                 ray.init(address="local", num_cpus=cpus, include_dashboard=False, _temp_dir=temp_dir,

@@ -201,22 +201,15 @@ class ClusterView:
                 f"object store {amount('object_store_memory')}"]
 
 
-def quiet_connect() -> None:
-    """Two notices Ray logs on joining a cluster are no news here: that it uses the cluster's
-    token, and that other (private) Rays run beside the one named in the address file."""
-    import logging
-
-    for name in ("ray._private.services", "ray._private.authentication.authentication_token_setup"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-
-
 def describe(address: str) -> ClusterView:
     """Connect as a driver for a moment and read what the cluster offers."""
     import logging
 
     import ray
 
-    quiet_connect()
+    from evolve.evaluators.pool import quiet_ray_notices
+
+    quiet_ray_notices()
     try:
         ray.init(address="auto", logging_level=logging.WARNING, log_to_driver=False)
     except (ConnectionError, RuntimeError) as exc:

@@ -46,14 +46,19 @@ def announce_scoring(problem: Problem) -> None:
                   "shows how to move it onto the channel (scoring: channel)")
 
 
+def _unpacked_sandbox(problem: Problem) -> Sandbox:
+    """A sandbox over the problem's unpacked copy, the files a Ray worker scores with."""
+    digest, bundle = pack_problem(problem.root)
+    return Sandbox.for_problem(problem, unpack_problem(digest, bundle))
+
+
 def evaluate_file(problem: Problem, path: str | Path, split: str = "train") -> EvaluationResult:
     """Score one program file with the run's sandbox and cascade, in this process's machine."""
     _check_split(problem, split)
     require_packages(problem)
     announce_scoring(problem)
     code = Path(path).read_text()
-    digest, bundle = pack_problem(problem.root)
-    with Sandbox.for_problem(problem, unpack_problem(digest, bundle)) as sandbox:
+    with _unpacked_sandbox(problem) as sandbox:
         result = run_cascade(sandbox, code, split, problem.cascade_threshold)
     result.node = socket.gethostname()
     return result
@@ -242,8 +247,7 @@ class LocalFirstPool:
         self._abandoned: BaseException | None = None
 
     def _start_local(self) -> Sandbox:
-        digest, bundle = pack_problem(self.problem.root)
-        sandbox = Sandbox.for_problem(self.problem, unpack_problem(digest, bundle))
+        sandbox = _unpacked_sandbox(self.problem)
         try:
             sandbox.start()
         except BaseException as exc:
@@ -339,19 +343,18 @@ class LocalFirstPool:
                 self._local_thread.submit(run_cascade, sandbox, code, split, self.problem.cascade_threshold))
         except SandboxError as exc:
             log.warning("the local sandbox failed (%s); evaluations wait for the Ray pool", exc)
-            self._local_busy = False
-            self._retire_local()
-            return None
+            result = None
         except asyncio.CancelledError:
             self._local, self._orphan = None, sandbox  # its thread may still be using it; close() ends it
             raise
         finally:
+            self._local_busy = False
             self._wake()
-        self._local_busy = False
-        self.local_evaluations += 1
-        result.node = self._local_node
-        if self._ray.done():
+        if result is None or self._ray.done():
             self._retire_local()
+        if result is not None:
+            self.local_evaluations += 1
+            result.node = self._local_node
         return result
 
     def _retire_local(self) -> None:

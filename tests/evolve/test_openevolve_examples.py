@@ -82,17 +82,23 @@ def test_a_program_of_an_unknown_language_is_refused_with_the_known_suffixes(tmp
         convert(source, program="initial_program.xyz")
 
 
+def _evolved(example: str, tmp_path: Path, candidates: int) -> tuple[tuple, list[tuple]]:
+    """The example run offline for this many candidates: its seed row, which must have scored, and
+    the candidates' rows."""
+    completed, rows = _run(_copy(example, tmp_path), tmp_path, candidates)
+    assert f"stopped: iterations; {candidates} candidates" in completed.stdout
+    assert len(rows) == candidates + 1
+    seed = rows[0]
+    assert seed[0] == "seed" and seed[1] == "ok", seed[4]
+    return seed, rows[1:]
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_CARGO, reason="cargo is not installed in /usr/bin (apt-get install -y cargo)")
 def test_the_rust_example_runs_through_evolve_run_with_cargo_in_the_sandbox(tmp_path: Path) -> None:
-    completed, rows = _run(_copy("rust_sort", tmp_path), tmp_path, 3)
-    assert "stopped: iterations; 3 candidates" in completed.stdout
-    assert len(rows) == 4
-    origin, status, score, code, artifacts = rows[0]
-    assert origin == "seed" and status == "ok", artifacts
+    (_, _, score, code, artifacts), children = _evolved("rust_sort", tmp_path, 3)
     assert 0 < score <= 1 and '"correct": true' in json.loads(artifacts)["benchmark"]
     assert "// EVOLVE-BLOCK-START" in code and "pub fn sort_batch" in code
-    children = rows[1:]
     assert all(row[1] in ("ok", "invalid", "error", "duplicate", "edit_failed") for row in children)
     assert any(row[3] != code for row in children)  # the offline mutator edited the Rust text
 
@@ -100,15 +106,10 @@ def test_the_rust_example_runs_through_evolve_run_with_cargo_in_the_sandbox(tmp_
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_R, reason="Rscript is not installed (apt-get install -y r-base-core r-cran-jsonlite)")
 def test_the_r_example_runs_through_evolve_run_with_rscript_in_the_sandbox(tmp_path: Path) -> None:
-    completed, rows = _run(_copy("r_regression", tmp_path), tmp_path, 4)
-    assert "stopped: iterations; 4 candidates" in completed.stdout
-    assert len(rows) == 5
-    origin, status, score, code, artifacts = rows[0]
-    assert origin == "seed" and status == "ok", artifacts
+    (_, _, score, code, artifacts), children = _evolved("r_regression", tmp_path, 4)
     fits = json.loads(json.loads(artifacts)["fits"])
     assert len(fits) == 3 and abs(fits[0]["slope"] - 2.0) < 0.05  # the clean case, fitted by the R program
     assert 0 < score < 1
-    children = rows[1:]
     assert {row[0] for row in children} == {"offline"}
     scored = [row for row in children if row[1] == "ok" and row[2] is not None and row[3] != code]
     assert scored, [(row[1], row[4]) for row in children]  # the offline mutator edited R text, and R scored it

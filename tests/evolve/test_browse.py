@@ -12,25 +12,13 @@ from typer.testing import CliRunner
 
 from evolve.browse import best_so_far, register, sparkline
 from evolve.cli import Commands
-from evolve.database import ArchiveSettings, LLMCallRecord, NewProgram, ProgramDatabase
-from evolve.database.call_journal import CallJournal
+from evolve.database import ArchiveSettings, NewProgram, ProgramDatabase
+from tests.support.browsing_run import write_browsing_run
 
 
 @pytest.fixture(scope="module")
 def run_db(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('browse') / 'runs.db'}"
-    db = ProgramDatabase(url)
-    settings = ArchiveSettings(num_islands=2)
-    run = db.create_run("toy-run", "toy", {"archive": settings.model_dump()}, seed=0)
-    archive = db.archive(run.id, settings, seed=0)
-    seed = archive.record(NewProgram(None, 0, 0, "x = 0\n", "seed", "ok", score=0.0))
-    call = CallJournal(db.engine, run.id).record(LLMCallRecord("m1", "prompt", "answer", 5, 7, 0.5))
-    child = archive.record(NewProgram(seed.id, 0, 1, "x = 2\n", "diff", "ok", score=2.0, diff="-x = 0\n+x = 2",
-                                      model="m1", llm_call_ids=[call], metrics={"instances": {"w1": 1.5, "w2": 2.5}}))
-    failed = archive.record(NewProgram(child.id, 1, 2, "", "diff", "error", error="edit did not apply"))
-    db.set_run_status(run.id, "finished")
-    db.close()
-    return url, {"seed": seed.id, "child": child.id, "failed": failed.id}
+    return write_browsing_run(tmp_path_factory.mktemp("browse"), "toy-run")
 
 
 @pytest.fixture()

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from evolve.database import ArchiveSettings, LLMCallRecord, NewProgram, ProgramDatabase
-from evolve.database.call_journal import CallJournal
+from tests.support.browsing_run import write_browsing_run
 
 REPO = Path(__file__).resolve().parents[2]
 NEVER_WHEN_BROWSING = ("ray", "litellm", "fastapi", "uvicorn", "alembic", "psycopg", "evolve.evaluators",
@@ -68,18 +67,7 @@ app([*args, "--port", port], prog_name="evolve")
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, int]]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('imports') / 'runs.db'}"
-    db = ProgramDatabase(url)
-    settings = ArchiveSettings(num_islands=2)
-    run = db.create_run("small", "toy", {"archive": settings.model_dump()}, seed=0)
-    archive = db.archive(run.id, settings, seed=0)
-    seed = archive.record(NewProgram(None, 0, 0, "x = 0\n", "seed", "ok", score=0.0))
-    call = CallJournal(db.engine, run.id).record(LLMCallRecord("m1", "prompt", "answer", 5, 7, 0.5))
-    child = archive.record(NewProgram(seed.id, 0, 1, "x = 2\n", "diff", "ok", score=2.0, diff="-x = 0\n+x = 2",
-                                      model="m1", llm_call_ids=[call]))
-    db.set_run_status(run.id, "finished")
-    db.close()
-    return url, {"seed": seed.id, "child": child.id}
+    return write_browsing_run(tmp_path_factory.mktemp("imports"), "small")
 
 
 def run_command(script: str, tmp_path: Path, *args: str) -> tuple[dict, str]:

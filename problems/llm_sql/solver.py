@@ -14,13 +14,11 @@ import pandas as pd
 
 
 class Algorithm:
-    """Base of a column/row reordering algorithm over a DataFrame."""
+    """The table statistics and column merging a reordering algorithm builds on; each
+    published solution subclasses it with its own ``reorder`` (their signatures differ)."""
 
     def __init__(self, df: pd.DataFrame | None = None) -> None:
         self.df = df
-
-    def reorder(self, df: pd.DataFrame) -> pd.DataFrame:
-        raise NotImplementedError("a subclass of Algorithm implements reorder")
 
     @staticmethod
     def calculate_length(value: Any) -> int:

@@ -92,10 +92,12 @@ def wall_time_limit(seconds: float, error: InvalidProgram) -> Iterator[None]:
 
 
 def load_program(program_path: str | Path, module_name: str = "candidate") -> ModuleType:
-    """Import a candidate program into this process (``scoring: in_process`` problems only).
+    """Import a program into this process under ``module_name``.
 
-    Such a problem's scores are only as trustworthy as the candidate: it shares the
-    scorer's memory. Problems on the channel never call this.
+    Two uses only: a ``scoring: in_process`` problem's candidate (its scores are then only
+    as trustworthy as the candidate, which shares the scorer's memory), and a problem's
+    own file that the scorer trusts, such as the seed a kernel's speed-up is measured
+    against. A problem on the channel never passes a candidate's path here.
     """
     path = Path(program_path)
     spec = importlib.util.spec_from_file_location(module_name, path)

@@ -4,6 +4,8 @@ the program table's filters, diffs, and hostile text kept as text."""
 from __future__ import annotations
 
 import re
+import tempfile
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -110,8 +112,10 @@ def test_traceback_lines_link_to_the_code(tmp_path):
     run = db.create_run("tb", "toy", {}, seed=0)
     archive = db.archive(run.id, ArchiveSettings(num_islands=1), seed=0)
     archive.record(NewProgram(None, 0, 0, "x = 1\n", "seed", "ok", score=1.0))
+    # The candidate runs as <sandbox root>/runs/<token>/<program name>, which its frames show.
+    program = Path(tempfile.gettempdir(), "evolve-sandbox-4242-9f2c1a7b", "runs", "3e8d0c51a2b4f607", "seed.py")
     error = ('Traceback (most recent call last):\n  File "/usr/lib/python3.11/runpy.py", line 88, in _run\n'
-             '  File "/tmp/work/program.py", line 2, in <module>\nZeroDivisionError: division by zero')
+             f'  File "{program}", line 2, in <module>\nZeroDivisionError: division by zero')
     failed = archive.record(NewProgram(1, 0, 1, "x = 1\ny = 1 / 0\n", "diff", "error", error=error))
     page = TestClient(create_app(RunReader(db))).get(f"/program/{failed.id}").text
     assert 'line <a class="line-link" href="#L-2">2</a>' in page

@@ -24,12 +24,16 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from statistics import median
 from typing import Any
 
 import yaml
+
+from evolve.config import deep_merge
+from evolve.statuses import NOT_CANDIDATES, Status
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -38,7 +42,7 @@ from docs_section import machine_line, write_section  # noqa: E402
 from spread_plot import Series, svg_plot  # noqa: E402
 
 RUN_TIMEOUT_S = 3600
-CANDIDATES = "origin NOT IN ('seed', 'migrant')"
+CANDIDATES = f"origin NOT IN ({', '.join(repr(str(o)) for o in sorted(NOT_CANDIDATES))})"
 DOLLAR_POINTS = 20
 DOCS_SECTION = "Discovery A/B harness: {problem}"
 
@@ -98,8 +102,6 @@ def parse_arm(text: str) -> Arm:
 
 def run_config(arm: Arm, model: str, api_base: str | None) -> dict[str, Any]:
     """The arm's keys over the harness's own: no test-split scoring, the chosen model."""
-    from evolve.config import deep_merge
-
     base: dict[str, Any] = {"evaluation": {"test_top_k": 0}}
     if model != "offline":
         base["llm"] = {"models": [{"name": model, **({"api_base": api_base} if api_base else {})}]}
@@ -112,19 +114,18 @@ def read_curve(db: Path, seed: int, wall_s: float) -> RunCurve:
         seed_score = conn.execute("SELECT score FROM programs WHERE origin = 'seed' ORDER BY id LIMIT 1").fetchone()
         rows = conn.execute(f"SELECT status, score, created_at FROM programs WHERE {CANDIDATES} ORDER BY id").fetchall()
         calls = conn.execute("SELECT cost_usd, created_at FROM llm_calls ORDER BY created_at").fetchall()
-    best = seed_score[0] if seed_score else None
-    bests, dollars, statuses = [], [], {}
+    first = best = seed_score[0] if seed_score else None
+    bests, dollars, statuses = [], [], Counter(status for status, _, _ in rows)
     spent, next_call = 0.0, 0
     for status, score, created_at in rows:
-        statuses[status] = statuses.get(status, 0) + 1
-        if status == "ok" and score is not None and math.isfinite(score) and (best is None or score > best):
+        if status == Status.OK and score is not None and math.isfinite(score) and (best is None or score > best):
             best = score
         while next_call < len(calls) and calls[next_call][1] <= created_at:
             spent += calls[next_call][0] or 0.0
             next_call += 1
         bests.append(best)
         dollars.append(spent)
-    return RunCurve(seed, seed_score[0] if seed_score else None, bests, dollars, statuses, wall_s)
+    return RunCurve(seed, first, bests, dollars, dict(statuses), wall_s)
 
 
 def run_once(problem: str, arm: Arm, seed: int, args: argparse.Namespace, scratch: Path) -> RunCurve:
@@ -186,11 +187,8 @@ def table(results: list[ArmResult], checkpoints: list[int]) -> str:
         made = sum(len(r.best) for r in result.runs)
         cost = sum(r.dollars[-1] for r in result.runs if r.dollars)
         cells.append(f"{cost / made:.4f}" if made else "-")
-        statuses: dict[str, int] = {}
-        for r in result.runs:
-            for k, v in r.statuses.items():
-                statuses[k] = statuses.get(k, 0) + v
-        cells.append(", ".join(f"{v} {k}" for k, v in sorted(statuses.items(), key=lambda kv: -kv[1])))
+        statuses = sum((Counter(r.statuses) for r in result.runs), Counter())
+        cells.append(", ".join(f"{v} {k}" for k, v in statuses.most_common()))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -35,17 +35,19 @@ def read_mapping(path: Path, error: type[Exception]) -> dict[str, Any]:
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The pydantic model class that owns the mapping at ``loc`` (list indices skipped)."""
-    current: type[BaseModel] | None = model
+    current: type[BaseModel] = model
     for part in loc:
-        if current is None or isinstance(part, int):
+        if isinstance(part, int):
             continue
         field = current.model_fields.get(part)
         if field is None:
             return None
         annotation = field.annotation
-        args = getattr(annotation, "__args__", None) or ()
-        candidates = [annotation, *args]
-        current = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        candidates = [annotation, *(getattr(annotation, "__args__", None) or ())]
+        found = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if found is None:
+            return None
+        current = found
     return current
 
 

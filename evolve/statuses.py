@@ -55,7 +55,6 @@ class Origin(enum.StrEnum):
     """A copy of another island's elite; its code is counted once, as its original."""
 
 
-
 # What counts as a candidate, for the archive's counts, the run summary, the CLI and the UI
 # alike: an attempt the search made. The seed is given, and a migrant copies a program
 # already counted on its first island.

@@ -162,26 +162,25 @@ Judge = Callable[[str, str, list[LLMCallRecord]], Awaitable[tuple[bool, str]]]
 class NoveltyFilter:
     """One run's island sketches and the rule that turns the nearest program into a verdict.
 
-    ``code_of`` reads a program's code back (the judge and the embedder need it; the local
-    measure keeps only signatures in memory, never code)."""
+    ``code_of`` reads a program's code back for the judge. The local measure keeps only
+    signatures in memory; the embedder keeps a member's evolvable text only until its
+    vector is fetched, with the next candidate for its island."""
 
     def __init__(self, threshold: float, num_islands: int, *, judge_band: float = 0.0, embed: Embed | None = None,
                  judge: Judge | None = None, code_of: Callable[[int], str] | None = None, seed: int = 0) -> None:
         self.threshold, self.judge_band = threshold, judge_band
         self.embed, self.judge, self.code_of = embed, judge, code_of
-        if embed is not None and code_of is None:
-            raise ValueError("a novelty filter with an embedder needs code_of to read its members' code")
         self.measure = "embedding" if embed is not None else "minhash"
         self._hasher = MinHasher(seed=seed)
         self._islands = [SketchRows() for _ in range(num_islands)]
-        self._pending: list[dict[int, None]] = [{} for _ in range(num_islands)]  # members awaiting an embedding
+        self._pending: list[dict[int, str]] = [{} for _ in range(num_islands)]  # members awaiting an embedding
 
     def add(self, island: int, program_id: int, code: str) -> None:
         """A program that joined the island (an ok row); the seed joins every island."""
         if program_id in self._islands[island]:
             return
         if self.embed is not None:
-            self._pending[island][program_id] = None
+            self._pending[island][program_id] = evolvable_text(code)
         else:
             self._islands[island].add(program_id, self._hasher.signature(code))
 
@@ -217,11 +216,9 @@ class NoveltyFilter:
     async def _nearest(self, island: int, code: str, calls: list[LLMCallRecord]) -> Nearest | None:
         if self.embed is None:
             return nearest_by_minhash(self._islands[island], self._hasher.signature(code))
-        assert self.code_of is not None
         pending = self._pending[island]
         members = list(pending)  # other candidates may add members while this call is out
-        vectors = await self.embed([evolvable_text(code), *(evolvable_text(self.code_of(pid)) for pid in members)],
-                                   calls)
+        vectors = await self.embed([evolvable_text(code), *(pending[pid] for pid in members)], calls)
         if len(vectors) != len(members) + 1:  # the call failed: nothing to compare with, so evaluate
             return None
         rows = self._islands[island]

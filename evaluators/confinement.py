@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from evolve.resources import INSTALLED, PACKAGE_PARENT
+
 log = logging.getLogger(__name__)
 
 # Only these variables reach a candidate; anything naming a secret is dropped even if listed.
@@ -34,13 +36,12 @@ HIDDEN_DIRS = ("/tmp", "/var/tmp", "/run/user", "/dev/shm")
 
 # The framework must stay importable inside the sandbox. Run from a checkout, only its code
 # folders are shown (evolve/, and database/ and evaluators/, which an editable install maps
-# into evolve): the checkout may hold .env files and the runs database. Installed, this
-# folder is inside the evolve package, and the folder holding evolve is shown (site-packages,
-# or a pip --target folder), which the interpreter's paths show anyway.
-_EVALUATORS = Path(__file__).resolve().parent
-FROM_CHECKOUT = not (_EVALUATORS.parent / "__init__.py").is_file()
-FRAMEWORK_ROOT = str(_EVALUATORS.parent if FROM_CHECKOUT else _EVALUATORS.parent.parent)
-FRAMEWORK_CODE = [str(Path(FRAMEWORK_ROOT) / name) for name in ("evolve", "database", "evaluators")] \
+# into evolve): the checkout may hold .env files and the runs database. Installed, the
+# folder holding the package is shown (site-packages, or a pip --target folder), which the
+# interpreter's paths show anyway.
+FROM_CHECKOUT = not INSTALLED
+FRAMEWORK_ROOT = str(PACKAGE_PARENT)
+FRAMEWORK_CODE = [str(PACKAGE_PARENT / name) for name in ("evolve", "database", "evaluators")] \
     if FROM_CHECKOUT else [FRAMEWORK_ROOT]
 
 _warned: set[str] = set()

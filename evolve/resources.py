@@ -21,3 +21,5 @@ BUNDLED_PROBLEMS: Path = _bundled("bundled_problems", "problems")
 PROMPT_TEMPLATES: Path = _bundled("prompt_templates", "prompts")
 # Installed as a package, the bundled folders are the package's, not the user's to write.
 INSTALLED: bool = BUNDLED_PROBLEMS.parent == _PACKAGE
+# The folder holding the evolve package: the checkout, or site-packages (or a --target folder).
+PACKAGE_PARENT: Path = _PACKAGE.parent

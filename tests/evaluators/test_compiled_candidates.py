@@ -3,7 +3,6 @@ answers on stdin/stdout; a compile error, a crash, a hang, a fork bomb and a wri
 each end as a failed row (or an honest score), never as a forged one."""
 
 import shutil
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -12,71 +11,25 @@ from evolve.evaluators.candidate.native import trim_message
 from evolve.evaluators.pool import evaluate_file
 from evolve.evaluators.problem import ProblemError, load_problem
 from evolve.evaluators.sandbox import Sandbox
+from tests.support.compiled_problems import SUM_EVALUATOR, compiled_problem_yaml, sum_program
 
 pytestmark = pytest.mark.skipif(shutil.which("g++") is None, reason="g++ is not installed (apt-get install -y g++)")
 
-YAML = """name: sum_cpp
-description: Answer the sum of two integers.
-program: seed.cpp
-evaluator: evaluate.py
-scoring: channel
-candidate:
-  language: cpp
-  packages: []
-  build:
-    source: candidate.cpp
-    command: [g++, -O1, -o, "{{binary}}", "{{source}}"]
-    toolchain: {toolchain}
-    timeout_s: 60
-limits: {{timeout_s: 10, memory_mb: 1024, max_procs: 16}}
-"""
-
-EVALUATOR = '''
-from evolve.evaluators.contract import InvalidProgram
+LIMITS = {"timeout_s": 10, "memory_mb": 1024, "max_procs": 16}
 
 
-def evaluate(candidate, split="train"):
-    questions = [(a, 3 * a + 1) for a in range(50)]
-    reply = candidate.call("stdio", "".join(f"{a} {b}\\n" for a, b in questions))
-    answers = reply.split()
-    if len(answers) != len(questions):
-        raise InvalidProgram(f"{len(answers)} answers to {len(questions)} questions")
-    right = sum(int(x) == a + b for x, (a, b) in zip(answers, questions))
-    return {"score": right / len(questions)}
-'''
-
-FRAME = """#include <cstdio>
-#include <cstdlib>
-#include <unistd.h>
-
-// EVOLVE-BLOCK-START
-long answer(long a, long b) {{
-{body}
-}}
-// EVOLVE-BLOCK-END
-
-int main() {{
-    long a, b;
-    while (std::scanf("%ld %ld", &a, &b) == 2) {{
-        std::printf("%ld\\n", answer(a, b));
-        std::fflush(stdout);
-    }}
-    return 0;
-}}
-"""
-
-
-def _problem(root: Path, toolchain: str = "{g++: g++}") -> Path:
+def _problem(root: Path, toolchain: str | None = None) -> Path:
     root.mkdir(parents=True, exist_ok=True)
-    (root / "problem.yaml").write_text(YAML.format(toolchain=toolchain))
-    (root / "evaluate.py").write_text(EVALUATOR)
-    (root / "seed.cpp").write_text(FRAME.format(body="    return a + b;"))
+    description = "Answer the sum of two integers."
+    (root / "problem.yaml").write_text(compiled_problem_yaml("sum_cpp", description, "cpp", LIMITS, toolchain))
+    (root / "evaluate.py").write_text(SUM_EVALUATOR)
+    (root / "seed.cpp").write_text(sum_program("cpp", "return a + b;"))
     return root
 
 
 def _program(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "candidate.cpp"
-    path.write_text(FRAME.format(body=textwrap.indent(textwrap.dedent(body).strip(), "    ")))
+    path.write_text(sum_program("cpp", body))
     return path
 
 
@@ -172,45 +125,20 @@ def test_a_tool_chain_outside_usr_is_named_at_load(tmp_path, monkeypatch):
         load_problem(root)
 
 
-RUST_YAML = YAML.replace("language: cpp", "language: rust").replace("source: candidate.cpp", "source: candidate.rs") \
-    .replace('command: [g++, -O1, -o, "{{binary}}", "{{source}}"]', 'command: [rustc, -O, -o, "{{binary}}", "{{source}}"]') \
-    .replace("limits: {{timeout_s: 10, memory_mb: 1024,", "limits: {{timeout_s: 30, memory_mb: 2048,") \
-    .replace("    timeout_s: 60\n", "    timeout_s: 120\n    memory_mb: 4096\n")
-
-RUST = """use std::io::{self, BufRead, Write};
-
-// EVOLVE-BLOCK-START
-fn answer(a: i64, b: i64) -> i64 {
-    BODY
-}
-// EVOLVE-BLOCK-END
-
-fn main() {
-    let stdin = io::stdin();
-    let mut out = io::stdout();
-    for line in stdin.lock().lines() {
-        let line = line.unwrap();
-        let v: Vec<i64> = line.split_whitespace().map(|x| x.parse().unwrap()).collect();
-        writeln!(out, "{}", answer(v[0], v[1])).unwrap();
-        out.flush().unwrap();
-    }
-}
-"""
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("rustc", path="/usr/bin") is None, reason="rustc is not installed (apt-get install -y rustc)")
 def test_a_rust_candidate_builds_and_runs_and_its_compile_error_is_a_failed_row(tmp_path):
     root = tmp_path / "sum_rust"
     root.mkdir()
-    (root / "problem.yaml").write_text(RUST_YAML.format(toolchain="{rustc: rustc}").replace("seed.cpp", "seed.rs"))
-    (root / "evaluate.py").write_text(EVALUATOR)
-    (root / "seed.rs").write_text(RUST.replace("BODY", "a + b"))
+    limits = {"timeout_s": 30, "memory_mb": 2048, "max_procs": 16}
+    (root / "problem.yaml").write_text(compiled_problem_yaml("sum_rust", "Answer the sum of two integers.", "rust", limits))
+    (root / "evaluate.py").write_text(SUM_EVALUATOR)
+    (root / "seed.rs").write_text(sum_program("rust", "a + b"))
     problem = load_problem(root)
     assert problem.language == "rust"
     good = evaluate_file(problem, root / "seed.rs")
     assert good.status == "ok" and good.score == 1.0, good.artifacts
     broken = tmp_path / "broken.rs"
-    broken.write_text(RUST.replace("BODY", "a + undeclared_b"))
+    broken.write_text(sum_program("rust", "a + undeclared_b"))
     failed = evaluate_file(problem, broken)
     assert failed.status != "ok" and "undeclared_b" in failed.artifacts["error"]

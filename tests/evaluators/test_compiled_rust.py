@@ -3,13 +3,13 @@ outside each end as a failed row (or an honest score), never as a forged one; th
 are in test_compiled_candidates.py."""
 
 import shutil
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from evolve.evaluators.pool import evaluate_file
 from evolve.evaluators.problem import load_problem
+from tests.support.compiled_problems import SUM_EVALUATOR, compiled_problem_yaml, sum_program
 
 pytestmark = [
     pytest.mark.slow,
@@ -17,69 +17,19 @@ pytestmark = [
                        reason="rustc is not installed in /usr/bin (apt-get install -y rustc)"),
 ]
 
-YAML = """name: sum_rust
-description: Answer the sum of two integers, one pair a line.
-program: seed.rs
-evaluator: evaluate.py
-scoring: channel
-candidate:
-  language: rust
-  packages: []
-  build:
-    source: candidate.rs
-    command: [rustc, -O, -o, "{binary}", "{source}"]
-    toolchain: {rustc: rustc}
-    timeout_s: 120
-    memory_mb: 4096
-limits: {timeout_s: 10, memory_mb: 2048, max_procs: 16}
-"""
-
-EVALUATOR = '''
-from evolve.evaluators.contract import InvalidProgram
-
-
-def evaluate(candidate, split="train"):
-    questions = [(a, 5 * a + 2) for a in range(40)]
-    reply = candidate.call("stdio", "".join(f"{a} {b}\\n" for a, b in questions))
-    answers = reply.split()
-    if len(answers) != len(questions):
-        raise InvalidProgram(f"{len(answers)} answers to {len(questions)} questions")
-    return {"score": sum(int(x) == a + b for x, (a, b) in zip(answers, questions)) / len(questions)}
-'''
-
-FRAME = """use std::io::{self, BufRead, Write};
-
-// EVOLVE-BLOCK-START
-#[allow(unused)]
-fn answer(a: i64, b: i64) -> i64 {
-BODY
-}
-// EVOLVE-BLOCK-END
-
-fn main() {
-    let stdin = io::stdin();
-    let mut out = io::stdout();
-    for line in stdin.lock().lines() {
-        let numbers: Vec<i64> = line.unwrap().split_whitespace().map(|x| x.parse().unwrap()).collect();
-        writeln!(out, "{}", answer(numbers[0], numbers[1])).unwrap();
-        out.flush().unwrap();
-    }
-}
-"""
-
-
 @pytest.fixture(scope="module")
 def problem(tmp_path_factory):
     root = tmp_path_factory.mktemp("sum_rust")
-    (root / "problem.yaml").write_text(YAML)
-    (root / "evaluate.py").write_text(EVALUATOR)
-    (root / "seed.rs").write_text(FRAME.replace("BODY", "    a + b"))
+    limits = {"timeout_s": 10, "memory_mb": 2048, "max_procs": 16}
+    (root / "problem.yaml").write_text(compiled_problem_yaml("sum_rust", "Answer the sum of two integers.", "rust", limits))
+    (root / "evaluate.py").write_text(SUM_EVALUATOR)
+    (root / "seed.rs").write_text(sum_program("rust", "a + b"))
     return load_problem(root)
 
 
 def _evaluate(problem, tmp_path: Path, body: str):
     path = tmp_path / "candidate.rs"
-    path.write_text(FRAME.replace("BODY", textwrap.indent(textwrap.dedent(body).strip(), "    ")))
+    path.write_text(sum_program("rust", body))
     return evaluate_file(problem, path)
 
 

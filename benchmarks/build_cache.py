@@ -22,20 +22,11 @@ from benchmarks.docs_section import machine_line, write_section
 from evolve.evaluators.problem import Problem, load_problem
 from evolve.evaluators.sandbox import Sandbox
 from evolve.offline import OfflineMutator
+from tests.support.compiled_problems import compiled_problem_yaml
 
 RUST_PROBLEM = {
-    "problem.yaml": """name: clamp_rust
-description: Answer each integer clamped to [LOW, HIGH].
-program: seed.rs
-evaluator: evaluate.py
-scoring: channel
-candidate:
-  language: rust
-  packages: []
-  build: {source: candidate.rs, command: [rustc, -O, -o, "{binary}", "{source}"], toolchain: {rustc: rustc},
-          timeout_s: 120, memory_mb: 2048}
-limits: {timeout_s: 60, memory_mb: 1024, max_procs: 16}
-""",
+    "problem.yaml": compiled_problem_yaml("clamp_rust", "Answer each integer clamped to [LOW, HIGH].", "rust",
+                                          {"timeout_s": 60, "memory_mb": 1024, "max_procs": 16}),
     "evaluate.py": '''def evaluate(candidate, split="train"):
     values = list(range(-50, 150))
     answers = candidate.call("stdio", "".join(f"{v}\\n" for v in values)).split()

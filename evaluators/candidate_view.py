@@ -15,6 +15,7 @@ import os
 import re
 import site
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 HOST_PACKAGE = Path(__file__).resolve().parent / "candidate"
@@ -101,24 +102,27 @@ def _system_binds() -> list[str]:
     return args
 
 
+def _destinations(mounts: list[str]) -> Iterator[tuple[str, str]]:
+    """(operation, path inside the view) of each bubblewrap mount argument."""
+    i = 0
+    while i < len(mounts):
+        op = mounts[i]
+        if op in ("--ro-bind", "--bind", "--dev-bind", "--symlink"):
+            yield op, mounts[i + 2]
+            i += 3
+        elif op in ("--tmpfs", "--dev", "--proc", "--dir", "--chdir"):
+            yield op, mounts[i + 1]
+            i += 2
+        else:
+            i += 1
+
+
 def _parents_first(mounts: list[str]) -> list[str]:
     """Create every mount point's parent folders world-traversable, before the mounts need them.
 
     bubblewrap would make them private to root, and the candidate runs as nobody.
     """
-    destinations = []
-    i = 0
-    while i < len(mounts):
-        op = mounts[i]
-        if op in ("--ro-bind", "--bind", "--dev-bind", "--symlink"):
-            destinations.append(mounts[i + 2])
-            i += 3
-        elif op in ("--tmpfs", "--dev", "--proc", "--dir", "--chdir"):
-            destinations.append(mounts[i + 1])
-            i += 2
-        else:
-            i += 1
-    parents = {str(p) for d in destinations for p in Path(d).parents if str(p) != "/"}
+    parents = {str(p) for _, d in _destinations(mounts) for p in Path(d).parents if str(p) != "/"}
     args: list[str] = []
     for parent in sorted(parents, key=lambda p: (p.count("/"), p)):
         args += ["--perms", "0755", "--dir", parent]
@@ -148,7 +152,7 @@ def _temp_links(mounts: list[str]) -> list[str]:
     """/tmp and /var/tmp lead into the scratch tmpfs, unless something shown lies inside one
     (an interpreter installed under /tmp): that one stays a read-only folder, and the
     candidate's TMPDIR, which is always in its scratch workdir, is where it writes."""
-    shown = [mounts[i + 2] for i, op in enumerate(mounts) if op in ("--ro-bind", "--bind") and i + 2 < len(mounts)]
+    shown = [path for op, path in _destinations(mounts) if op in ("--ro-bind", "--bind")]
     links: list[str] = []
     for temp in ("/tmp", "/var/tmp"):
         if not any(path.startswith(temp + "/") for path in shown):

@@ -14,9 +14,12 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
 from benchmarks.docs_section import machine_line, write_section
 from evolve.evaluators.problem import Problem, load_problem

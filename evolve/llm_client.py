@@ -65,6 +65,15 @@ def api_key_for(model: ModelSettings) -> str | None:
     return None
 
 
+def endpoint_arguments(model: ModelSettings) -> dict[str, str]:
+    """Where a model's calls go and with which key: the same for chat and embedding calls."""
+    arguments = {"api_base": model.api_base} if model.api_base else {}
+    key = api_key_for(model)
+    if key is not None:
+        arguments["api_key"] = key
+    return arguments
+
+
 def require_keys(settings: LLMSettings) -> None:
     """Stop before the first call when a configured model has no key to call with."""
     for model in settings.models:
@@ -205,12 +214,7 @@ class LLMClient:
         }
         if model.reasoning_effort is not None:
             kwargs["reasoning_effort"] = model.reasoning_effort
-        if model.api_base:
-            kwargs["api_base"] = model.api_base
-        key = api_key_for(model)
-        if key is not None:
-            kwargs["api_key"] = key
-        return kwargs
+        return {**kwargs, **endpoint_arguments(model)}
 
     def _cap(self) -> asyncio.Semaphore:
         """The concurrency cap of the running event loop (a semaphore cannot span loops)."""

@@ -13,7 +13,7 @@ import numpy as np
 from evolve.config import LLMSettings, ModelSettings
 from evolve.database.call_journal import CallJournal
 from evolve.database.records import LLMCallRecord
-from evolve.llm_client import LLMClient, api_key_for, attempt_outcome, call_cost_usd, estimate_tokens, litellm
+from evolve.llm_client import LLMClient, attempt_outcome, call_cost_usd, endpoint_arguments, estimate_tokens, litellm
 
 PROMPT_CHARS = 20000  # what the journal keeps of the embedded texts
 JUDGE_SYSTEM = ("You compare two versions of a program that an automated search is improving. "
@@ -32,12 +32,8 @@ class Embedder:
     async def __call__(self, texts: list[str], calls: list[LLMCallRecord]) -> list[np.ndarray]:
         prompt = "\n\n----\n\n".join(texts)[:PROMPT_CHARS]
         call_id = self.journal.open(self.model.name, "embedding", prompt, self._max_cost(texts))
-        kwargs = {"model": self.model.name, "input": texts, "timeout": self.settings.timeout_s}
-        if self.model.api_base:
-            kwargs["api_base"] = self.model.api_base
-        key = api_key_for(self.model)
-        if key is not None:
-            kwargs["api_key"] = key
+        kwargs = {"model": self.model.name, "input": texts, "timeout": self.settings.timeout_s,
+                  **endpoint_arguments(self.model)}
         started = time.monotonic()
         vectors: list[np.ndarray] = []
         try:

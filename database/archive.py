@@ -309,11 +309,11 @@ class RunArchive:
         migrating = self._migration_due(program.origin)
         if self._db.autocommit is not None and not migrating:
             program_id = record_program(self._db.autocommit, row, stage_rows(program), program.llm_call_ids)
-            return program_id, self._index_new(program, program_id, values, hash_hex)
+            return program_id, self._index_new(program, program_id, values, hash_hex, row["instances"])
         with self._db.transaction() as conn:
             program_id = conn.execute(INSERT_PROGRAM, row).inserted_primary_key[0]
             self._write_details(conn, program_id, program)
-            cell = self._index_new(program, program_id, values, hash_hex)
+            cell = self._index_new(program, program_id, values, hash_hex, row["instances"])
             if migrating:
                 self._migrate(conn)
         return program_id, cell
@@ -350,11 +350,12 @@ class RunArchive:
         return is_candidate(origin) and self._migrates_at(self._candidates + 1)
 
     def _index_new(
-        self, program: NewProgram, program_id: int, values: tuple[float, ...] | None, hash_hex: str
+        self, program: NewProgram, program_id: int, values: tuple[float, ...] | None, hash_hex: str,
+        instances: dict[str, float] | None,
     ) -> tuple[int, ...] | None:
         cell = self._place(program_id, program.origin, program.status, program.island, program.score, values, hash_hex)
         if cell is not None and self.settings.pareto_share > 0:
-            self._fronts.place(program_id, program.island, program.origin == Origin.SEED, instance_scores(program.metrics))
+            self._fronts.place(program_id, program.island, program.origin == Origin.SEED, instances)
         if program.origin == Origin.SEED and self._seed_id is None:
             self._seed_id, self._seed_code = program_id, program.code
         return cell

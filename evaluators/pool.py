@@ -23,6 +23,7 @@ import ray
 from evolve.evaluators.bundle import pack_problem, unpack_problem
 from evolve.evaluators.cascade import run_cascade
 from evolve.evaluators.confinement import warn_once
+from evolve.evaluators.local_slot import LocalSlot, unpacked_sandbox
 from evolve.evaluators.problem import Problem, ProblemError, require_packages
 from evolve.evaluators.result import EvaluationResult
 from evolve.evaluators.sandbox import Sandbox, SandboxError
@@ -46,19 +47,13 @@ def announce_scoring(problem: Problem) -> None:
                   "shows how to move it onto the channel (scoring: channel)")
 
 
-def _unpacked_sandbox(problem: Problem) -> Sandbox:
-    """A sandbox over the problem's unpacked copy, the files a Ray worker scores with."""
-    digest, bundle = pack_problem(problem.root)
-    return Sandbox.for_problem(problem, unpack_problem(digest, bundle))
-
-
 def evaluate_file(problem: Problem, path: str | Path, split: str = "train") -> EvaluationResult:
     """Score one program file with the run's sandbox and cascade, in this process's machine."""
     _check_split(problem, split)
     require_packages(problem)
     announce_scoring(problem)
     code = Path(path).read_text()
-    with _unpacked_sandbox(problem) as sandbox:
+    with unpacked_sandbox(problem) as sandbox:
         result = run_cascade(sandbox, code, split, problem.cascade_threshold)
     result.node = socket.gethostname()
     return result
@@ -218,44 +213,34 @@ class LocalFirstPool:
 
     Starting Ray (seconds for a private one; on a warm cluster still a fresh process per
     actor) need not hold the run back: the seed and the first candidates go through the
-    same sandbox and cascade ``evolve eval`` uses, in this machine, and the Ray pool takes
-    every evaluation once all its slots are ready. A problem that needs a GPU waits for Ray.
+    same sandbox and cascade ``evolve eval`` uses, in this machine (a ``LocalSlot``, which
+    ``evolve run`` may have started and begun the seed on before importing this module),
+    and the Ray pool takes every evaluation once all its slots are ready. A problem that
+    needs a GPU waits for Ray.
     """
 
     def __init__(self, problem: Problem, slots: int, ray_address: str | None = None,
-                 temp_dir: str | None = None) -> None:
+                 temp_dir: str | None = None, local: LocalSlot | None = None) -> None:
         require_packages(problem)
         self.problem = problem
         self.local_evaluations = 0
         self.ready_after_s: float | None = None  # when the Ray pool was ready, from construction
         started = time.monotonic()
-        # Threads that live as long as the pool: the processes Ray and the sandbox start die
-        # with the thread that started them (PR_SET_PDEATHSIG), not only with this process.
+        # A thread that lives as long as the pool: the processes Ray starts die with the
+        # thread that started them (PR_SET_PDEATHSIG), not only with this process.
         self._ray_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ray-pool")
-        self._local_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-sandbox")
         self._ray: Future[EvaluationPool] = self._ray_thread.submit(EvaluationPool, problem, slots, ray_address, temp_dir)
         self._ray.add_done_callback(lambda _: setattr(self, "ready_after_s", time.monotonic() - started))
-        self._local: Future[Sandbox] | None = None
-        if problem.limits.gpus == 0:
-            self._local = self._local_thread.submit(self._start_local)
+        if local is None and problem.limits.gpus == 0:
+            local = LocalSlot(problem)
+        self._local: LocalSlot | None = local
         self._local_busy = False
-        self._orphan: Sandbox | None = None  # a local sandbox whose evaluation was cancelled mid-way
+        self._orphan: LocalSlot | None = None  # a slot whose evaluation was cancelled mid-way
         self._local_node = f"local@{socket.gethostname()}"
         self._waiters: list[asyncio.Future[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._begun: dict[tuple[str, str], asyncio.Task[EvaluationResult]] = {}
         self._abandoned: BaseException | None = None
-
-    def _start_local(self) -> Sandbox:
-        sandbox = _unpacked_sandbox(self.problem)
-        try:
-            sandbox.start()
-        except BaseException as exc:
-            sandbox.close()
-            # The Ray pool's sandboxes meet the same cause and report it; until then, evaluations wait.
-            log.debug("the local sandbox did not start (%s); evaluations wait for the Ray pool", exc)
-            raise
-        return sandbox
 
     async def started(self) -> EvaluationPool:
         """The Ray pool once all its slots are ready; raises what stopped it from starting."""
@@ -274,9 +259,9 @@ class LocalFirstPool:
         if self._loop is loop:
             return
         self._loop = loop
-        for future in (self._ray, self._local):
-            if future is not None:
-                future.add_done_callback(lambda done: done.exception() or loop.call_soon_threadsafe(self._wake))
+        starting = [self._ray] + ([self._local.starting()] if self._local is not None else [])
+        for future in starting:
+            future.add_done_callback(lambda done: done.exception() or loop.call_soon_threadsafe(self._wake))
 
     def _wake(self) -> None:
         """Let waiting evaluations look again; not once the Ray pool has failed: they wait for
@@ -296,9 +281,12 @@ class LocalFirstPool:
             if not waiter.done():
                 waiter.set_exception(error)
 
-    def _local_free(self) -> bool:
+    def _local_free(self, code: str, split: str) -> bool:
+        """The slot can take ``code`` now: it is up and idle, or it was begun on this very code."""
         local = self._local
-        return (local is not None and local.done() and local.exception() is None and not self._local_busy)
+        if local is None or self._local_busy:
+            return False
+        return local.usable() or (local.has_begun(code, split) and not local.starting().done())
 
     def begin(self, code: str, split: str = "train") -> None:
         """Start scoring ``code`` now (the seed, while the mutator is still being built); the
@@ -322,7 +310,7 @@ class LocalFirstPool:
         while not self._ray.done() or self._ray.exception() is not None:
             if self._abandoned is not None:
                 raise self._abandoned
-            if not self._ray.done() and self._local_free():
+            if not self._ray.done() and self._local_free(code, split):
                 result = await self._evaluate_locally(code, split)
                 if result is not None:
                     return result
@@ -334,19 +322,23 @@ class LocalFirstPool:
         return await self._ray.result().evaluate(code, split)
 
     async def _evaluate_locally(self, code: str, split: str) -> EvaluationResult | None:
-        """None when the local sandbox broke: the evaluation then waits for Ray."""
-        assert self._local is not None
-        sandbox = self._local.result()
+        """None when the local sandbox broke or never started: the evaluation then waits for Ray."""
+        local = self._local
+        assert local is not None
         self._local_busy = True
         try:
-            result = await asyncio.wrap_future(
-                self._local_thread.submit(run_cascade, sandbox, code, split, self.problem.cascade_threshold))
-        except SandboxError as exc:
-            log.warning("the local sandbox failed (%s); evaluations wait for the Ray pool", exc)
-            result = None
+            result = await asyncio.wrap_future(local.submit(code, split))
         except asyncio.CancelledError:
-            self._local, self._orphan = None, sandbox  # its thread may still be using it; close() ends it
+            self._local, self._orphan = None, local  # its thread may still be using it; close() ends it
             raise
+        except Exception as exc:
+            if not local.usable():  # it never started: the Ray pool's sandboxes report why
+                result = None
+            elif isinstance(exc, SandboxError):
+                log.warning("the local sandbox failed (%s); evaluations wait for the Ray pool", exc)
+                result = None
+            else:
+                raise
         finally:
             self._local_busy = False
             self._wake()
@@ -359,22 +351,19 @@ class LocalFirstPool:
 
     def _retire_local(self) -> None:
         local = self._local
-        if local is None or self._local_busy or not local.done():
+        if local is None or self._local_busy:
             return
         self._local = None
-        if local.exception() is None:
-            local.result().close()
+        local.close()
 
     def close(self) -> None:
-        """Wait for whatever is still starting, then stop the local sandbox and the Ray pool."""
+        """Wait for the Ray pool if it is still starting, then stop the local sandbox and the Ray pool."""
         for begun in self._begun.values():
             begun.cancel()
-        local, self._local = self._local, None
-        if local is not None and local.exception() is None:
-            local.result().close()
-        if self._orphan is not None:
-            self._orphan.close()
+        for slot in (self._local, self._orphan):
+            if slot is not None:
+                slot.close()
+        self._local = self._orphan = None
         if self._ray.exception() is None:
             self._ray.result().close()
-        self._local_thread.shutdown(wait=False)
         self._ray_thread.shutdown(wait=False)

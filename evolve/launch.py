@@ -12,13 +12,12 @@ import signal
 import time
 from contextlib import suppress
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from evolve.cluster import run_target
-from evolve.config import RunConfig, build_config, deep_merge
+from evolve.config import RunConfig
 from evolve.database import DEFAULT_WAIT_S, ProgramDatabase, RunInfo
 from evolve.database.archive import RunArchive
 from evolve.database.call_journal import CallJournal
@@ -27,13 +26,14 @@ from evolve.database.lease import Lease, acquire
 from evolve.database.queries import program_detail, top_programs
 from evolve.display import LiveDisplay, format_score
 from evolve.engine import Engine, Evaluator, Outcome
+from evolve.evaluators.local_slot import LocalSlot
 from evolve.evaluators.pool import LocalFirstPool
-from evolve.evaluators.problem import PROBLEMS_DIR, Problem, load_problem
+from evolve.evaluators.problem import Problem, load_problem
 from evolve.leftovers import clear_ray_leftovers, private_ray_folder
 from evolve.load_failure import explain
 from evolve.mutation import Mutator
 from evolve.offline import OfflineMutator
-from evolve.openevolve_import import DEFAULT_CACHE_DIR, resolve_problem_ref
+from evolve.run_plan import RunPlan, problem_reference, with_problem_threshold
 
 OFFLINE_NOTICE = (
     "No model configured: using the offline mutator, a syntax-tree baseline (constants, operators, "
@@ -52,21 +52,6 @@ class RunRequest:
     db_wait_s: float = DEFAULT_WAIT_S  # how long writes wait for a database that went away
 
 
-def problem_reference(problem: Problem) -> str:
-    """A problem under problems/ is stored by name, anything else by absolute path."""
-    return problem.name if problem.root.parent == PROBLEMS_DIR.resolve() else str(problem.root)
-
-
-def effective_config(problem: Problem, config_file: Path | None, cli: dict[str, Any]) -> RunConfig:
-    layer: dict[str, Any] = {}
-    if problem.features:
-        layer["archive"] = {"features": problem.features}
-    if problem.cascade_threshold is not None:
-        layer["evaluation"] = {"cascade_threshold": problem.cascade_threshold}
-    layer = deep_merge(layer, problem.evolve)
-    return build_config(problem_overrides=layer, config_file=config_file, cli_overrides=cli)
-
-
 def make_mutator(config: RunConfig, journal: CallJournal | None = None) -> Mutator:
     if not config.llm.models:
         return OfflineMutator()
@@ -77,31 +62,30 @@ def make_mutator(config: RunConfig, journal: CallJournal | None = None) -> Mutat
     return LLMMutator(config.llm, rng_seed=config.seed, journal=journal)
 
 
-def with_problem_threshold(problem: Problem, config: RunConfig) -> Problem:
-    """The run's cascade threshold (config wins over problem.yaml) is what the pool applies."""
-    threshold = config.evaluation.cascade_threshold
-    if threshold is None or threshold == problem.cascade_threshold:
-        return problem
-    return problem.model_copy(update={"cascade_threshold": threshold})
-
-
 class RunSession:
     """One process's work on one run: a fresh start or a resume."""
 
-    def __init__(self, db: ProgramDatabase, run: RunInfo, problem: Problem, config: RunConfig, console: Console):
+    def __init__(self, db: ProgramDatabase, run: RunInfo, problem: Problem, config: RunConfig, console: Console,
+                 local: LocalSlot | None = None):
+        """``local``: a slot already started for this run (a fresh run's seed begun on it)."""
         self.db, self.run, self.problem, self.config, self.console = db, run, problem, config, console
+        self.local = local
         self.mutator: Mutator = OfflineMutator()
 
     def execute(self, ray_address: str | None, force: bool = False) -> Outcome:
         """Hold the run's lease for the whole session, so no second driver works on it."""
-        lease = acquire(self.db.engine, self.run, force, on_wait=lambda holder: self.console.print(
-            f"asked {holder.describe(time.time())} to stop; waiting for its candidates in flight", highlight=False))
         try:
-            if lease.taken_from is not None:
-                clear_ray_leftovers(lease.taken_from, self.console)
-            return self._execute_held(lease, ray_address)
+            lease = acquire(self.db.engine, self.run, force, on_wait=lambda holder: self.console.print(
+                f"asked {holder.describe(time.time())} to stop; waiting for its candidates in flight", highlight=False))
+            try:
+                if lease.taken_from is not None:
+                    clear_ray_leftovers(lease.taken_from, self.console)
+                return self._execute_held(lease, ray_address)
+            finally:
+                lease.release()
         finally:
-            lease.release()
+            if self.local is not None:  # the pool stopped it, unless the run ended before the pool
+                self.local.close()
 
     def _execute_held(self, lease: Lease, ray_address: str | None) -> Outcome:
         if not self.config.llm.models:
@@ -146,7 +130,7 @@ class RunSession:
             lease.note_ray_session(folder)
         try:
             pool = LocalFirstPool(with_problem_threshold(self.problem, self.config), slots=slots,
-                                  ray_address=target.address, temp_dir=folder)
+                                  ray_address=target.address, temp_dir=folder, local=self.local)
         except BaseException as exc:
             await asyncio.gather(building, return_exceptions=True)
             raise self._explained(exc) from None
@@ -262,16 +246,16 @@ async def score_test_split(db: ProgramDatabase, archive: RunArchive, pool: Evalu
         console.print(f"  program {pid}: test score {format_score(result.score)} ({result.status})", highlight=False)
 
 
-def start_run(
-    problem_ref: str, config_file: Path | None, cli: dict[str, Any], request: RunRequest, console: Console,
-    program: str | None = None,
-) -> Outcome:
-    """``program`` names the initial program when ``problem_ref`` is an OpenEvolve directory."""
-    problem = load_problem(resolve_problem_ref(problem_ref, DEFAULT_CACHE_DIR, console, program))
-    config = effective_config(problem, config_file, cli)
-    db = ProgramDatabase(request.db_url, wait_s=request.db_wait_s)
-    run = db.create_run(request.name, problem_reference(problem), config.model_dump(mode="json"), config.seed)
-    return RunSession(db, run, problem, config, console).execute(request.ray_address)
+def start_run(plan: RunPlan, request: RunRequest, console: Console) -> Outcome:
+    """A new run of ``plan``, whose seed may already be scoring on its local slot."""
+    try:
+        db = ProgramDatabase(request.db_url, wait_s=request.db_wait_s)
+        run = db.create_run(request.name, problem_reference(plan.problem), plan.config.model_dump(mode="json"),
+                            plan.config.seed)
+    except BaseException:
+        plan.close()
+        raise
+    return RunSession(db, run, plan.problem, plan.config, console, plan.local).execute(request.ray_address)
 
 
 @dataclass

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from evolve.evaluators.local_slot import LocalSlot
 from evolve.evaluators.pool import LocalFirstPool
 from evolve.evaluators.problem import load_problem
 
@@ -59,3 +60,26 @@ def test_a_ray_pool_that_cannot_start_is_the_evaluations_error_once_the_run_aban
             pool.close()
 
     asyncio.run(go())
+
+
+@pytest.mark.slow
+def test_a_slot_started_before_the_pool_scores_the_seed_it_began_and_the_pool_takes_it_over() -> None:
+    """`evolve run` begins the seed on a slot before it imports Ray; the pool adopts that evaluation."""
+    problem = load_problem(str(INSTANT))
+    slot = LocalSlot(problem)
+    slot.begin(problem.seed_code, "train")
+
+    async def go() -> tuple[str, int, bool, float | None]:
+        pool = LocalFirstPool(problem, slots=1, local=slot)
+        try:
+            pool.begin(problem.seed_code)
+            seed = await pool.evaluate(problem.seed_code)
+            return seed.node, pool.local_evaluations, slot.has_begun(problem.seed_code, "train"), seed.score
+        finally:
+            pool.close()
+
+    node, local_count, still_begun, score = asyncio.run(go())
+    assert node.startswith("local@") and local_count == 1
+    assert not still_begun  # the pool took the evaluation the slot had begun, not a second one
+    assert score == -89.0
+    assert not slot.usable()  # the pool stopped the slot it took over

@@ -195,7 +195,7 @@ evaluation, which must finish first, since every candidate is a child of a recor
 program; then the first candidate's own evaluation. bin_packing's evaluation is about
 0.7 s on one quiet core (1,000 lock-step round trips to the candidate's process), and
 both run while the driver imports the database and Ray and the warm cluster starts its
-actor on the same two cores, so each takes about 0.9 s here. With two evaluations in a
+actor on the same two cores, so each takes 0.9-1.2 s here. With two evaluations in a
 row, the first candidate cannot come within 2 s on this machine.
 
 End to end with a model, the floor is litellm: `import litellm` takes 3.7-4.8 s here
@@ -203,7 +203,8 @@ End to end with a model, the floor is litellm: `import litellm` takes 3.7-4.8 s 
 1.5 ms through the openai client alone (the scripted server, 200 calls). Importing it in a
 thread beside the rest of start-up gains nothing measurable, since both hold the
 interpreter lock. The command's exit no longer pays the interpreter's final collections
-(`gc.freeze()` in `cli.main`: 1.4 s with litellm loaded, 0.16 s without them).
+(`gc.freeze()` in `cli.main`): a process that imported litellm took 1.42 s to exit after its
+last statement, 0.16 s with the freeze.
 """
 
 

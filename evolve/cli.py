@@ -393,7 +393,7 @@ def main() -> None:
         app(prog_name="evolve")
     finally:
         # Everything is written and closed by now. The interpreter's last collections walk
-        # every object litellm, Ray and pydantic made, which takes seconds; frozen objects
+        # every object litellm, Ray and pydantic made, over a second with litellm; frozen objects
         # are left to the operating system instead (docs/benchmarks.md, Start-up).
         gc.freeze()
 

@@ -1,8 +1,9 @@
 """Starting, resuming and finishing a run: everything around the engine's loop.
 
-The CLI parses flags; this module turns them into a problem, a configuration, a database
-run, an evaluation pool and a mutator, runs the engine under the live display, and
-scores the best programs on the held-out split at the end.
+A new run arrives planned (``run_plan``: its problem, its configuration and the local slot
+already scoring its seed); a resumed one is reopened from the database. This module adds
+the database run, the evaluation pool and the mutator, runs the engine under the live
+display, and scores the best programs on the held-out split at the end.
 """
 
 from __future__ import annotations

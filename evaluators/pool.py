@@ -15,6 +15,7 @@ import os
 import socket
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -259,9 +260,13 @@ class LocalFirstPool:
         if self._loop is loop:
             return
         self._loop = loop
-        starting = [self._ray] + ([self._local.starting()] if self._local is not None else [])
-        for future in starting:
-            future.add_done_callback(lambda done: done.exception() or loop.call_soon_threadsafe(self._wake))
+        def wake_from_thread(done: Future[Any]) -> None:
+            if done.exception() is None:
+                with suppress(RuntimeError):  # the run's loop has ended: nothing waits any more
+                    loop.call_soon_threadsafe(self._wake)
+
+        for future in [self._ray] + ([self._local.starting()] if self._local is not None else []):
+            future.add_done_callback(wake_from_thread)
 
     def _wake(self) -> None:
         """Let waiting evaluations look again; not once the Ray pool has failed: they wait for

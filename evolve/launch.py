@@ -190,6 +190,11 @@ class RunSession:
             if not starting.done():
                 self.console.print(f"all {pool.local_evaluations} evaluation(s) done in a local sandbox; "
                                    "the Ray pool was still starting", highlight=False)
+                # However fast the work was, a Ray pool that cannot start (more slots than the
+                # cluster has CPUs for, say) ends the run with its reason, as it would a moment later.
+                failure = (await asyncio.gather(starting, return_exceptions=True))[0]
+                if isinstance(failure, BaseException):
+                    raise self._explained(failure) from None
             return outcome
         finally:
             starting.cancel()
